@@ -1,0 +1,78 @@
+# vmm: the entry point for everything a person does (STYLE.md).
+#   make            build vmm and the test guests
+#   make run        install missing Debian packages, build, boot the default guest
+#   make test       install missing packages, build, run every test (unit, ASan/UBSan, KVM)
+#   make check-asan unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make guests     build the test guests only
+#   make format / format-check
+
+CC      ?= gcc
+BUILD   ?= build
+SAN     ?=
+OPT     ?= -O2
+CFLAGS  := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Wvla -D_GNU_SOURCE -I. $(SAN) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN)
+LIBS    := -luring -lfdt -lpthread
+
+VMM_SRCS  := $(sort $(wildcard vmm/*.c vmm/dev/*.c devices/*/*.c firmware/*.c))
+LIB_SRCS  := $(filter-out vmm/main.c,$(VMM_SRCS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+DEPS      := $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/vmm/main.d
+
+.PHONY: all vmm guests unit run test test-unit test-integration check-asan deps clean \
+        format format-check
+
+all: vmm guests
+
+vmm: $(BUILD)/vmm
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/vmm: $(LIB_OBJS) $(BUILD)/vmm/main.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit-tests: $(LIB_OBJS) $(UNIT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+
+unit: $(BUILD)/unit-tests
+
+guests:
+	$(MAKE) -C guests OUT=$(abspath $(BUILD))/guests
+
+deps:
+	@scripts/deps.sh
+
+run: deps all
+	$(BUILD)/vmm run
+
+test-unit: $(BUILD)/unit-tests guests
+	VMM_BUILD=$(abspath $(BUILD)) $(BUILD)/unit-tests --jobs 2
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test-unit
+
+test-integration: all
+	VMM_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
+
+test: deps
+	$(MAKE) test-unit
+	$(MAKE) check-asan
+	$(MAKE) test-integration
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf $(BUILD) build-asan
+	$(MAKE) -C guests clean OUT=$(abspath $(BUILD))/guests
+
+-include $(DEPS)

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kernel loaders: PVH ELF (Xen PVH boot ABI) and Linux bzImage (x86 boot protocol, 64-bit
+ * entry). A loader writes the image and its boot data into guest RAM and fills in a
+ * `struct boot_entry` describing the vCPU state to start in; the KVM core applies it.
+ */
+#ifndef VMM_BOOT_H
+#define VMM_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem.h"
+
+/* Fixed guest-physical addresses of boot data (all below 1 MiB, outside the kernel). */
+#define BOOT_GDT_ADDR 0x500ULL /* GDT for the 64-bit Linux entry */
+#define BOOT_START_INFO_ADDR 0x6000ULL /* PVH hvm_start_info + memmap + modlist */
+#define BOOT_ZERO_PAGE_ADDR 0x7000ULL /* Linux boot_params */
+#define BOOT_PML4_ADDR 0x9000ULL /* identity page tables for the 64-bit Linux entry */
+#define BOOT_PDPT_ADDR 0xA000ULL
+#define BOOT_PD_ADDR 0xB000ULL /* 4 pages: identity map of the first 4 GiB in 2 MiB pages */
+#define BOOT_CMDLINE_ADDR 0x20000ULL
+#define BOOT_CMDLINE_MAX 4096
+
+enum boot_mode {
+	BOOT_MODE_PVH32, /* 32-bit protected mode, paging off, EBX = hvm_start_info */
+	BOOT_MODE_LINUX64, /* long mode, identity paging, RSI = boot_params */
+};
+
+struct boot_entry {
+	enum boot_mode mode;
+	uint64_t rip;
+	uint64_t rsi; /* LINUX64: boot_params */
+	uint64_t rbx; /* PVH32: hvm_start_info */
+	uint64_t rsp; /* 0: leave as is */
+	/* LINUX64 only: page tables and GDT the loader wrote */
+	uint64_t cr3;
+	uint64_t gdt_base;
+	uint16_t gdt_limit;
+};
+
+/* An extra blob handed to a PVH guest as a module (initrd, device tree). */
+struct boot_module {
+	const void *data;
+	size_t size;
+	const char *cmdline; /* may be NULL */
+};
+
+struct boot_params_in {
+	const uint8_t *kernel;
+	size_t kernel_size;
+	const uint8_t *initrd; /* may be NULL */
+	size_t initrd_size;
+	const char *cmdline; /* may be NULL */
+	const struct boot_module *modules; /* PVH only, after the initrd module */
+	int nmodules;
+	const struct e820_entry *e820;
+	int ne820;
+};
+
+/* What kind of image is this? */
+enum boot_image_kind { BOOT_IMAGE_UNKNOWN, BOOT_IMAGE_PVH_ELF, BOOT_IMAGE_BZIMAGE };
+enum boot_image_kind boot_detect(const uint8_t *img, size_t size);
+
+/*
+ * Load an image (detected by boot_detect) into guest RAM. Returns 0 or -errno, with a
+ * user-facing message in `err` (e.g. "ELF has no PVH entry note").
+ */
+int boot_load(struct guest_mem *mem, const struct boot_params_in *in, struct boot_entry *out,
+	      char *err, size_t errlen);
+int boot_load_pvh(struct guest_mem *mem, const struct boot_params_in *in,
+		  struct boot_entry *out, char *err, size_t errlen);
+int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
+		      struct boot_entry *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine description: TOML in, plain validated data out (DESIGN.md rule 7).
+ * Nothing here touches KVM; every problem is reported with file:line:col before any VM
+ * exists.
+ */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum cpu_model {
+	CPU_MODEL_HOST, /* KVM_GET_SUPPORTED_CPUID as it is */
+	CPU_MODEL_COMPAT, /* Intel vendor, no features a PVM-style nested host cannot emulate */
+};
+
+struct console_config {
+	char *log; /* also copy guest serial output to this file; NULL: none */
+	bool input; /* forward stdin to the guest (default true) */
+};
+
+struct machine_config {
+	char *source; /* file name, or "<built-in>" */
+
+	uint64_t memory; /* bytes; multiple of 2 MiB (4 KiB would do, but hugepages) */
+	int cpus; /* 1..KVM_MAX_VCPUS (checked against KVM later) */
+	enum cpu_model cpu_model;
+	bool hugepages;
+
+	char *kernel; /* absolute or relative to the config file's directory, resolved */
+	char *initrd; /* NULL: none */
+	char *cmdline; /* NULL: empty */
+
+	struct console_config console;
+};
+
+/*
+ * Parse and validate. Returns 0, or -EINVAL with *errors set to a malloc'd text holding one
+ * line per problem ("file:line:col: message\n"), -errno if the file cannot be read (with a
+ * message too). Relative paths are resolved against the directory of `path`.
+ */
+int config_load_file(const char *path, struct machine_config *out, char **errors);
+
+/* The same for text in memory; `name` is used in messages, `base_dir` resolves paths. */
+int config_load_string(const char *text, const char *name, const char *base_dir,
+		       struct machine_config *out, char **errors);
+
+void config_free(struct machine_config *cfg);
+
+/* The built-in topology used by `vmm run` without --config (paths relative to the binary). */
+extern const char config_default_toml[];
+
+#endif
