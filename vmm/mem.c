@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/mem.h"
+
+#include <errno.h>
+#include <linux/memfd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/util.h"
+
+int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, size_t errlen)
+{
+	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+	uint64_t low;
+	void *p;
+
+	memset(mem, 0, sizeof(*mem));
+	mem->memfd = -1;
+	if (size < MiB(2) || size % MiB(2)) {
+		snprintf(err, errlen, "guest memory must be a non-zero multiple of 2 MiB");
+		return -EINVAL;
+	}
+	if (hugepages)
+		flags = MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB;
+	mem->memfd = memfd_create("vmm-guest-ram", flags);
+	if (mem->memfd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "memfd_create%s: %s", hugepages ? " (hugepages)" : "",
+			 strerror(e));
+		return -e;
+	}
+	if (ftruncate(mem->memfd, (off_t)size) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot size guest RAM to %llu bytes: %s",
+			 (unsigned long long)size, strerror(e));
+		close(mem->memfd);
+		mem->memfd = -1;
+		return -e;
+	}
+	/*
+	 * MAP_NORESERVE: RAM the guest never touches costs nothing. With hugepages the pool
+	 * must hold the whole size; a short pool shows up here as ENOMEM.
+	 */
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem->memfd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		snprintf(err, errlen, "cannot map %llu bytes of guest RAM%s: %s",
+			 (unsigned long long)size,
+			 hugepages ? " (is /proc/sys/vm/nr_hugepages large enough?)" : "",
+			 strerror(e));
+		close(mem->memfd);
+		mem->memfd = -1;
+		return -e;
+	}
+	if (!hugepages)
+		madvise(p, size, MADV_MERGEABLE | MADV_DONTDUMP);
+	mem->base = p;
+	mem->size = size;
+	mem->hugepages = hugepages;
+
+	low = size < MEM_HOLE_START ? size : MEM_HOLE_START;
+	mem->regions[0] = (struct mem_region){.gpa = 0, .size = low, .hva = p, .offset = 0};
+	mem->nregions = 1;
+	if (size > low) {
+		mem->regions[1] = (struct mem_region){
+			.gpa = MEM_HOLE_END, .size = size - low, .hva = mem->base + low, .offset = low};
+		mem->nregions = 2;
+	}
+	return 0;
+}
+
+void mem_free(struct guest_mem *mem)
+{
+	if (mem->base)
+		munmap(mem->base, mem->size);
+	if (mem->memfd >= 0)
+		close(mem->memfd);
+	memset(mem, 0, sizeof(*mem));
+	mem->memfd = -1;
+}
+
+void *mem_gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+
+	if (len == 0)
+		len = 1;
+	if (add_overflows_u64(gpa, len, &end))
+		return NULL;
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct mem_region *r = &mem->regions[i];
+
+		/* gpa >= r->gpa and end <= r->gpa + r->size, written so nothing can wrap */
+		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+			return r->hva + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *p;
+
+	if (len == 0)
+		return 0;
+	p = mem_gpa_to_hva(mem, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+int mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *p;
+
+	if (len == 0)
+		return 0;
+	p = mem_gpa_to_hva(mem, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+static int e820_add(struct e820_entry *out, int n, int max, uint64_t addr, uint64_t size,
+		    uint32_t type)
+{
+	if (n < max && size)
+		out[n++] = (struct e820_entry){.addr = addr, .size = size, .type = type};
+	return n;
+}
+
+/*
+ * The map a PC firmware would report: conventional memory up to the EBDA, the legacy
+ * VGA/ROM/BIOS area reserved, RAM from 1 MiB to the hole, the ECAM window reserved (Linux
+ * checks MCFG against E820_RESERVED in pci_mmcfg_reserved()), RAM above 4 GiB.
+ */
+int mem_e820(const struct guest_mem *mem, struct e820_entry *out, int max)
+{
+	uint64_t low = mem->regions[0].size;
+	int n = 0;
+
+	n = e820_add(out, n, max, 0, MEM_EBDA_START, E820_RAM);
+	n = e820_add(out, n, max, MEM_EBDA_START, MEM_HIGH_START - MEM_EBDA_START, E820_RESERVED);
+	if (low > MEM_HIGH_START)
+		n = e820_add(out, n, max, MEM_HIGH_START, low - MEM_HIGH_START, E820_RAM);
+	n = e820_add(out, n, max, MEM_ECAM_BASE, MEM_ECAM_SIZE, E820_RESERVED);
+	if (mem->nregions > 1)
+		n = e820_add(out, n, max, mem->regions[1].gpa, mem->regions[1].size, E820_RAM);
+	return n;
+}
