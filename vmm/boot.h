@@ -13,17 +13,24 @@
 #include "mem.h"
 
 /* Fixed guest-physical addresses of boot data (all below 1 MiB, outside the kernel). */
-#define BOOT_GDT_ADDR 0x500ULL /* GDT for the 64-bit Linux entry */
+#define BOOT_GDT_ADDR	     0x500ULL  /* GDT for the 64-bit Linux entry */
 #define BOOT_START_INFO_ADDR 0x6000ULL /* PVH hvm_start_info + memmap + modlist */
-#define BOOT_ZERO_PAGE_ADDR 0x7000ULL /* Linux boot_params */
-#define BOOT_PML4_ADDR 0x9000ULL /* identity page tables for the 64-bit Linux entry */
-#define BOOT_PDPT_ADDR 0xA000ULL
-#define BOOT_PD_ADDR 0xB000ULL /* 4 pages: identity map of the first 4 GiB in 2 MiB pages */
-#define BOOT_CMDLINE_ADDR 0x20000ULL
-#define BOOT_CMDLINE_MAX 4096
+#define BOOT_ZERO_PAGE_ADDR  0x7000ULL /* Linux boot_params */
+#define BOOT_PML4_ADDR	     0x9000ULL /* identity page tables for the 64-bit Linux entry */
+#define BOOT_PDPT_ADDR	     0xA000ULL
+#define BOOT_PD_ADDR	     0xB000ULL /* 4 pages: identity map of the first 4 GiB in 2 MiB pages */
+#define BOOT_CMDLINE_ADDR    0x20000ULL
+#define BOOT_CMDLINE_MAX     4096
+/* Loaders refuse kernel segments in [0, BOOT_DATA_END): real-mode IVT/BDA and the data above. */
+#define BOOT_DATA_END (BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX)
+/* hvm_start_info, the memmap, the modlist and module command lines share this one page. */
+#define BOOT_START_INFO_MAX 0x1000ULL
+/* The 64-bit Linux entry: GDT selectors (Documentation/arch/x86/boot.rst, 64-bit protocol). */
+#define BOOT_LINUX_CS 0x10
+#define BOOT_LINUX_DS 0x18
 
 enum boot_mode {
-	BOOT_MODE_PVH32, /* 32-bit protected mode, paging off, EBX = hvm_start_info */
+	BOOT_MODE_PVH32,   /* 32-bit protected mode, paging off, EBX = hvm_start_info */
 	BOOT_MODE_LINUX64, /* long mode, identity paging, RSI = boot_params */
 };
 
@@ -51,11 +58,45 @@ struct boot_params_in {
 	size_t kernel_size;
 	const uint8_t *initrd; /* may be NULL */
 	size_t initrd_size;
-	const char *cmdline; /* may be NULL */
+	const char *cmdline;		   /* may be NULL */
 	const struct boot_module *modules; /* PVH only, after the initrd module */
 	int nmodules;
 	const struct e820_entry *e820;
 	int ne820;
+};
+
+/*
+ * The Xen PVH boot ABI as the guest sees it (xen/include/public/arch-x86/hvm/start_info.h),
+ * spelled as the spec spells it so the two read side by side.
+ */
+#define XEN_ELFNOTE_PHYS32_ENTRY  18
+#define XEN_HVM_START_MAGIC_VALUE 0x336ec578U
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr; /* version >= 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
+struct hvm_memmap_table_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type; /* same numbering as e820 */
+	uint32_t reserved;
 };
 
 /* What kind of image is this? */
@@ -68,8 +109,8 @@ enum boot_image_kind boot_detect(const uint8_t *img, size_t size);
  */
 int boot_load(struct guest_mem *mem, const struct boot_params_in *in, struct boot_entry *out,
 	      char *err, size_t errlen);
-int boot_load_pvh(struct guest_mem *mem, const struct boot_params_in *in,
-		  struct boot_entry *out, char *err, size_t errlen);
+int boot_load_pvh(struct guest_mem *mem, const struct boot_params_in *in, struct boot_entry *out,
+		  char *err, size_t errlen);
 int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 		      struct boot_entry *out, char *err, size_t errlen);
 
