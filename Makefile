@@ -8,9 +8,10 @@
 
 CC      ?= gcc
 BUILD   ?= build
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 SAN     ?=
 OPT     ?= -O2
-CFLAGS  := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+CFLAGS  := -DVMM_VERSION=\"$(VERSION)\" -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wvla -D_GNU_SOURCE -I. $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN)
 LIBS    := -luring -lfdt -lpthread

@@ -1,0 +1,45 @@
+# Boot the hello test guest under KVM.
+
+if need_kvm "default_machine_boots_hello_and_powers_off"; then
+	run_vmm 120 run
+	expect "default_machine_boots_hello_and_powers_off" 0 \
+		"hello: vmm test guest" "hello: cmdline console=ttyS0" \
+		"hello: e820 0x0000000000100000 " "hello: ring3 returned 500000500000" \
+		"guest boot milestone" "hello: done" "guest powered off"
+fi
+
+if need_kvm "debug_exit_status_reaches_the_shell"; then
+	run_vmm 120 run --cmdline "hello.exit=3"
+	expect "debug_exit_status_reaches_the_shell" 7 "hello: done" "debug-exit"
+fi
+
+if need_kvm "ram_above_4g_is_in_the_memory_map"; then
+	cat >"$TMP/big.toml" <<TOML
+[machine]
+memory = "5G"
+cpus = 1
+kernel = "$GUESTS/hello.elf"
+cmdline = "console=ttyS0"
+TOML
+	run_vmm 120 run --config "$TMP/big.toml"
+	# 5 GiB: 2 GiB below the PCI hole (minus the legacy area), 3 GiB from 4 GiB up.
+	expect "ram_above_4g_is_in_the_memory_map" 0 \
+		"hello: e820 0x0000000100000000 0x00000000c0000000 1" \
+		"hello: e820 0x00000000b0000000 0x0000000010000000 2"
+fi
+
+if need_kvm "triple_fault_stops_vmm_with_registers"; then
+	run_vmm 120 run --cmdline "hello.fault=triple"
+	expect "triple_fault_stops_vmm_with_registers" 1 "triple fault" "RIP=" "CR3="
+fi
+
+if need_kvm "compat_cpu_model_boots_hello"; then
+	cat >"$TMP/compat.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+[cpu]
+model = "compat"
+TOML
+	run_vmm 120 run --config "$TMP/compat.toml"
+	expect "compat_cpu_model_boots_hello" 0 "hello: done" "hello: cpu vendor GenuineIntel"
+fi

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm command line.
+ *   vmm run [--config FILE] [options]   boot a machine (the built-in one without --config)
+ *   vmm check --config FILE             validate a configuration only
+ * Exit status: the guest's debug-exit status; 0 on poweroff; 2 for bad usage or
+ * configuration; 1 for a VMM failure (and a guest triple fault).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/config.h"
+#include "vmm/machine.h"
+#include "vmm/util.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_main[] =
+	"usage: vmm <command> [options]\n"
+	"\n"
+	"A virtual machine monitor on Linux KVM for PCIe, NVMe and NTB topologies.\n"
+	"\n"
+	"commands:\n"
+	"  run      boot a machine (the built-in default machine without --config)\n"
+	"  check    validate a configuration file without running it\n"
+	"  help     show this text, or `vmm help run`\n"
+	"\n"
+	"options:\n"
+	"  -h, --help     show help\n"
+	"  -V, --version  show the version\n"
+	"\n"
+	"Exit status: the guest's debug-exit status ((value << 1) | 1), 0 when the guest\n"
+	"powers off, resets or halts, 2 for bad usage or configuration, 1 for a VMM failure or\n"
+	"a guest triple fault. Configuration reference: docs/config.md.\n";
+
+static const char usage_run[] =
+	"usage: vmm run [--config FILE] [options]\n"
+	"\n"
+	"Boot the machine described by FILE (TOML), or the built-in default machine: 2 vCPUs,\n"
+	"256 MiB, the bundled `hello` test guest. Its serial console is this terminal; when\n"
+	"stdin is a terminal, Ctrl-A x quits.\n"
+	"\n"
+	"options:\n"
+	"  -c, --config FILE    machine description (see docs/config.md)\n"
+	"  -k, --kernel FILE    override [machine] kernel\n"
+	"      --initrd FILE    override [machine] initrd\n"
+	"  -a, --cmdline TEXT   override [machine] cmdline\n"
+	"  -q, --quiet          print only errors (and the guest's console)\n"
+	"  -v, --verbose        print debug messages\n"
+	"  -h, --help           show this text\n";
+
+static const char usage_check[] = "usage: vmm check --config FILE\n"
+				  "\n"
+				  "Parse and validate FILE; print every problem as file:line:col.\n"
+				  "Exit status 0 when valid, 2 otherwise.\n";
+
+/* Directory holding the running executable: the built-in config's paths are relative to it. */
+static char *exe_dir(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return strdup(".");
+	buf[n] = 0;
+	return strdup(dirname(buf));
+}
+
+static int load_config(const char *path, struct machine_config *cfg)
+{
+	char *errors = NULL;
+	int ret;
+
+	if (path) {
+		ret = config_load_file(path, cfg, &errors);
+	} else {
+		char *dir = exe_dir();
+
+		ret = config_load_string(config_default_toml, "<built-in>", dir, cfg, &errors);
+		free(dir);
+	}
+	if (ret) {
+		fputs(errors ? errors : "vmm: invalid configuration\n", stderr);
+		free(errors);
+		return EXIT_USAGE;
+	}
+	free(errors);
+	return 0;
+}
+
+static int replace_path(char **field, const char *value, const char *what)
+{
+	char *abs = realpath(value, NULL);
+
+	if (!abs) {
+		fprintf(stderr, "vmm: --%s %s: %s\n", what, value, strerror(errno));
+		return EXIT_USAGE;
+	}
+	free(*field);
+	*field = abs;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'}, {"cmdline", required_argument, NULL, 'a'},
+		{"quiet", no_argument, NULL, 'q'},	  {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	struct machine_config cfg;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "c:k:a:qvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'k':
+			kernel = optarg;
+			break;
+		case 'i':
+			initrd = optarg;
+			break;
+		case 'a':
+			cmdline = optarg;
+			break;
+		case 'q':
+			log_threshold = LOG_ERROR;
+			break;
+		case 'v':
+			log_threshold = LOG_DEBUG;
+			break;
+		case 'h':
+			fputs(usage_run, stdout);
+			return 0;
+		default:
+			fputs(usage_run, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vmm run: unexpected argument '%s'\n%s", argv[optind], usage_run);
+		return EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	ret = load_config(config, &cfg);
+	if (ret)
+		return ret;
+	if ((kernel && (ret = replace_path(&cfg.kernel, kernel, "kernel"))) ||
+	    (initrd && (ret = replace_path(&cfg.initrd, initrd, "initrd")))) {
+		config_free(&cfg);
+		return ret;
+	}
+	if (cmdline) {
+		free(cfg.cmdline);
+		cfg.cmdline = strdup(cmdline);
+	}
+	ret = machine_run(&cfg);
+	config_free(&cfg);
+	return ret;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	struct machine_config cfg;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			fputs(usage_check, stdout);
+			return 0;
+		default:
+			fputs(usage_check, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc && !config)
+		config = argv[optind++];
+	if (!config || optind < argc) {
+		fputs(usage_check, stderr);
+		return EXIT_USAGE;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	ret = load_config(config, &cfg);
+	if (ret)
+		return ret;
+	printf("%s: ok (%d vCPU%s, %llu MiB, kernel %s)\n", config, cfg.cpus,
+	       cfg.cpus == 1 ? "" : "s", (unsigned long long)(cfg.memory >> 20), cfg.kernel);
+	config_free(&cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		puts("vmm " VMM_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help")) {
+		if (argc > 2 && !strcmp(argv[2], "run"))
+			fputs(usage_run, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "check"))
+			fputs(usage_check, stdout);
+		else
+			fputs(usage_main, stdout);
+		return 0;
+	}
+	/* Sub-command options start after the command name. */
+	argv[1] = argv[0];
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
+	fprintf(stderr, "vmm: unknown command '%s'\n\n%s", cmd, usage_main);
+	return EXIT_USAGE;
+}
