@@ -11,12 +11,12 @@
 #include <stdint.h>
 
 enum cpu_model {
-	CPU_MODEL_HOST, /* KVM_GET_SUPPORTED_CPUID as it is */
+	CPU_MODEL_HOST,	  /* KVM_GET_SUPPORTED_CPUID as it is */
 	CPU_MODEL_COMPAT, /* Intel vendor, no features a PVM-style nested host cannot emulate */
 };
 
 struct console_config {
-	char *log; /* also copy guest serial output to this file; NULL: none */
+	char *log;  /* also copy guest serial output to this file; NULL: none */
 	bool input; /* forward stdin to the guest (default true) */
 };
 
@@ -24,12 +24,12 @@ struct machine_config {
 	char *source; /* file name, or "<built-in>" */
 
 	uint64_t memory; /* bytes; multiple of 2 MiB (4 KiB would do, but hugepages) */
-	int cpus; /* 1..KVM_MAX_VCPUS (checked against KVM later) */
+	int cpus;	 /* 1..KVM_MAX_VCPUS (checked against KVM later) */
 	enum cpu_model cpu_model;
 	bool hugepages;
 
-	char *kernel; /* absolute or relative to the config file's directory, resolved */
-	char *initrd; /* NULL: none */
+	char *kernel;  /* absolute or relative to the config file's directory, resolved */
+	char *initrd;  /* NULL: none */
 	char *cmdline; /* NULL: empty */
 
 	struct console_config console;
@@ -47,6 +47,12 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 		       struct machine_config *out, char **errors);
 
 void config_free(struct machine_config *cfg);
+
+/*
+ * A size string: decimal digits and an optional suffix K, M, G, T or KiB, MiB, GiB, TiB
+ * (all powers of 1024; no suffix means bytes). Returns 0, -EINVAL or -ERANGE (> 2^64 - 1).
+ */
+int config_parse_size(const char *s, uint64_t *out);
 
 /* The built-in topology used by `vmm run` without --config (paths relative to the binary). */
 extern const char config_default_toml[];

@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TOML tree -> struct machine_config. Every problem becomes one "file:line:col: message"
+ * line; checking goes on after a problem so the user sees all of them at once (DESIGN.md
+ * rule 7). The schema is documented in docs/config.md.
+ */
+#include "vmm/config.h"
+
+#include "vmm/toml.h"
+#include "vmm/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONFIG_MAX_FILE	    MiB(1)
+#define CONFIG_MIN_MEMORY   MiB(16)
+#define CONFIG_MAX_MEMORY   GiB(1024)
+#define CONFIG_MEMORY_ALIGN MiB(2)
+#define CONFIG_MAX_CPUS	    255
+#define CONFIG_MAX_CMDLINE  4095
+
+const char config_default_toml[] = "# The built-in machine of `vmm run` without --config.\n"
+				   "[machine]\n"
+				   "memory = \"256M\"\n"
+				   "cpus = 2\n"
+				   "kernel = \"guests/hello.elf\"\n"
+				   "cmdline = \"console=ttyS0\"\n"
+				   "\n"
+				   "[cpu]\n"
+				   "model = \"host\"\n";
+
+struct problem {
+	struct toml_pos pos;
+	size_t seq;
+	char *msg;
+};
+
+struct ctx {
+	const char *name;
+	const char *base_dir;
+	struct problem *problems;
+	size_t n, cap;
+	bool oom;
+};
+
+PRINTF(3, 4) static void report(struct ctx *c, struct toml_pos pos, const char *fmt, ...)
+{
+	struct problem *p;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg) {
+		c->oom = true;
+		return;
+	}
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 8;
+		p = realloc(c->problems, ncap * sizeof(*p));
+		if (!p) {
+			free(msg);
+			c->oom = true;
+			return;
+		}
+		c->problems = p;
+		c->cap = ncap;
+	}
+	c->problems[c->n++] = (struct problem){pos, c->n, msg};
+}
+
+static int problem_cmp(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* All problems, in source order, as one malloc'd text. */
+static char *report_text(struct ctx *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	qsort(c->problems, c->n, sizeof(*c->problems), problem_cmp);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		fprintf(f, "%s:%d:%d: %s\n", c->name, c->problems[i].pos.line,
+			c->problems[i].pos.col, c->problems[i].msg);
+	if (c->oom)
+		fprintf(f, "%s: out of memory while checking the configuration\n", c->name);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Optimal string alignment distance (Levenshtein plus adjacent swaps), for suggestions. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[33][33];
+
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t best = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The known name closest to `key` within distance 2, or NULL. */
+static const char *suggest(const char *key, const char *const *known)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (; *known; known++) {
+		size_t d = edit_distance(key, *known);
+		if (d < best_d) {
+			best_d = d;
+			best = *known;
+		}
+	}
+	return best;
+}
+
+/* A key or name made safe for a one-line message. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < size; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7F) ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static void unknown_key(struct ctx *c, const struct toml_keyval *kv, const char *table,
+			const char *const *known)
+{
+	const char *hint = suggest(kv->key, known);
+	char k[80];
+
+	printable(kv->key, k, sizeof(k));
+	if (hint)
+		report(c, kv->pos, "unknown key '%s' in [%s]; did you mean '%s'?", k, table, hint);
+	else
+		report(c, kv->pos, "unknown key '%s' in [%s]", k, table);
+}
+
+static bool want_type(struct ctx *c, const struct toml_keyval *kv, enum toml_type type)
+{
+	char k[80];
+
+	if (kv->value->type == type)
+		return true;
+	report(c, kv->value->pos, "'%s' must be %s, found %s", printable(kv->key, k, sizeof(k)),
+	       toml_type_name(type), toml_type_name(kv->value->type));
+	return false;
+}
+
+static bool get_bool(struct ctx *c, const struct toml_keyval *kv, bool *out)
+{
+	if (!want_type(c, kv, TOML_BOOLEAN))
+		return false;
+	*out = kv->value->boolean;
+	return true;
+}
+
+/* A string without embedded NULs (they would silently cut a path short). */
+static const char *get_string(struct ctx *c, const struct toml_keyval *kv)
+{
+	const struct toml_value *v = kv->value;
+
+	if (!want_type(c, kv, TOML_STRING))
+		return NULL;
+	if (strlen(v->string.ptr) != v->string.len) {
+		report(c, v->pos, "'%s' must not contain NUL characters", kv->key);
+		return NULL;
+	}
+	return v->string.ptr;
+}
+
+static char *dup_or_oom(struct ctx *c, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		c->oom = true;
+	return d;
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = {
+		{"", 0},     {"K", 10},	  {"M", 20},   {"G", 30},   {"T", 40},
+		{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40},
+	};
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (!s || s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	for (size_t u = 0; u < ARRAY_SIZE(units); u++) {
+		if (strcmp(s + i, units[u].suffix) != 0)
+			continue;
+		if (v > (UINT64_MAX >> units[u].shift))
+			return -ERANGE;
+		*out = v << units[u].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void get_memory(struct ctx *c, const struct toml_keyval *kv, uint64_t *out)
+{
+	const struct toml_value *v = kv->value;
+	uint64_t bytes;
+
+	if (v->type == TOML_INTEGER) {
+		if (v->integer < 0) {
+			report(c, v->pos, "'memory' must not be negative");
+			return;
+		}
+		bytes = (uint64_t)v->integer;
+	} else if (v->type == TOML_STRING) {
+		int r = config_parse_size(v->string.ptr, &bytes);
+		char shown[40];
+
+		if (r == 0 && strlen(v->string.ptr) != v->string.len)
+			r = -EINVAL;
+		if (r == -ERANGE) {
+			report(c, v->pos, "'memory' is too large (at most 1 TiB)");
+			return;
+		}
+		if (r < 0) {
+			report(c, v->pos,
+			       "'memory' must be a size like \"512M\" or \"2GiB\" (suffix K, M, G, "
+			       "T, KiB, MiB, GiB or TiB; none means bytes), found \"%s\"",
+			       printable(v->string.ptr, shown, sizeof(shown)));
+			return;
+		}
+	} else {
+		report(c, v->pos,
+		       "'memory' must be a size string like \"512M\" or an integer, "
+		       "found %s",
+		       toml_type_name(v->type));
+		return;
+	}
+	if (bytes < CONFIG_MIN_MEMORY)
+		report(c, v->pos, "'memory' must be at least 16 MiB");
+	else if (bytes > CONFIG_MAX_MEMORY)
+		report(c, v->pos, "'memory' must be at most 1 TiB");
+	else if (bytes % CONFIG_MEMORY_ALIGN)
+		report(c, v->pos, "'memory' must be a multiple of 2 MiB");
+	else
+		*out = bytes;
+}
+
+/* `p` as given if absolute, else below base_dir. */
+static char *resolve(struct ctx *c, const char *p)
+{
+	char *r;
+
+	if (p[0] == '/' || !c->base_dir || !c->base_dir[0])
+		return dup_or_oom(c, p);
+	if (asprintf(&r, "%s/%s", c->base_dir, p) < 0) {
+		c->oom = true;
+		return NULL;
+	}
+	return r;
+}
+
+/* A file the VMM will read (kernel, initrd): it must exist, be regular and readable. */
+static char *get_input_file(struct ctx *c, const struct toml_keyval *kv)
+{
+	const char *p = get_string(c, kv);
+	struct stat st;
+	char *path, *real;
+
+	if (!p)
+		return NULL;
+	if (!p[0]) {
+		report(c, kv->value->pos, "'%s' must not be empty", kv->key);
+		return NULL;
+	}
+	path = resolve(c, p);
+	if (!path)
+		return NULL;
+	if (stat(path, &st) < 0) {
+		report(c, kv->value->pos, "%s '%s': %s", kv->key, path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		report(c, kv->value->pos, "%s '%s' is not a regular file", kv->key, path);
+	} else if (access(path, R_OK) < 0) {
+		report(c, kv->value->pos, "%s '%s' is not readable: %s", kv->key, path,
+		       strerror(errno));
+	} else {
+		/* Canonical and absolute, so later messages and chdir() cannot confuse it. */
+		real = realpath(path, NULL);
+		if (real) {
+			free(path);
+			return real;
+		}
+		return path;
+	}
+	free(path);
+	return NULL;
+}
+
+static const char *const machine_keys[] = {"memory",  "cpus",	   "kernel", "initrd",
+					   "cmdline", "hugepages", NULL};
+
+static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct machine_config *cfg)
+{
+	const struct toml_value *t = tkv->value;
+	bool have_kernel = false;
+
+	for (size_t i = 0; i < t->table.len; i++) {
+		const struct toml_keyval *kv = &t->table.items[i];
+		const char *k = kv->key;
+
+		if (!strcmp(k, "memory")) {
+			get_memory(c, kv, &cfg->memory);
+		} else if (!strcmp(k, "cpus")) {
+			if (!want_type(c, kv, TOML_INTEGER))
+				continue;
+			if (kv->value->integer < 1 || kv->value->integer > CONFIG_MAX_CPUS)
+				report(c, kv->value->pos,
+				       "'cpus' must be between 1 and %d, found %lld",
+				       CONFIG_MAX_CPUS, (long long)kv->value->integer);
+			else
+				cfg->cpus = (int)kv->value->integer;
+		} else if (!strcmp(k, "kernel")) {
+			have_kernel = true;
+			cfg->kernel = get_input_file(c, kv);
+		} else if (!strcmp(k, "initrd")) {
+			cfg->initrd = get_input_file(c, kv);
+		} else if (!strcmp(k, "cmdline")) {
+			const char *s = get_string(c, kv);
+			if (s && strlen(s) > CONFIG_MAX_CMDLINE)
+				report(c, kv->value->pos,
+				       "'cmdline' is %zu bytes long; at most %d are allowed",
+				       strlen(s), CONFIG_MAX_CMDLINE);
+			else if (s)
+				cfg->cmdline = dup_or_oom(c, s);
+		} else if (!strcmp(k, "hugepages")) {
+			get_bool(c, kv, &cfg->hugepages);
+		} else {
+			unknown_key(c, kv, "machine", machine_keys);
+		}
+	}
+	if (!have_kernel)
+		report(c, t->pos, "missing key 'kernel' in [machine] (the guest kernel to boot)");
+}
+
+static const char *const cpu_keys[] = {"model", NULL};
+
+static void load_cpu(struct ctx *c, const struct toml_keyval *tkv, struct machine_config *cfg)
+{
+	const struct toml_value *t = tkv->value;
+
+	for (size_t i = 0; i < t->table.len; i++) {
+		const struct toml_keyval *kv = &t->table.items[i];
+		const char *s;
+		char shown[40];
+
+		if (strcmp(kv->key, "model")) {
+			unknown_key(c, kv, "cpu", cpu_keys);
+			continue;
+		}
+		s = get_string(c, kv);
+		if (!s)
+			continue;
+		if (!strcmp(s, "host"))
+			cfg->cpu_model = CPU_MODEL_HOST;
+		else if (!strcmp(s, "compat"))
+			cfg->cpu_model = CPU_MODEL_COMPAT;
+		else
+			report(c, kv->value->pos,
+			       "'model' must be \"host\" or \"compat\", found \"%s\"",
+			       printable(s, shown, sizeof(shown)));
+	}
+}
+
+static const char *const console_keys[] = {"log", "input", NULL};
+
+static void load_console(struct ctx *c, const struct toml_keyval *tkv, struct machine_config *cfg)
+{
+	const struct toml_value *t = tkv->value;
+
+	for (size_t i = 0; i < t->table.len; i++) {
+		const struct toml_keyval *kv = &t->table.items[i];
+
+		if (!strcmp(kv->key, "log")) {
+			const char *s = get_string(c, kv);
+			if (s && !s[0])
+				report(c, kv->value->pos, "'log' must not be empty");
+			else if (s)
+				cfg->console.log = resolve(c, s);
+		} else if (!strcmp(kv->key, "input")) {
+			get_bool(c, kv, &cfg->console.input);
+		} else {
+			unknown_key(c, kv, "console", console_keys);
+		}
+	}
+}
+
+static const char *const table_names[] = {"machine", "cpu", "console", NULL};
+/* Planned device kinds (docs/config.md, "Devices"), all [[arrays of tables]]. */
+static const char *const device_kinds[] = {"root_port", "switch", "nvme", "ntb", NULL};
+
+static void load_root(struct ctx *c, const struct toml_value *root, struct machine_config *cfg)
+{
+	bool have_machine = false;
+	char k[80];
+
+	for (size_t i = 0; i < root->table.len; i++) {
+		const struct toml_keyval *kv = &root->table.items[i];
+		const char *hint;
+		bool device = false;
+
+		for (size_t d = 0; device_kinds[d]; d++)
+			device |= !strcmp(kv->key, device_kinds[d]);
+		if (device) {
+			report(c, kv->value->pos, "device kind [[%s]] is not supported yet",
+			       kv->key);
+			continue;
+		}
+		if (!strcmp(kv->key, "machine") || !strcmp(kv->key, "cpu") ||
+		    !strcmp(kv->key, "console")) {
+			if (!want_type(c, kv, TOML_TABLE))
+				continue;
+			if (kv->key[1] == 'a') {
+				have_machine = true;
+				load_machine(c, kv, cfg);
+			} else if (kv->key[1] == 'p') {
+				load_cpu(c, kv, cfg);
+			} else {
+				load_console(c, kv, cfg);
+			}
+			continue;
+		}
+		printable(kv->key, k, sizeof(k));
+		hint = suggest(kv->key, table_names);
+		if (kv->value->type != TOML_TABLE)
+			report(c, kv->pos, "unknown top-level key '%s'%s%s%s", k,
+			       hint ? "; did you mean [" : "", hint ? hint : "", hint ? "]?" : "");
+		else
+			report(c, kv->pos, "unknown table [%s]%s%s%s", k,
+			       hint ? "; did you mean [" : "", hint ? hint : "", hint ? "]?" : "");
+	}
+	if (!have_machine)
+		report(c, (struct toml_pos){1, 1},
+		       "missing table [machine] (it needs at least "
+		       "'kernel')");
+}
+
+void config_free(struct machine_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->source);
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->cmdline);
+	free(cfg->console.log);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_load_string(const char *text, const char *name, const char *base_dir,
+		       struct machine_config *out, char **errors)
+{
+	struct ctx c = {.name = name ? name : "<config>", .base_dir = base_dir};
+	struct toml_error terr;
+	struct toml_value *root;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	*errors = NULL;
+	out->memory = MiB(256);
+	out->cpus = 1;
+	out->cpu_model = CPU_MODEL_HOST;
+	out->console.input = true;
+	out->source = dup_or_oom(&c, c.name);
+
+	root = toml_parse(text, text ? strlen(text) : 0, &terr);
+	if (!root)
+		report(&c, terr.pos, "%s", terr.msg);
+	else
+		load_root(&c, root, out);
+	toml_free(root);
+
+	if (c.n || c.oom) {
+		*errors = report_text(&c);
+		config_free(out);
+		ret = c.oom && !c.n ? -ENOMEM : -EINVAL;
+	}
+	for (size_t i = 0; i < c.n; i++)
+		free(c.problems[i].msg);
+	free(c.problems);
+	return ret;
+}
+
+int config_load_file(const char *path, struct machine_config *out, char **errors)
+{
+	char *text = NULL, *dir, *slash;
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	*errors = NULL;
+	ret = read_file(path, &buf, &len);
+	if (ret == 0 && len > CONFIG_MAX_FILE) {
+		free(buf);
+		ret = -EFBIG;
+	}
+	if (ret < 0) {
+		if (asprintf(errors, "%s: cannot read configuration: %s\n", path, strerror(-ret)) <
+		    0)
+			*errors = NULL;
+		return ret;
+	}
+	/* A NUL inside the file would hide the rest of it from the parser. */
+	if (memchr(buf, '\0', len)) {
+		free(buf);
+		if (asprintf(errors, "%s: not a text file (contains NUL bytes)\n", path) < 0)
+			*errors = NULL;
+		return -EINVAL;
+	}
+	text = malloc(len + 1);
+	dir = strdup(path);
+	if (!text || !dir) {
+		free(buf);
+		free(text);
+		free(dir);
+		return -ENOMEM;
+	}
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	free(buf);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	ret = config_load_string(text, path, dir, out, errors);
+	free(text);
+	free(dir);
+	return ret;
+}
