@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <stdint.h>
+
+#include "vmm/mem.h"
+#include "vmm/util.h"
+
+static struct guest_mem mem;
+static char err[256];
+
+static void fini(void)
+{
+	mem_free(&mem);
+}
+
+Test(mem, small_ram_is_one_region_below_the_hole, .fini = fini)
+{
+	cr_assert_eq(mem_init(&mem, MiB(256), false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(mem.nregions, 1);
+	cr_assert_eq(mem.regions[0].gpa, 0);
+	cr_assert_eq(mem.regions[0].size, MiB(256));
+}
+
+Test(mem, ram_above_the_hole_resumes_at_4g, .fini = fini)
+{
+	cr_assert_eq(mem_init(&mem, GiB(5), false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(mem.nregions, 2);
+	cr_assert_eq(mem.regions[0].size, MEM_HOLE_START);
+	cr_assert_eq(mem.regions[1].gpa, MEM_HOLE_END);
+	cr_assert_eq(mem.regions[1].size, GiB(5) - MEM_HOLE_START);
+	/* The same memfd backs both: the byte after low RAM is the first byte at 4 GiB. */
+	uint8_t *last_low = mem_gpa_to_hva(&mem, MEM_HOLE_START - 1, 1);
+	uint8_t *first_high = mem_gpa_to_hva(&mem, MEM_HOLE_END, 1);
+	cr_assert_not_null(last_low);
+	cr_assert_eq(first_high, last_low + 1);
+}
+
+Test(mem, size_not_multiple_of_2m_is_refused_with_a_message, .fini = fini)
+{
+	cr_assert_eq(mem_init(&mem, MiB(3), false, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "2 MiB"));
+}
+
+Test(mem, gpa_to_hva_refuses_everything_outside_ram, .fini = fini)
+{
+	cr_assert_eq(mem_init(&mem, GiB(3), false, err, sizeof(err)), 0, "%s", err);
+	/* inside */
+	cr_assert_not_null(mem_gpa_to_hva(&mem, 0, 4096));
+	cr_assert_not_null(mem_gpa_to_hva(&mem, MEM_HOLE_START - 4096, 4096));
+	cr_assert_not_null(mem_gpa_to_hva(&mem, MEM_HOLE_END, 4096));
+	cr_assert_not_null(mem_gpa_to_hva(&mem, MEM_HOLE_END + GiB(1) - 1, 1));
+	/* straddling the hole, in the hole, past the end */
+	cr_assert_null(mem_gpa_to_hva(&mem, MEM_HOLE_START - 4096, 4097));
+	cr_assert_null(mem_gpa_to_hva(&mem, MEM_ECAM_BASE, 4));
+	cr_assert_null(mem_gpa_to_hva(&mem, MEM_LAPIC_BASE, 4));
+	cr_assert_null(mem_gpa_to_hva(&mem, MEM_HOLE_END + GiB(1), 1));
+	cr_assert_null(mem_gpa_to_hva(&mem, MEM_HOLE_END + GiB(1) - 1, 2));
+	/* lengths and addresses chosen to wrap around 2^64 */
+	cr_assert_null(mem_gpa_to_hva(&mem, UINT64_MAX, 2));
+	cr_assert_null(mem_gpa_to_hva(&mem, 4096, UINT64_MAX));
+	cr_assert_null(mem_gpa_to_hva(&mem, MEM_HOLE_END, UINT64_MAX - MEM_HOLE_END + 1));
+}
+
+Test(mem, read_write_round_trip_and_fault_outside, .fini = fini)
+{
+	uint8_t buf[8] = {1, 2, 3, 4, 5, 6, 7, 8}, back[8] = {0};
+
+	cr_assert_eq(mem_init(&mem, MiB(64), false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(mem_write(&mem, 0x1000, buf, 8), 0);
+	cr_assert_eq(mem_read(&mem, 0x1000, back, 8), 0);
+	cr_assert_arr_eq(buf, back, 8);
+	cr_assert_eq(mem_write(&mem, MiB(64) - 4, buf, 8), -EFAULT);
+	cr_assert_eq(mem_read(&mem, MiB(64), back, 1), -EFAULT);
+}
+
+Test(mem, e820_reserves_legacy_area_and_ecam, .fini = fini)
+{
+	struct e820_entry e[MEM_MAX_E820];
+	int n;
+
+	cr_assert_eq(mem_init(&mem, GiB(6), false, err, sizeof(err)), 0, "%s", err);
+	n = mem_e820(&mem, e, MEM_MAX_E820);
+	cr_assert_eq(n, 5);
+	cr_assert_eq(e[0].addr, 0);
+	cr_assert_eq(e[0].size, MEM_EBDA_START);
+	cr_assert_eq(e[0].type, E820_RAM);
+	cr_assert_eq(e[1].addr, MEM_EBDA_START);
+	cr_assert_eq(e[1].addr + e[1].size, MEM_HIGH_START);
+	cr_assert_eq(e[1].type, E820_RESERVED);
+	cr_assert_eq(e[2].addr, MEM_HIGH_START);
+	cr_assert_eq(e[2].addr + e[2].size, MEM_HOLE_START);
+	cr_assert_eq(e[2].type, E820_RAM);
+	cr_assert_eq(e[3].addr, MEM_ECAM_BASE);
+	cr_assert_eq(e[3].type, E820_RESERVED);
+	cr_assert_eq(e[4].addr, MEM_HOLE_END);
+	cr_assert_eq(e[4].size, GiB(4));
+	cr_assert_eq(e[4].type, E820_RAM);
+	/* RAM entries add up to the configured size minus what the legacy area hides */
+	uint64_t ram = 0;
+	for (int i = 0; i < n; i++)
+		if (e[i].type == E820_RAM)
+			ram += e[i].size;
+	cr_assert_eq(ram, GiB(6) - (MEM_HIGH_START - MEM_EBDA_START));
+}
+
+Test(mem, e820_never_writes_past_max, .fini = fini)
+{
+	struct e820_entry e[2];
+
+	cr_assert_eq(mem_init(&mem, GiB(6), false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(mem_e820(&mem, e, 2), 2);
+}
