@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hello: the smallest end-to-end check of a VMM's PVH boot path. It reports what the
+ * loader passed (hvm_start_info, command line, memory map, modules) in machine-checkable
+ * lines, runs a loop at CPL 3 and comes back, writes a milestone and exits with the status
+ * asked for on the command line.
+ *
+ * Command line:
+ *   hello.status=N        rt_exit(N): the VMM exits with (N << 1) | 1 (default N = 0)
+ *   hello.fault=triple    load an empty IDT and raise #UD: a triple fault (shutdown)
+ *
+ * Output, one fact per line, every line starting with "hello: ":
+ *   hello: vmm test guest
+ *   hello: start_info magic ok version V flags 0xF
+ *   hello: cmdline "..."
+ *   hello: e820 0xADDR(16 digits) 0xSIZE(16 digits) TYPE      (one per memory-map entry)
+ *   hello: ram 0xBYTES(16 digits) (M MiB)
+ *   hello: modules N
+ *   hello: module I 0xADDR 0xSIZE "cmdline"                   (one per module)
+ *   hello: ring3 returned 500000500000
+ *   hello: ring3 tsc cycles C
+ *   hello: done status=N
+ */
+#include "rt.h"
+
+#define MILESTONE_HELLO_DONE 0x10
+#define USER_LOOP_N 1000000
+
+static uint64_t user_sum(uint64_t n)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = 1; i <= n; i++) {
+		sum += i;
+		/* keep the loop a loop: no closed form, so it really runs at CPL 3 */
+		__asm__ volatile("" : "+r"(sum));
+	}
+	return sum;
+}
+
+static void report_memmap(void)
+{
+	const struct hvm_memmap_table_entry *e;
+	int n = rt_memmap(&e);
+	uint64_t ram = rt_ram_total();
+
+	for (int i = 0; i < n; i++)
+		rt_printf("hello: e820 0x%016llx 0x%016llx %u\n", (unsigned long long)e[i].addr,
+			  (unsigned long long)e[i].size, e[i].type);
+	rt_printf("hello: ram 0x%016llx (%llu MiB)\n", (unsigned long long)ram,
+		  (unsigned long long)(ram >> 20));
+}
+
+static void report_modules(void)
+{
+	const struct hvm_modlist_entry *m;
+	int n = rt_modules(&m);
+
+	rt_printf("hello: modules %d\n", n);
+	for (int i = 0; i < n; i++)
+		rt_printf("hello: module %d 0x%016llx 0x%016llx \"%s\"\n", i,
+			  (unsigned long long)m[i].paddr, (unsigned long long)m[i].size,
+			  rt_module_cmdline(&m[i]));
+}
+
+__attribute__((noreturn)) static void triple_fault(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} empty = { 0, 0 };
+
+	rt_printf("hello: triple fault now\n");
+	/* #UD finds no IDT entry -> #GP -> #DF -> shutdown (SDM 6.15, Table 6-5) */
+	__asm__ volatile("lidt %0; ud2" : : "m"(empty));
+	__builtin_unreachable();
+}
+
+int main(void)
+{
+	const struct hvm_start_info *si = rt_start_info();
+	const char *fault = rt_cmdline_get("hello.fault");
+	uint32_t status = (uint32_t)rt_cmdline_u64("hello.status", 0);
+	uint64_t t0, sum, cycles;
+
+	rt_printf("hello: vmm test guest\n");
+	rt_printf("hello: start_info magic ok version %u flags 0x%x\n", si->version, si->flags);
+	rt_printf("hello: cmdline \"%s\"\n", rt_cmdline());
+	report_memmap();
+	report_modules();
+
+	if (fault && !strcmp(fault, "triple"))
+		triple_fault();
+
+	t0 = rt_rdtsc();
+	sum = rt_run_user(user_sum, USER_LOOP_N, NULL);
+	cycles = rt_rdtsc() - t0;
+	rt_printf("hello: ring3 returned %llu\n", (unsigned long long)sum);
+	rt_printf("hello: ring3 tsc cycles %llu\n", (unsigned long long)cycles);
+
+	rt_milestone(MILESTONE_HELLO_DONE);
+	rt_printf("hello: done status=%u\n", status);
+	return (int)status;
+}
