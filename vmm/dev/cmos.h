@@ -11,6 +11,8 @@
 
 #include "vmm/bus.h"
 
+#define CMOS_PORT_BASE 0x70 /* index; data at 0x71 */
+
 struct cmos;
 
 /*

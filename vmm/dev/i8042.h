@@ -10,6 +10,9 @@
 
 #include "vmm/bus.h"
 
+#define I8042_DATA_PORT 0x60
+#define I8042_CMD_PORT	0x64
+
 struct i8042;
 
 /*

@@ -16,6 +16,10 @@
 #include "vmm/bus.h"
 #include "vmm/irq.h"
 
+#define SERIAL_COM1_BASE 0x3f8
+#define SERIAL_COM1_IRQ	 4
+#define SERIAL_NR_PORTS	 8
+
 struct serial;
 
 struct serial_ops {
