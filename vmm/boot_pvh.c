@@ -425,8 +425,9 @@ int boot_load_pvh(struct guest_mem *mem, const struct boot_params_in *in, struct
 		snprintf(err, errlen, "no kernel image given");
 		return -EINVAL;
 	}
-	if (in->nmodules < 0 || (in->nmodules > 0 && !in->modules) || in->ne820 < 0 ||
-	    (in->ne820 > 0 && !in->e820)) {
+	if (in->nmodules < 0 ||
+	    in->nmodules > (int)(BOOT_START_INFO_MAX / sizeof(struct hvm_modlist_entry)) ||
+	    (in->nmodules > 0 && !in->modules) || in->ne820 < 0 || (in->ne820 > 0 && !in->e820)) {
 		snprintf(err, errlen, "bad boot parameters");
 		return -EINVAL;
 	}
