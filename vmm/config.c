@@ -470,10 +470,10 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 		}
 		if (!strcmp(kv->key, "machine") || !strcmp(kv->key, "cpu") ||
 		    !strcmp(kv->key, "console")) {
+			have_machine |= kv->key[1] == 'a';
 			if (!want_type(c, kv, TOML_TABLE))
 				continue;
 			if (kv->key[1] == 'a') {
-				have_machine = true;
 				load_machine(c, kv, cfg);
 			} else if (kv->key[1] == 'p') {
 				load_cpu(c, kv, cfg);
