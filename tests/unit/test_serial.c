@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -310,4 +311,39 @@ Test(serial, log_fd_copies_transmitted_bytes)
 	cr_assert_str_eq(buf, "ok");
 	close(fds[0]);
 	close(fds[1]);
+}
+
+#define STREAM_LEN 20000
+
+static void *push_stream(void *arg)
+{
+	size_t sent = 0;
+
+	(void)arg;
+	while (sent < STREAM_LEN) {
+		uint8_t chunk[7];
+		size_t n = STREAM_LEN - sent < sizeof(chunk) ? STREAM_LEN - sent : sizeof(chunk);
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = (uint8_t)((sent + i) * 7);
+		sent += serial_rx_push(dev, chunk, n);
+	}
+	return NULL;
+}
+
+Test(serial, input_pushed_from_another_thread_arrives_complete_and_in_order)
+{
+	pthread_t t;
+	size_t got = 0;
+
+	wr(FCR, 0x01);
+	cr_assert_eq(pthread_create(&t, NULL, push_stream, NULL), 0);
+	while (got < STREAM_LEN) {
+		if (!(rd(LSR) & 0x01))
+			continue;
+		cr_assert_eq(rd(RBR), (uint8_t)(got * 7), "byte %zu", got);
+		got++;
+	}
+	pthread_join(t, NULL);
+	cr_assert_eq(rd(LSR) & 0x03, 0, "nothing left over, no overrun");
 }
