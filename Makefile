@@ -20,9 +20,9 @@ VMM_SRCS  := $(sort $(wildcard vmm/*.c vmm/dev/*.c devices/*/*.c firmware/*.c))
 LIB_SRCS  := $(filter-out vmm/main.c,$(VMM_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
-DEPS      := $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/vmm/main.d
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
+DEPS      := $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/vmm/main.d
 
 .PHONY: all vmm guests unit run test test-unit test-integration check-asan deps clean \
         format format-check
@@ -31,11 +31,11 @@ all: vmm guests
 
 vmm: $(BUILD)/vmm
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/vmm: $(LIB_OBJS) $(BUILD)/vmm/main.o
+$(BUILD)/vmm: $(LIB_OBJS) $(BUILD)/obj/vmm/main.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/unit-tests: $(LIB_OBJS) $(UNIT_OBJS)

@@ -140,8 +140,10 @@ static int add_devices(struct machine *m, char *err, size_t errlen)
 
 	ret |= bus_register(&vm->pio, COM1_BASE, 8, &serial_bus_ops, m->com1, "com1");
 	ret |= bus_register(&vm->pio, CMOS_PORT_BASE, 2, &cmos_bus_ops, m->cmos, "cmos");
-	ret |= bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_bus_ops, m->i8042, "i8042");
-	ret |= bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_bus_ops, m->i8042, "i8042");
+	ret |= bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, m->i8042,
+			    "i8042-data");
+	ret |= bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_bus_ops, m->i8042,
+			    "i8042-cmd");
 	ret |= bus_register(&vm->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, &debug_exit_ops, &m->dbg,
 			    "debug-exit");
 	ret |= bus_register(&vm->pio, MILESTONE_PORT, 1, &milestone_ops, &m->dbg, "milestone");
