@@ -8,6 +8,10 @@
  * Command line:
  *   hello.status=N        rt_exit(N): the VMM exits with (N << 1) | 1 (default N = 0)
  *   hello.fault=triple    load an empty IDT and raise #UD: a triple fault (shutdown)
+ *   hello.fault=pf        read unmapped memory at CPL 0: the runtime's #PF report, status 253
+ *   hello.fault=user-pf   the same from CPL 3 inside rt_run_user
+ *   hello.user_io         also print a line from CPL 3 (port I/O under IOPL 3); some hosts
+ *                         run ring 3 with IOPL 0 whatever iretq loaded: then #GP, status 253
  *
  * Output, one fact per line, every line starting with "hello: ":
  *   hello: vmm test guest
@@ -17,14 +21,18 @@
  *   hello: ram 0xBYTES(16 digits) (M MiB)
  *   hello: modules N
  *   hello: module I 0xADDR 0xSIZE "cmdline"                   (one per module)
+ *   hello: tsc entry->main C                                  (TSC cycles since PVH entry)
  *   hello: ring3 returned 500000500000
  *   hello: ring3 tsc cycles C
+ *   hello: ring3 rflags 0xR                                   (IOPL is bits 12-13)
+ *   hello: tsc entry->done C
  *   hello: done status=N
  */
 #include "rt.h"
 
 #define MILESTONE_HELLO_DONE 0x10
 #define USER_LOOP_N 1000000
+#define UNMAPPED_ADDR 0x100000000000ULL /* 16 TiB: above the runtime's 4 GiB identity map */
 
 static uint64_t user_sum(uint64_t n)
 {
@@ -36,6 +44,30 @@ static uint64_t user_sum(uint64_t n)
 		__asm__ volatile("" : "+r"(sum));
 	}
 	return sum;
+}
+
+static uint64_t read_unmapped(uint64_t addr)
+{
+	return mmio_read64(addr);
+}
+
+static uint64_t user_print(uint64_t arg)
+{
+	rt_printf("hello: ring3 port I/O ok rflags=0x%llx\n", (unsigned long long)arg);
+	return 0;
+}
+
+static uint64_t read_rflags(void)
+{
+	uint64_t v;
+	__asm__ volatile("pushfq; popq %0" : "=r"(v));
+	return v;
+}
+
+static uint64_t user_rflags(uint64_t arg)
+{
+	(void)arg;
+	return read_rflags();
 }
 
 static void report_memmap(void)
@@ -81,7 +113,7 @@ int main(void)
 	const struct hvm_start_info *si = rt_start_info();
 	const char *fault = rt_cmdline_get("hello.fault");
 	uint32_t status = (uint32_t)rt_cmdline_u64("hello.status", 0);
-	uint64_t t0, sum, cycles;
+	uint64_t t0 = rt_rdtsc(), sum, cycles;
 
 	rt_printf("hello: vmm test guest\n");
 	rt_printf("hello: start_info magic ok version %u flags 0x%x\n", si->version, si->flags);
@@ -91,6 +123,12 @@ int main(void)
 
 	if (fault && !strcmp(fault, "triple"))
 		triple_fault();
+	if (fault && !strcmp(fault, "pf"))
+		read_unmapped(UNMAPPED_ADDR);
+	if (fault && !strcmp(fault, "user-pf"))
+		rt_run_user(read_unmapped, UNMAPPED_ADDR, NULL);
+
+	rt_printf("hello: tsc entry->main %llu\n", (unsigned long long)(t0 - rt_entry_tsc));
 
 	t0 = rt_rdtsc();
 	sum = rt_run_user(user_sum, USER_LOOP_N, NULL);
@@ -98,7 +136,13 @@ int main(void)
 	rt_printf("hello: ring3 returned %llu\n", (unsigned long long)sum);
 	rt_printf("hello: ring3 tsc cycles %llu\n", (unsigned long long)cycles);
 
+	rt_printf("hello: ring3 rflags 0x%llx\n",
+		  (unsigned long long)rt_run_user(user_rflags, 0, NULL));
+	if (rt_cmdline_flag("hello.user_io"))
+		rt_run_user(user_print, 0, NULL);
+
 	rt_milestone(MILESTONE_HELLO_DONE);
+	rt_printf("hello: tsc entry->done %llu\n", (unsigned long long)(rt_rdtsc() - rt_entry_tsc));
 	rt_printf("hello: done status=%u\n", status);
 	return (int)status;
 }

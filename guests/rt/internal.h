@@ -14,6 +14,8 @@ struct rt_tss {
 	uint64_t reserved2;
 	uint16_t reserved3;
 	uint16_t iomap_base;
+	/* I/O permission bitmap (SDM 19.5.2): all zero = every port allowed at CPL 3 */
+	uint8_t iomap[8192 + 1];
 } __attribute__((packed));
 
 extern struct rt_tss rt_tss;
@@ -21,6 +23,8 @@ extern uint64_t rt_start_info_paddr; /* start.S: EBX at entry */
 extern uint64_t rt_gdt_tss[2];
 extern uint64_t rt_pml4[512];
 extern const uint64_t rt_trap_stubs[32];
+extern char rt_irq_stubs[];
+#define RT_IRQ_STUB_SIZE 16
 extern char rt_user_trampoline[];
 extern char __image_end[];
 

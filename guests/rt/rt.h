@@ -92,6 +92,9 @@ static inline uint64_t rt_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* TSC at the first instruction of the PVH entry: rt_rdtsc() - rt_entry_tsc = time since. */
+extern uint64_t rt_entry_tsc;
+
 /* ---- milestones: the vmm logs a timestamp for each byte written to port 0x3f0 ---- */
 
 #define RT_MILESTONE_PORT 0x3f0
@@ -199,9 +202,12 @@ void *rt_alloc(size_t size, size_t align);
 
 /*
  * Run fn(arg) at CPL 3 on user_stack_top (NULL: the runtime's 64 KiB user stack) and
- * return its return value. Interrupts stay off; IOPL is 3, so user code may use port I/O
- * (including rt_printf) and, as every page is user-accessible, MMIO. A fault in fn is
- * reported like any other exception and exits with RT_EXIT_EXCEPTION. Not reentrant.
+ * return its return value. Every page is user-accessible, so fn may use any memory and
+ * MMIO; the TSS I/O bitmap allows every port, so it may use port I/O and rt_printf too.
+ * iretq asks for IF=0 and IOPL=3, but some hosts (HOST.md's) run ring 3 with IF=1 and
+ * IOPL=0 regardless: the runtime masks the 8259s and has a gate for every vector, and
+ * the I/O bitmap does not depend on IOPL. A fault in fn is reported like any other
+ * exception and exits with RT_EXIT_EXCEPTION. Not reentrant.
  */
 uint64_t rt_run_user(uint64_t (*fn)(uint64_t arg), uint64_t arg, void *user_stack_top);
 
@@ -216,8 +222,10 @@ struct rt_frame {
 };
 
 /*
- * Optional hook: called first for every exception; return true if handled (the frame is
- * then resumed with iretq, so fix frame->rip). NULL to remove.
+ * Optional hook: called first for every exception (except the ring-3 return) and every
+ * interrupt (vector >= 32); return true if handled, and the frame is resumed with iretq
+ * (for a fault, fix frame->rip first). Unhandled interrupts are ignored, without EOI;
+ * unhandled exceptions are reported and exit with RT_EXIT_EXCEPTION. NULL to remove.
  */
 typedef bool (*rt_trap_hook_fn)(struct rt_frame *frame);
 void rt_set_trap_hook(rt_trap_hook_fn hook);

@@ -29,6 +29,9 @@
 rt_pvh_entry:
 	cld
 	movl	%ebx, rt_start_info_paddr
+	rdtsc
+	movl	%eax, rt_entry_tsc
+	movl	%edx, rt_entry_tsc + 4
 	movb	$RT_MILESTONE_ENTRY, %al
 	movw	$0x3f0, %dx
 	outb	%al, %dx
@@ -77,6 +80,9 @@ entry64:
 	.balign 8
 	.globl rt_start_info_paddr
 rt_start_info_paddr:
+	.quad 0
+	.globl rt_entry_tsc
+rt_entry_tsc:
 	.quad 0
 
 	.balign 16

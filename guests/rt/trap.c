@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #define VEC_UD 6
+#define FIRST_IRQ 32
 
 static const char *const names[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
@@ -15,6 +16,7 @@ static const char *const names[32] = {
 
 static rt_trap_hook_fn hook;
 static int depth;
+static bool irq_reported;
 
 void rt_set_trap_hook(rt_trap_hook_fn fn)
 {
@@ -34,6 +36,16 @@ void rt_trap(struct rt_frame *f)
 
 	if (user && f->vector == VEC_UD && f->rip == (uintptr_t)rt_user_trampoline)
 		rt_user_resume(f->rax);
+	if (f->vector >= FIRST_IRQ) {
+		/* nobody asked for interrupts: leave them un-EOI'd, which blocks their source */
+		if (hook && hook(f))
+			return;
+		if (!irq_reported)
+			rt_printf("rt: ignoring unexpected interrupt, vector %llu\n",
+				  (unsigned long long)f->vector);
+		irq_reported = true;
+		return;
+	}
 	if (depth++ > 0) {
 		rt_printf("rt: exception %llu inside the exception handler, rip=0x%llx\n",
 			  (unsigned long long)f->vector, (unsigned long long)f->rip);
@@ -45,7 +57,7 @@ void rt_trap(struct rt_frame *f)
 	}
 	rt_printf("rt: exception %llu %s err=0x%llx rip=0x%llx cs=0x%llx%s rflags=0x%llx "
 		  "rsp=0x%llx cr2=0x%llx\n",
-		  (unsigned long long)f->vector, names[f->vector & 31],
+		  (unsigned long long)f->vector, names[f->vector],
 		  (unsigned long long)f->error, (unsigned long long)f->rip,
 		  (unsigned long long)f->cs, user ? " (ring 3)" : "",
 		  (unsigned long long)f->rflags, (unsigned long long)f->rsp,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Entry stubs for the 32 exception vectors. Each stub makes the frame uniform (a zero
+ * Entry stubs for the 32 exception vectors and the 224 interrupt vectors. Each stub makes the frame uniform (a zero
  * error code where the CPU pushes none, SDM 6.13), pushes its vector, saves the general
  * registers as a struct rt_frame (rt.h) and calls rt_trap(). If rt_trap returns, the
  * registers are restored and iretq resumes the interrupted code.
@@ -53,6 +53,23 @@ trap_\vec:
 	TRAP_ERR 29
 	TRAP_ERR 30
 	TRAP_NOERR 31
+
+/*
+ * Interrupts: the runtime enables none, but ring 3 may run with IF=1 whatever iretq
+ * loaded (HOST.md's KVM does that), so every vector needs a gate. Stub v sits at
+ * rt_irq_stubs + (v - 32) * 16.
+ */
+	.balign 16
+	.globl rt_irq_stubs
+rt_irq_stubs:
+	.set vec, 32
+	.rept 224
+	.balign 16
+	pushq	$0
+	pushq	$vec
+	jmp	trap_common
+	.set vec, vec + 1
+	.endr
 
 trap_common:
 	pushq	%rax
