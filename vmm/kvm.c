@@ -533,6 +533,8 @@ static void *vcpu_thread(void *arg)
 		}
 		}
 	}
+	if (vm->stop_reason == VM_STOP_USER && log_threshold >= LOG_DEBUG)
+		vcpu_dump(v, "state when stopped");
 	return NULL;
 }
 

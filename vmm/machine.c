@@ -50,7 +50,8 @@ static void console_quit(void *opaque, const char *why)
 {
 	struct machine *m = opaque;
 
-	pr_info("stopping the guest: %s", why);
+	if (m->vm.stop_reason == VM_RUNNING)
+		pr_info("stopping the guest: %s", why);
 	vm_stop(&m->vm, VM_STOP_USER, 1);
 }
 
