@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vmm/bus.h"
 #include "vmm/mem.h"
@@ -275,8 +276,7 @@ struct pci_windows {
 int pci_assign(struct pci_root *root, const struct pci_windows *w, char *err, size_t errlen);
 
 /* Print the tree like `lspci -tv` plus BARs and windows (for `vmm inspect`). */
-struct _IO_FILE;
-void pci_print_tree(struct pci_root *root, struct _IO_FILE *out);
+void pci_print_tree(struct pci_root *root, FILE *out);
 
 /* Config-space helpers for device models (little-endian) */
 static inline uint16_t pci_get16(const struct pci_dev *d, unsigned off)
