@@ -66,6 +66,7 @@ int vm_create(struct vm *vm, int ncpus, enum cpu_model model, char *err, size_t 
 	vm->fd = vm->kvm_fd = -1;
 	vm->cpu_model = model;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->slot_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
 	bus_init(&vm->pio, BUS_PIO);
 	bus_init(&vm->mmio, BUS_MMIO);
@@ -157,16 +158,67 @@ void vm_destroy(struct vm *vm)
 int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = (uint32_t)vm->nslots,
 		.flags = readonly ? KVM_MEM_READONLY : 0,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
+	int slot = -1, ret;
 
-	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		return -errno;
-	return vm->nslots++;
+	pthread_mutex_lock(&vm->slot_lock);
+	for (int i = 0; i < VM_MAX_SLOTS; i++) {
+		if (!vm->slots[i].used) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot < 0) {
+		pthread_mutex_unlock(&vm->slot_lock);
+		return -ENOSPC;
+	}
+	r.slot = (uint32_t)slot;
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		ret = -errno;
+	} else {
+		vm->slots[slot] = (struct vm_slot){.used = true, .gpa = gpa, .size = size, .hva = hva};
+		ret = slot;
+	}
+	pthread_mutex_unlock(&vm->slot_lock);
+	return ret;
+}
+
+int vm_remove_memslot(struct vm *vm, uint64_t gpa)
+{
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&vm->slot_lock);
+	for (int i = 0; i < VM_MAX_SLOTS; i++) {
+		struct vm_slot *s = &vm->slots[i];
+		struct kvm_userspace_memory_region r = {.slot = (uint32_t)i, .guest_phys_addr = gpa};
+
+		if (!s->used || s->gpa != gpa)
+			continue;
+		/* KVM API: a region of size 0 deletes the slot. */
+		ret = ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+		if (!ret)
+			s->used = false;
+		break;
+	}
+	pthread_mutex_unlock(&vm->slot_lock);
+	return ret;
+}
+
+void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	if (ioctl(vm->fd, KVM_SIGNAL_MSI, &msi) < 0)
+		pr_ratelimited("KVM_SIGNAL_MSI addr 0x%llx data 0x%x: %s",
+			       (unsigned long long)addr, data, strerror(errno));
 }
 
 void vm_set_irq_line(void *opaque, uint32_t gsi, int level)

@@ -15,6 +15,7 @@
 #include "vmm/config.h"
 
 #define VM_MAX_VCPUS 255
+#define VM_MAX_SLOTS 64
 
 struct kvm_run;
 struct vm;
@@ -48,7 +49,13 @@ struct vm {
 	int fd;
 	int ncpus;
 	struct vcpu *vcpus;
-	int nslots;
+	/* Memslots: guest RAM first, then RAM-backed BARs as the guest maps them. */
+	pthread_mutex_t slot_lock;
+	struct vm_slot {
+		bool used;
+		uint64_t gpa, size;
+		void *hva;
+	} slots[VM_MAX_SLOTS];
 	struct bus pio, mmio;
 	enum cpu_model cpu_model;
 
@@ -67,6 +74,10 @@ void vm_destroy(struct vm *vm);
 
 /* Map host memory at a guest physical address. Returns the slot number or -errno. */
 int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly);
+/* Remove the memslot that starts at gpa. 0 or -ENOENT. */
+int vm_remove_memslot(struct vm *vm, uint64_t gpa);
+/* Deliver an MSI (KVM_SIGNAL_MSI). */
+void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 
 /* Print a vCPU's registers to stderr (from its own thread). */
 void vcpu_dump(struct vcpu *v, const char *why);
