@@ -7,6 +7,7 @@
  *
  * Command line:
  *   hello.status=N        rt_exit(N): the VMM exits with (N << 1) | 1 (default N = 0)
+ *   hello.poweroff        at the end, rt_poweroff() instead: VMM exit status 0
  *   hello.fault=triple    load an empty IDT and raise #UD: a triple fault (shutdown)
  *   hello.fault=pf        read unmapped memory at CPL 0: the runtime's #PF report, status 253
  *   hello.fault=user-pf   the same from CPL 3 inside rt_run_user
@@ -26,7 +27,7 @@
  *   hello: ring3 tsc cycles C
  *   hello: ring3 rflags 0xR                                   (IOPL is bits 12-13)
  *   hello: tsc entry->done C
- *   hello: done status=N
+ *   hello: done status=N            (or "hello: done poweroff")
  */
 #include "rt.h"
 
@@ -143,6 +144,10 @@ int main(void)
 
 	rt_milestone(MILESTONE_HELLO_DONE);
 	rt_printf("hello: tsc entry->done %llu\n", (unsigned long long)(rt_rdtsc() - rt_entry_tsc));
+	if (rt_cmdline_flag("hello.poweroff")) {
+		rt_printf("hello: done poweroff\n");
+		rt_poweroff();
+	}
 	rt_printf("hello: done status=%u\n", status);
 	return (int)status;
 }

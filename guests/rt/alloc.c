@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* A bump allocator over the RAM region that holds the guest image, above the image. */
+/*
+ * A bump allocator over the RAM region that holds the guest image, above the image and
+ * below anything the loader put there (QEMU puts modules and boot data at the top of RAM).
+ */
 #include "internal.h"
 
 #define LOW_4G 0x100000000ULL
 
 static uint64_t next, limit;
+
+static void below(uint64_t addr)
+{
+	if (addr >= next && addr < limit)
+		limit = addr & ~4095ULL;
+}
 
 void rt_alloc_init(void)
 {
@@ -23,6 +32,19 @@ void rt_alloc_init(void)
 	}
 	if (limit > LOW_4G)
 		limit = LOW_4G;
+
+	const struct hvm_start_info *si = rt_start_info();
+	const struct hvm_modlist_entry *m;
+	int nmods = rt_modules(&m);
+
+	below(rt_start_info_paddr);
+	below(si->cmdline_paddr);
+	below(si->memmap_paddr);
+	below(si->modlist_paddr);
+	for (int i = 0; i < nmods; i++) {
+		below(m[i].paddr);
+		below(m[i].cmdline_paddr);
+	}
 }
 
 void *rt_alloc(size_t size, size_t align)

@@ -30,6 +30,12 @@
 /* Exit the VM with status (code << 1) | 1. Halts forever if the debug-exit port is absent. */
 __attribute__((noreturn)) void rt_exit(uint32_t code);
 
+/*
+ * Power off (VMM exit status 0) through the ACPI PM1a control port, trying the ports vmm
+ * and QEMU (pc and q35, after SeaBIOS) use; falls back to rt_exit(0), status 1.
+ */
+__attribute__((noreturn)) void rt_poweroff(void);
+
 /* ---- port I/O ---- */
 
 static inline void outb(uint16_t port, uint8_t v)
