@@ -437,21 +437,12 @@ static void sb_putc(struct strbuf *sb, char c)
 
 static void sb_put_utf8(struct strbuf *sb, uint32_t cp)
 {
-	if (cp < 0x80) {
-		sb_putc(sb, (char)cp);
-	} else if (cp < 0x800) {
-		sb_putc(sb, (char)(0xC0 | (cp >> 6)));
-		sb_putc(sb, (char)(0x80 | (cp & 0x3F)));
-	} else if (cp < 0x10000) {
-		sb_putc(sb, (char)(0xE0 | (cp >> 12)));
-		sb_putc(sb, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		sb_putc(sb, (char)(0x80 | (cp & 0x3F)));
-	} else {
-		sb_putc(sb, (char)(0xF0 | (cp >> 18)));
-		sb_putc(sb, (char)(0x80 | ((cp >> 12) & 0x3F)));
-		sb_putc(sb, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		sb_putc(sb, (char)(0x80 | (cp & 0x3F)));
-	}
+	int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+
+	sb_putc(sb, (char)(lead[n] | (cp >> (6 * (n - 1)))));
+	for (int i = n - 2; i >= 0; i--)
+		sb_putc(sb, (char)(0x80 | ((cp >> (6 * i)) & 0x3F)));
 }
 
 static int hex_digit(int c)
@@ -671,45 +662,70 @@ static bool parse_key(struct parser *ps, struct key_path *kp)
 }
 
 /*
- * Walks the dotted key `kp` (all but its last part) from `t`, creating tables as needed, and
- * checks the last part is free. Returns the table that receives the last part.
+ * Walks all but the last part of `kp` down from `t`, creating missing tables, and returns the
+ * table the last part belongs to (spec "Table"). A [header] may pass through any table that is
+ * not inline and into the last element of an array of tables; a dotted key only through tables
+ * that dotted keys created, so neither reopens what a header or an inline table closed.
  */
-static struct toml_value *dotted_target(struct parser *ps, struct toml_value *t,
-					struct key_path *kp)
+static struct toml_value *walk(struct parser *ps, struct toml_value *t, struct key_path *kp,
+			       bool header, struct toml_pos pos)
 {
 	char name[128];
-	struct toml_keyval *kv;
 
 	for (int i = 0; i < kp->n - 1; i++) {
 		struct key_part *part = &kp->parts[i];
+		struct toml_keyval *kv = table_find_n(t, part->s, part->len);
+		struct toml_value *v;
 
-		kv = table_find_n(t, part->s, part->len);
 		if (!kv) {
-			t = add_table(ps, t, part, TF_DOTTED);
+			t = add_table(ps, t, part, header ? 0 : TF_DOTTED);
 			if (!t)
 				return NULL;
+			if (header)
+				t->pos = pos;
+			continue;
+		}
+		v = kv->value;
+		if (header && v->type == TOML_ARRAY && (v->flags & TF_AOT)) {
+			t = v->array.items[v->array.len - 1];
+			continue;
+		}
+		if (v->type == TOML_TABLE && !(v->flags & TF_INLINE) &&
+		    (header || (v->flags & TF_DOTTED))) {
+			t = v;
 			continue;
 		}
 		key_repr(name, sizeof(name), kp, i);
-		if (kv->value->type != TOML_TABLE) {
+		if (v->type == TOML_TABLE)
+			fail_at(ps, part->pos,
+				"cannot add keys to table '%s' here: it was %s at %d:%d", name,
+				v->flags & TF_INLINE ? "written inline" : "defined", v->pos.line,
+				v->pos.col);
+		else
 			fail_at(ps, part->pos,
 				"cannot use '%s' as a table: it is already %s (at %d:%d)", name,
-				toml_type_name(kv->value->type), kv->pos.line, kv->pos.col);
-			return NULL;
-		}
-		if (!(kv->value->flags & TF_DOTTED) || (kv->value->flags & TF_INLINE)) {
-			fail_at(ps, part->pos,
-				"cannot add keys to table '%s' here: it is defined at %d:%d", name,
-				kv->value->pos.line, kv->value->pos.col);
-			return NULL;
-		}
-		t = kv->value;
+				toml_type_name(v->type), kv->pos.line, kv->pos.col);
+		return NULL;
 	}
-	kv = table_find_n(t, kp->parts[kp->n - 1].s, kp->parts[kp->n - 1].len);
+	return t;
+}
+
+/* The table that receives dotted key `kp`, whose last part must still be free. */
+static struct toml_value *dotted_target(struct parser *ps, struct toml_value *t,
+					struct key_path *kp)
+{
+	struct key_part *last = &kp->parts[kp->n - 1];
+	struct toml_keyval *kv;
+	char name[128];
+
+	t = walk(ps, t, kp, false, last->pos);
+	if (!t)
+		return NULL;
+	kv = table_find_n(t, last->s, last->len);
 	if (kv) {
 		key_repr(name, sizeof(name), kp, kp->n - 1);
-		fail_at(ps, kp->parts[kp->n - 1].pos, "duplicate key '%s' (first defined at %d:%d)",
-			name, kv->pos.line, kv->pos.col);
+		fail_at(ps, last->pos, "duplicate key '%s' (first defined at %d:%d)", name,
+			kv->pos.line, kv->pos.col);
 		return NULL;
 	}
 	return t;
@@ -784,6 +800,15 @@ static int parse_digits(const char *s, size_t len, unsigned base, uint64_t limit
 	return 0;
 }
 
+static bool has_any(const char *s, size_t len, const char *set)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (strchr(set, s[i]))
+			return true;
+	}
+	return false;
+}
+
 static struct toml_value *parse_number(struct parser *ps)
 {
 	struct toml_pos pos = here(ps);
@@ -815,22 +840,14 @@ static struct toml_value *parse_number(struct parser *ps)
 		base = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 2;
 		i = 2;
 	} else {
-		for (size_t k = i; k < len; k++) {
-			if (s[k] == ':' || s[k] == '-' || s[k] == 'T' || s[k] == 'Z') {
-				fail_at(ps, pos, "dates and times are not supported");
-				return NULL;
-			}
-		}
-		if (len - i == 3 &&
-		    (memcmp(s + i, "inf", 3) == 0 || memcmp(s + i, "nan", 3) == 0)) {
-			fail_at(ps, pos, "floating-point numbers are not supported");
+		if (has_any(s + i, len - i, ":-TZ")) {
+			fail_at(ps, pos, "dates and times are not supported");
 			return NULL;
 		}
-		for (size_t k = i; k < len; k++) {
-			if (s[k] == '.' || s[k] == 'e' || s[k] == 'E') {
-				fail_at(ps, pos, "floating-point numbers are not supported");
-				return NULL;
-			}
+		if (has_any(s + i, len - i, ".eE") ||
+		    (len - i == 3 && (!memcmp(s + i, "inf", 3) || !memcmp(s + i, "nan", 3)))) {
+			fail_at(ps, pos, "floating-point numbers are not supported");
+			return NULL;
 		}
 		if (len - i > 1 && s[i] == '0') {
 			fail_at(ps, pos, "invalid integer '%.*s': leading zeros are not allowed",
@@ -977,36 +994,14 @@ static struct toml_value *parse_value(struct parser *ps)
 static struct toml_value *open_table(struct parser *ps, struct toml_value *root,
 				     struct key_path *kp, bool aot, struct toml_pos pos)
 {
-	struct toml_value *t = root, *v;
+	struct toml_value *t, *v;
 	struct key_part *last = &kp->parts[kp->n - 1];
 	struct toml_keyval *kv;
 	char name[128];
 
-	for (int i = 0; i < kp->n - 1; i++) {
-		struct key_part *part = &kp->parts[i];
-
-		kv = table_find_n(t, part->s, part->len);
-		if (!kv) {
-			t = add_table(ps, t, part, 0);
-			if (!t)
-				return NULL;
-			t->pos = pos;
-			continue;
-		}
-		v = kv->value;
-		key_repr(name, sizeof(name), kp, i);
-		if (v->type == TOML_ARRAY && (v->flags & TF_AOT)) {
-			t = v->array.items[v->array.len - 1];
-		} else if (v->type == TOML_TABLE && !(v->flags & TF_INLINE)) {
-			t = v;
-		} else {
-			fail_at(ps, part->pos, "cannot add to '%s': it is already %s%s (at %d:%d)",
-				name, v->flags & TF_INLINE ? "an inline " : "",
-				v->flags & TF_INLINE ? "table" : toml_type_name(v->type),
-				kv->pos.line, kv->pos.col);
-			return NULL;
-		}
-	}
+	t = walk(ps, root, kp, true, pos);
+	if (!t)
+		return NULL;
 	key_repr(name, sizeof(name), kp, kp->n - 1);
 	kv = table_find_n(t, last->s, last->len);
 	if (aot) {
@@ -1091,6 +1086,8 @@ struct toml_value *toml_parse(const char *text, size_t len, struct toml_error *e
 	}
 	if (!check_utf8(&ps))
 		return NULL;
+	if (at(&ps, "\xEF\xBB\xBF"))
+		ps.p += 3; /* a byte order mark is not a character of the document */
 	root = new_value(&ps, TOML_TABLE, here(&ps));
 	if (!root)
 		return NULL;

@@ -378,3 +378,22 @@ Test(toml, empty_input_is_an_empty_table)
 	cr_assert_eq(r->table.len, 0);
 	toml_free(r);
 }
+
+Test(toml, byte_order_mark_is_skipped)
+{
+	struct toml_value *r = parse_ok("\xef\xbb\xbf"
+					"a = 1\n");
+
+	cr_assert_eq(get(r, "a")->integer, 1);
+	cr_assert_eq(toml_table_find(r, "a")->pos.col, 1);
+	toml_free(r);
+}
+
+Test(toml, dotted_keys_cannot_reopen_a_header_table)
+{
+	struct toml_error e = parse_fails("[a.b]\nx = 1\n[a]\nb.y = 2\n");
+
+	cr_assert_eq(e.pos.line, 4);
+	cr_assert_eq(e.pos.col, 1);
+	cr_assert_str_eq(e.msg, "cannot add keys to table 'b' here: it was defined at 1:1");
+}
