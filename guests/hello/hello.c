@@ -6,8 +6,9 @@
  * asked for on the command line.
  *
  * Command line:
- *   hello.status=N        rt_exit(N): the VMM exits with (N << 1) | 1 (default N = 0)
- *   hello.poweroff        at the end, rt_poweroff() instead: VMM exit status 0
+ *   (nothing)             at the end, rt_poweroff(): VMM exit status 0
+ *   hello.status=N        rt_exit(N) instead: the VMM exits with (N << 1) | 1
+ *   hello.poweroff        power off even when hello.status is given
  *   hello.fault=triple    load an empty IDT and raise #UD: a triple fault (shutdown)
  *   hello.fault=pf        read unmapped memory at CPL 0: the runtime's #PF report, status 253
  *   hello.fault=user-pf   the same from CPL 3 inside rt_run_user
@@ -18,6 +19,8 @@
  *   hello: vmm test guest
  *   hello: start_info magic ok version V flags 0xF
  *   hello: cmdline "..."
+ *   hello: cpu vendor V family-model-stepping 0xF apic-id N    (CPUID at CPL 0)
+ *   hello: cpu cx16=B popcnt=B xsave=B avx=B hypervisor=B        (CPUID.1:ECX at CPL 0)
  *   hello: e820 0xADDR(16 digits) 0xSIZE(16 digits) TYPE      (one per memory-map entry)
  *   hello: ram 0xBYTES(16 digits) (M MiB)
  *   hello: modules N
@@ -96,6 +99,24 @@ static void report_modules(void)
 			  rt_module_cmdline(&m[i]));
 }
 
+/* CPUID at CPL 0 is what KVM_SET_CPUID2 says (at CPL 3 this host runs it natively). */
+static void report_cpu(void)
+{
+	uint32_t a, b, c, d;
+	char vendor[13];
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	memcpy(vendor, &b, 4);
+	memcpy(vendor + 4, &d, 4);
+	memcpy(vendor + 8, &c, 4);
+	vendor[12] = 0;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	rt_printf("hello: cpu vendor %s family-model-stepping 0x%x apic-id %u\n", vendor, a,
+		  b >> 24);
+	rt_printf("hello: cpu cx16=%u popcnt=%u xsave=%u avx=%u hypervisor=%u\n", (c >> 13) & 1,
+		  (c >> 23) & 1, (c >> 26) & 1, (c >> 28) & 1, c >> 31);
+}
+
 __attribute__((noreturn)) static void triple_fault(void)
 {
 	struct __attribute__((packed)) {
@@ -119,6 +140,7 @@ int main(void)
 	rt_printf("hello: vmm test guest\n");
 	rt_printf("hello: start_info magic ok version %u flags 0x%x\n", si->version, si->flags);
 	rt_printf("hello: cmdline \"%s\"\n", rt_cmdline());
+	report_cpu();
 	report_memmap();
 	report_modules();
 
@@ -144,7 +166,8 @@ int main(void)
 
 	rt_milestone(MILESTONE_HELLO_DONE);
 	rt_printf("hello: tsc entry->done %llu\n", (unsigned long long)(rt_rdtsc() - rt_entry_tsc));
-	if (rt_cmdline_flag("hello.poweroff")) {
+	/* Without hello.status the guest powers off (vmm exits 0); with it, debug-exit. */
+	if (!rt_cmdline_get("hello.status") || rt_cmdline_flag("hello.poweroff")) {
 		rt_printf("hello: done poweroff\n");
 		rt_poweroff();
 	}

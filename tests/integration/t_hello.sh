@@ -3,14 +3,14 @@
 if need_kvm "default_machine_boots_hello_and_powers_off"; then
 	run_vmm 120 run
 	expect "default_machine_boots_hello_and_powers_off" 0 \
-		"hello: vmm test guest" "hello: cmdline console=ttyS0" \
+		"hello: vmm test guest" 'hello: cmdline "console=ttyS0"' \
 		"hello: e820 0x0000000000100000 " "hello: ring3 returned 500000500000" \
-		"guest boot milestone" "hello: done" "guest powered off"
+		"guest boot milestone" "hello: done poweroff" "guest powered off"
 fi
 
 if need_kvm "debug_exit_status_reaches_the_shell"; then
-	run_vmm 120 run --cmdline "hello.exit=3"
-	expect "debug_exit_status_reaches_the_shell" 7 "hello: done" "debug-exit"
+	run_vmm 120 run --cmdline "hello.status=3"
+	expect "debug_exit_status_reaches_the_shell" 7 "hello: done status=3" "debug-exit"
 fi
 
 if need_kvm "ram_above_4g_is_in_the_memory_map"; then
@@ -41,5 +41,7 @@ kernel = "$GUESTS/hello.elf"
 model = "compat"
 TOML
 	run_vmm 120 run --config "$TMP/compat.toml"
-	expect "compat_cpu_model_boots_hello" 0 "hello: done" "hello: cpu vendor GenuineIntel"
+	# cx16 is one of the bits this host's KVM honours at CPL 0 (not all are: HOST.md)
+	expect "compat_cpu_model_boots_hello" 0 "hello: done" "hello: cpu vendor GenuineIntel" \
+		"hello: cpu cx16=0 "
 fi
