@@ -9,6 +9,7 @@
  *   (nothing)             at the end, rt_poweroff(): VMM exit status 0
  *   hello.status=N        rt_exit(N) instead: the VMM exits with (N << 1) | 1
  *   hello.poweroff        power off even when hello.status is given
+ *   hello.halt            cli; hlt forever: the VMM should notice nothing can wake it
  *   hello.fault=triple    load an empty IDT and raise #UD: a triple fault (shutdown)
  *   hello.fault=pf        read unmapped memory at CPL 0: the runtime's #PF report, status 253
  *   hello.fault=user-pf   the same from CPL 3 inside rt_run_user
@@ -146,6 +147,11 @@ int main(void)
 
 	if (fault && !strcmp(fault, "triple"))
 		triple_fault();
+	if (rt_cmdline_flag("hello.halt")) {
+		rt_printf("hello: halting with interrupts off\n");
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
 	if (fault && !strcmp(fault, "pf"))
 		read_unmapped(UNMAPPED_ADDR);
 	if (fault && !strcmp(fault, "user-pf"))
