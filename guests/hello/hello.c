@@ -9,6 +9,7 @@
  *   (nothing)             at the end, rt_poweroff(): VMM exit status 0
  *   hello.status=N        rt_exit(N) instead: the VMM exits with (N << 1) | 1
  *   hello.poweroff        power off even when hello.status is given
+ *   hello.fault=reset-kbd / reset-cf9   request a reset (i8042 0xFE / port 0xCF9)
  *   hello.halt            cli; hlt forever: the VMM should notice nothing can wake it
  *   hello.fault=triple    load an empty IDT and raise #UD: a triple fault (shutdown)
  *   hello.fault=pf        read unmapped memory at CPL 0: the runtime's #PF report, status 253
@@ -147,6 +148,14 @@ int main(void)
 
 	if (fault && !strcmp(fault, "triple"))
 		triple_fault();
+	if (fault && !strcmp(fault, "reset-kbd")) {
+		rt_printf("hello: reset through the i8042\n");
+		outb(0x64, 0xfe); /* pulse the CPU reset line */
+	}
+	if (fault && !strcmp(fault, "reset-cf9")) {
+		rt_printf("hello: reset through port 0xcf9\n");
+		outb(0xcf9, 0x06); /* SYS_RST | RST_CPU */
+	}
 	if (rt_cmdline_flag("hello.halt")) {
 		rt_printf("hello: halting with interrupts off\n");
 		for (;;)

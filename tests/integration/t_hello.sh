@@ -45,3 +45,38 @@ TOML
 	expect "compat_cpu_model_boots_hello" 0 "hello: done" "hello: cpu vendor GenuineIntel" \
 		"hello: cpu cx16=0 "
 fi
+
+for how in kbd cf9; do
+	if need_kvm "reset_through_${how}_stops_vmm_with_status_0"; then
+		run_vmm 60 run --cmdline "hello.fault=reset-$how"
+		expect "reset_through_${how}_stops_vmm_with_status_0" 0 \
+			"hello: reset through" "guest requested a reset"
+	fi
+done
+
+if need_kvm "console_log_file_gets_the_guest_output"; then
+	cat >"$TMP/log.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+[console]
+log = "serial.log"
+input = false
+TOML
+	rm -f "$TMP/serial.log"
+	run_vmm 60 run --config "$TMP/log.toml"
+	if grep -q "hello: done poweroff" "$TMP/serial.log" 2>/dev/null; then
+		expect "console_log_file_gets_the_guest_output" 0 "hello: done poweroff"
+	else
+		bad "console_log_file_gets_the_guest_output" "serial.log lacks the guest output"
+	fi
+fi
+
+if need_kvm "smp_machine_boots_with_4_vcpus"; then
+	cat >"$TMP/smp.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+cpus = 4
+TOML
+	run_vmm 60 run --config "$TMP/smp.toml" --verbose
+	expect "smp_machine_boots_with_4_vcpus" 0 "machine started: 4 vCPU" "hello: done poweroff"
+fi
