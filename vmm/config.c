@@ -6,6 +6,7 @@
  */
 #include "vmm/config.h"
 
+#include "vmm/config_internal.h"
 #include "vmm/toml.h"
 #include "vmm/util.h"
 
@@ -35,21 +36,7 @@ const char config_default_toml[] = "# The built-in machine of `vmm run` without 
 				   "[cpu]\n"
 				   "model = \"host\"\n";
 
-struct problem {
-	struct toml_pos pos;
-	size_t seq;
-	char *msg;
-};
-
-struct ctx {
-	const char *name;
-	const char *base_dir;
-	struct problem *problems;
-	size_t n, cap;
-	bool oom;
-};
-
-PRINTF(3, 4) static void report(struct ctx *c, struct toml_pos pos, const char *fmt, ...)
+PRINTF(3, 4) void cfg_report(struct ctx *c, struct toml_pos pos, const char *fmt, ...)
 {
 	struct problem *p;
 	va_list ap;
@@ -142,7 +129,7 @@ static size_t edit_distance(const char *a, const char *b)
 }
 
 /* The known name closest to `key` within distance 2, or NULL. */
-static const char *suggest(const char *key, const char *const *known)
+const char *cfg_suggest(const char *key, const char *const *known)
 {
 	const char *best = NULL;
 	size_t best_d = 3;
@@ -158,7 +145,7 @@ static const char *suggest(const char *key, const char *const *known)
 }
 
 /* A key or name made safe for a one-line message. */
-static const char *printable(const char *s, char *buf, size_t size)
+const char *cfg_printable(const char *s, char *buf, size_t size)
 {
 	size_t i;
 
@@ -168,53 +155,55 @@ static const char *printable(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-static void unknown_key(struct ctx *c, const struct toml_keyval *kv, const char *table,
-			const char *const *known)
+void cfg_unknown_key(struct ctx *c, const struct toml_keyval *kv, const char *table,
+		     const char *const *known)
 {
-	const char *hint = suggest(kv->key, known);
+	const char *hint = cfg_suggest(kv->key, known);
 	char k[80];
 
-	printable(kv->key, k, sizeof(k));
+	cfg_printable(kv->key, k, sizeof(k));
 	if (hint)
-		report(c, kv->pos, "unknown key '%s' in [%s]; did you mean '%s'?", k, table, hint);
+		cfg_report(c, kv->pos, "unknown key '%s' in [%s]; did you mean '%s'?", k, table,
+			   hint);
 	else
-		report(c, kv->pos, "unknown key '%s' in [%s]", k, table);
+		cfg_report(c, kv->pos, "unknown key '%s' in [%s]", k, table);
 }
 
-static bool want_type(struct ctx *c, const struct toml_keyval *kv, enum toml_type type)
+bool cfg_want_type(struct ctx *c, const struct toml_keyval *kv, enum toml_type type)
 {
 	char k[80];
 
 	if (kv->value->type == type)
 		return true;
-	report(c, kv->value->pos, "'%s' must be %s, found %s", printable(kv->key, k, sizeof(k)),
-	       toml_type_name(type), toml_type_name(kv->value->type));
+	cfg_report(c, kv->value->pos, "'%s' must be %s, found %s",
+		   cfg_printable(kv->key, k, sizeof(k)), toml_type_name(type),
+		   toml_type_name(kv->value->type));
 	return false;
 }
 
-static bool get_bool(struct ctx *c, const struct toml_keyval *kv, bool *out)
+bool cfg_get_bool(struct ctx *c, const struct toml_keyval *kv, bool *out)
 {
-	if (!want_type(c, kv, TOML_BOOLEAN))
+	if (!cfg_want_type(c, kv, TOML_BOOLEAN))
 		return false;
 	*out = kv->value->boolean;
 	return true;
 }
 
 /* A string without embedded NULs (they would silently cut a path short). */
-static const char *get_string(struct ctx *c, const struct toml_keyval *kv)
+const char *cfg_get_string(struct ctx *c, const struct toml_keyval *kv)
 {
 	const struct toml_value *v = kv->value;
 
-	if (!want_type(c, kv, TOML_STRING))
+	if (!cfg_want_type(c, kv, TOML_STRING))
 		return NULL;
 	if (strlen(v->string.ptr) != v->string.len) {
-		report(c, v->pos, "'%s' must not contain NUL characters", kv->key);
+		cfg_report(c, v->pos, "'%s' must not contain NUL characters", kv->key);
 		return NULL;
 	}
 	return v->string.ptr;
 }
 
-static char *dup_or_oom(struct ctx *c, const char *s)
+char *cfg_dup(struct ctx *c, const char *s)
 {
 	char *d = strdup(s);
 
@@ -254,47 +243,56 @@ int config_parse_size(const char *s, uint64_t *out)
 	return -EINVAL;
 }
 
+bool cfg_get_size(struct ctx *c, const struct toml_keyval *kv, uint64_t *out)
+{
+	const struct toml_value *v = kv->value;
+	char k[40], shown[40];
+
+	cfg_printable(kv->key, k, sizeof(k));
+	if (v->type == TOML_INTEGER) {
+		if (v->integer < 0) {
+			cfg_report(c, v->pos, "'%s' must not be negative", k);
+			return false;
+		}
+		*out = (uint64_t)v->integer;
+		return true;
+	}
+	if (v->type == TOML_STRING) {
+		int r = config_parse_size(v->string.ptr, out);
+
+		if (r == 0 && strlen(v->string.ptr) != v->string.len)
+			r = -EINVAL;
+		if (r == -ERANGE) {
+			cfg_report(c, v->pos, "'%s' is too large", k);
+			return false;
+		}
+		if (r < 0) {
+			cfg_report(c, v->pos,
+				   "'%s' must be a size like \"512M\" or \"2GiB\" (suffix K, M, G, "
+				   "T, KiB, MiB, GiB or TiB; none means bytes), found \"%s\"",
+				   k, cfg_printable(v->string.ptr, shown, sizeof(shown)));
+			return false;
+		}
+		return true;
+	}
+	cfg_report(c, v->pos, "'%s' must be a size string like \"512M\" or an integer, found %s", k,
+		   toml_type_name(v->type));
+	return false;
+}
+
 static void get_memory(struct ctx *c, const struct toml_keyval *kv, uint64_t *out)
 {
 	const struct toml_value *v = kv->value;
 	uint64_t bytes;
 
-	if (v->type == TOML_INTEGER) {
-		if (v->integer < 0) {
-			report(c, v->pos, "'memory' must not be negative");
-			return;
-		}
-		bytes = (uint64_t)v->integer;
-	} else if (v->type == TOML_STRING) {
-		int r = config_parse_size(v->string.ptr, &bytes);
-		char shown[40];
-
-		if (r == 0 && strlen(v->string.ptr) != v->string.len)
-			r = -EINVAL;
-		if (r == -ERANGE) {
-			report(c, v->pos, "'memory' is too large (at most 1 TiB)");
-			return;
-		}
-		if (r < 0) {
-			report(c, v->pos,
-			       "'memory' must be a size like \"512M\" or \"2GiB\" (suffix K, M, G, "
-			       "T, KiB, MiB, GiB or TiB; none means bytes), found \"%s\"",
-			       printable(v->string.ptr, shown, sizeof(shown)));
-			return;
-		}
-	} else {
-		report(c, v->pos,
-		       "'memory' must be a size string like \"512M\" or an integer, "
-		       "found %s",
-		       toml_type_name(v->type));
+	if (!cfg_get_size(c, kv, &bytes))
 		return;
-	}
 	if (bytes < CONFIG_MIN_MEMORY)
-		report(c, v->pos, "'memory' must be at least 16 MiB");
+		cfg_report(c, v->pos, "'memory' must be at least 16 MiB");
 	else if (bytes > CONFIG_MAX_MEMORY)
-		report(c, v->pos, "'memory' must be at most 1 TiB");
+		cfg_report(c, v->pos, "'memory' must be at most 1 TiB");
 	else if (bytes % CONFIG_MEMORY_ALIGN)
-		report(c, v->pos, "'memory' must be a multiple of 2 MiB");
+		cfg_report(c, v->pos, "'memory' must be a multiple of 2 MiB");
 	else
 		*out = bytes;
 }
@@ -305,7 +303,7 @@ static char *resolve(struct ctx *c, const char *p)
 	char *r;
 
 	if (p[0] == '/' || !c->base_dir || !c->base_dir[0])
-		return dup_or_oom(c, p);
+		return cfg_dup(c, p);
 	if (asprintf(&r, "%s/%s", c->base_dir, p) < 0) {
 		c->oom = true;
 		return NULL;
@@ -316,26 +314,26 @@ static char *resolve(struct ctx *c, const char *p)
 /* A file the VMM will read (kernel, initrd): it must exist, be regular and readable. */
 static char *get_input_file(struct ctx *c, const struct toml_keyval *kv)
 {
-	const char *p = get_string(c, kv);
+	const char *p = cfg_get_string(c, kv);
 	struct stat st;
 	char *path, *real;
 
 	if (!p)
 		return NULL;
 	if (!p[0]) {
-		report(c, kv->value->pos, "'%s' must not be empty", kv->key);
+		cfg_report(c, kv->value->pos, "'%s' must not be empty", kv->key);
 		return NULL;
 	}
 	path = resolve(c, p);
 	if (!path)
 		return NULL;
 	if (stat(path, &st) < 0) {
-		report(c, kv->value->pos, "%s '%s': %s", kv->key, path, strerror(errno));
+		cfg_report(c, kv->value->pos, "%s '%s': %s", kv->key, path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
-		report(c, kv->value->pos, "%s '%s' is not a regular file", kv->key, path);
+		cfg_report(c, kv->value->pos, "%s '%s' is not a regular file", kv->key, path);
 	} else if (access(path, R_OK) < 0) {
-		report(c, kv->value->pos, "%s '%s' is not readable: %s", kv->key, path,
-		       strerror(errno));
+		cfg_report(c, kv->value->pos, "%s '%s' is not readable: %s", kv->key, path,
+			   strerror(errno));
 	} else {
 		/* Canonical and absolute, so later messages and chdir() cannot confuse it. */
 		real = realpath(path, NULL);
@@ -364,12 +362,12 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 		if (!strcmp(k, "memory")) {
 			get_memory(c, kv, &cfg->memory);
 		} else if (!strcmp(k, "cpus")) {
-			if (!want_type(c, kv, TOML_INTEGER))
+			if (!cfg_want_type(c, kv, TOML_INTEGER))
 				continue;
 			if (kv->value->integer < 1 || kv->value->integer > CONFIG_MAX_CPUS)
-				report(c, kv->value->pos,
-				       "'cpus' must be between 1 and %d, found %lld",
-				       CONFIG_MAX_CPUS, (long long)kv->value->integer);
+				cfg_report(c, kv->value->pos,
+					   "'cpus' must be between 1 and %d, found %lld",
+					   CONFIG_MAX_CPUS, (long long)kv->value->integer);
 			else
 				cfg->cpus = (int)kv->value->integer;
 		} else if (!strcmp(k, "kernel")) {
@@ -378,21 +376,22 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 		} else if (!strcmp(k, "initrd")) {
 			cfg->initrd = get_input_file(c, kv);
 		} else if (!strcmp(k, "cmdline")) {
-			const char *s = get_string(c, kv);
+			const char *s = cfg_get_string(c, kv);
 			if (s && strlen(s) > CONFIG_MAX_CMDLINE)
-				report(c, kv->value->pos,
-				       "'cmdline' is %zu bytes long; at most %d are allowed",
-				       strlen(s), CONFIG_MAX_CMDLINE);
+				cfg_report(c, kv->value->pos,
+					   "'cmdline' is %zu bytes long; at most %d are allowed",
+					   strlen(s), CONFIG_MAX_CMDLINE);
 			else if (s)
-				cfg->cmdline = dup_or_oom(c, s);
+				cfg->cmdline = cfg_dup(c, s);
 		} else if (!strcmp(k, "hugepages")) {
-			get_bool(c, kv, &cfg->hugepages);
+			cfg_get_bool(c, kv, &cfg->hugepages);
 		} else {
-			unknown_key(c, kv, "machine", machine_keys);
+			cfg_unknown_key(c, kv, "machine", machine_keys);
 		}
 	}
 	if (!have_kernel)
-		report(c, t->pos, "missing key 'kernel' in [machine] (the guest kernel to boot)");
+		cfg_report(c, t->pos,
+			   "missing key 'kernel' in [machine] (the guest kernel to boot)");
 }
 
 static const char *const cpu_keys[] = {"model", NULL};
@@ -407,10 +406,10 @@ static void load_cpu(struct ctx *c, const struct toml_keyval *tkv, struct machin
 		char shown[40];
 
 		if (strcmp(kv->key, "model")) {
-			unknown_key(c, kv, "cpu", cpu_keys);
+			cfg_unknown_key(c, kv, "cpu", cpu_keys);
 			continue;
 		}
-		s = get_string(c, kv);
+		s = cfg_get_string(c, kv);
 		if (!s)
 			continue;
 		if (!strcmp(s, "host"))
@@ -418,9 +417,9 @@ static void load_cpu(struct ctx *c, const struct toml_keyval *tkv, struct machin
 		else if (!strcmp(s, "compat"))
 			cfg->cpu_model = CPU_MODEL_COMPAT;
 		else
-			report(c, kv->value->pos,
-			       "'model' must be \"host\" or \"compat\", found \"%s\"",
-			       printable(s, shown, sizeof(shown)));
+			cfg_report(c, kv->value->pos,
+				   "'model' must be \"host\" or \"compat\", found \"%s\"",
+				   cfg_printable(s, shown, sizeof(shown)));
 	}
 }
 
@@ -434,22 +433,22 @@ static void load_console(struct ctx *c, const struct toml_keyval *tkv, struct ma
 		const struct toml_keyval *kv = &t->table.items[i];
 
 		if (!strcmp(kv->key, "log")) {
-			const char *s = get_string(c, kv);
+			const char *s = cfg_get_string(c, kv);
 			if (s && !s[0])
-				report(c, kv->value->pos, "'log' must not be empty");
+				cfg_report(c, kv->value->pos, "'log' must not be empty");
 			else if (s)
 				cfg->console.log = resolve(c, s);
 		} else if (!strcmp(kv->key, "input")) {
-			get_bool(c, kv, &cfg->console.input);
+			cfg_get_bool(c, kv, &cfg->console.input);
 		} else {
-			unknown_key(c, kv, "console", console_keys);
+			cfg_unknown_key(c, kv, "console", console_keys);
 		}
 	}
 }
 
 static const char *const table_names[] = {"machine", "cpu", "console", NULL};
-/* Planned device kinds (docs/config.md, "Devices"), all [[arrays of tables]]. */
-static const char *const device_kinds[] = {"root_port", "switch", "nvme", "ntb", NULL};
+/* Device kinds still to come (docs/config.md, "Devices"). */
+static const char *const device_kinds[] = {"nvme", "ntb", NULL};
 
 static void load_root(struct ctx *c, const struct toml_value *root, struct machine_config *cfg)
 {
@@ -464,14 +463,18 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 		for (size_t d = 0; device_kinds[d]; d++)
 			device |= !strcmp(kv->key, device_kinds[d]);
 		if (device) {
-			report(c, kv->value->pos, "device kind [[%s]] is not supported yet",
-			       kv->key);
+			cfg_report(c, kv->value->pos, "device kind [[%s]] is not supported yet",
+				   kv->key);
+			continue;
+		}
+		if (cfg_is_device_table(kv->key)) {
+			cfg_load_devices(c, kv, cfg);
 			continue;
 		}
 		if (!strcmp(kv->key, "machine") || !strcmp(kv->key, "cpu") ||
 		    !strcmp(kv->key, "console")) {
 			have_machine |= kv->key[1] == 'a';
-			if (!want_type(c, kv, TOML_TABLE))
+			if (!cfg_want_type(c, kv, TOML_TABLE))
 				continue;
 			if (kv->key[1] == 'a') {
 				load_machine(c, kv, cfg);
@@ -482,19 +485,22 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 			}
 			continue;
 		}
-		printable(kv->key, k, sizeof(k));
-		hint = suggest(kv->key, table_names);
+		cfg_printable(kv->key, k, sizeof(k));
+		hint = cfg_suggest(kv->key, table_names);
 		if (kv->value->type != TOML_TABLE)
-			report(c, kv->pos, "unknown top-level key '%s'%s%s%s", k,
-			       hint ? "; did you mean [" : "", hint ? hint : "", hint ? "]?" : "");
+			cfg_report(c, kv->pos, "unknown top-level key '%s'%s%s%s", k,
+				   hint ? "; did you mean [" : "", hint ? hint : "",
+				   hint ? "]?" : "");
 		else
-			report(c, kv->pos, "unknown table [%s]%s%s%s", k,
-			       hint ? "; did you mean [" : "", hint ? hint : "", hint ? "]?" : "");
+			cfg_report(c, kv->pos, "unknown table [%s]%s%s%s", k,
+				   hint ? "; did you mean [" : "", hint ? hint : "",
+				   hint ? "]?" : "");
 	}
+	cfg_check_devices(c, cfg);
 	if (!have_machine)
-		report(c, (struct toml_pos){1, 1},
-		       "missing table [machine] (it needs at least "
-		       "'kernel')");
+		cfg_report(c, (struct toml_pos){1, 1},
+			   "missing table [machine] (it needs at least "
+			   "'kernel')");
 }
 
 void config_free(struct machine_config *cfg)
@@ -506,6 +512,11 @@ void config_free(struct machine_config *cfg)
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->console.log);
+	for (int i = 0; i < cfg->ndevices; i++) {
+		free(cfg->devices[i].id);
+		free(cfg->devices[i].bus);
+	}
+	free(cfg->devices);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -523,11 +534,11 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 	out->cpus = 1;
 	out->cpu_model = CPU_MODEL_HOST;
 	out->console.input = true;
-	out->source = dup_or_oom(&c, c.name);
+	out->source = cfg_dup(&c, c.name);
 
 	root = toml_parse(text, text ? strlen(text) : 0, &terr);
 	if (!root)
-		report(&c, terr.pos, "%s", terr.msg);
+		cfg_report(&c, terr.pos, "%s", terr.msg);
 	else
 		load_root(&c, root, out);
 	toml_free(root);
@@ -540,6 +551,7 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 	for (size_t i = 0; i < c.n; i++)
 		free(c.problems[i].msg);
 	free(c.problems);
+	free(c.dev_pos);
 	return ret;
 }
 

@@ -20,6 +20,31 @@ struct console_config {
 	bool input; /* forward stdin to the guest (default true) */
 };
 
+/* PCIe devices, in the order written (docs/config.md, "Devices"). */
+enum dev_kind {
+	DEV_ROOT_PORT,
+	DEV_SWITCH, /* XIO3130: upstream port + `downstream` ports "<id>.0".. */
+	DEV_TESTDEV, /* our test endpoint: MSI-X doorbell registers + a RAM BAR */
+};
+
+#define CONFIG_ROOT_BUS "pcie0"
+#define CONFIG_MAX_DOWNSTREAM 32
+
+struct dev_config {
+	enum dev_kind kind;
+	char *id;
+	char *bus; /* id of the port above: "pcie0", a root port, or "<switch>.<n>" */
+	int line, col; /* where the [[table]] starts, for later messages */
+	/* Resolved by validation: the device owning `bus` (-1: the root bus), and for a switch
+	 * downstream port its index (else -1). */
+	int parent, parent_port;
+	bool acs; /* root_port, switch: ACS extended capability */
+	int slot; /* root_port: device number on bus 0, 1..31 (0: next free) */
+	int downstream; /* switch */
+	uint64_t ram_bar; /* testdev: size of its RAM-backed BAR2 (0: none) */
+	int msix_vectors; /* testdev */
+};
+
 struct machine_config {
 	char *source; /* file name, or "<built-in>" */
 
@@ -33,6 +58,9 @@ struct machine_config {
 	char *cmdline; /* NULL: empty */
 
 	struct console_config console;
+
+	struct dev_config *devices;
+	int ndevices;
 };
 
 /*

@@ -190,6 +190,13 @@ int machine_run(const struct machine_config *cfg)
 		die("out of memory");
 	m->cfg = cfg;
 	m->mem.memfd = -1;
+	if (cfg->ndevices) {
+		/* Parsed and validated, but the PCIe tree is not built yet. */
+		pr_err("%s: PCIe devices are not implemented yet; remove the device tables",
+		       cfg->source);
+		free(m);
+		return 2;
+	}
 	m->vm.fd = m->vm.kvm_fd = -1;
 
 	ret = mem_init(&m->mem, cfg->memory, cfg->hugepages, err, sizeof(err));

@@ -316,7 +316,7 @@ Test(config, every_problem_is_reported_in_source_order)
 		"x.toml:3:8: 'cpus' must be an integer, found a string",
 		"x.toml:4:10: kernel '",
 		"x.toml:6:1: unknown key 'modle' in [cpu]; did you mean 'model'?",
-		"x.toml:7:1: device kind [[switch]] is not supported yet",
+		"x.toml:7:1: device kind [[nvme]] is not supported yet",
 	};
 	struct machine_config cfg;
 	int ret;
@@ -326,7 +326,7 @@ Test(config, every_problem_is_reported_in_source_order)
 			    "kernel = \"missing.elf\"\n"
 			    "[cpu]\n"
 			    "modle = \"host\"\n"
-			    "[[switch]]\n",
+			    "[[nvme]]\n",
 			    &cfg, &ret);
 	char *line = errors;
 

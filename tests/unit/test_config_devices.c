@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* [[root_port]], [[switch]], [[testdev]]: parsing, parent resolution, every topology error. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/config.h"
+
+#define HEAD "[machine]\nkernel = \"/proc/self/exe\"\n"
+
+static char *load(const char *text, struct machine_config *cfg, int *ret)
+{
+	char *errors = NULL;
+
+	*ret = config_load_string(text, "t.toml", "/", cfg, &errors);
+	return errors;
+}
+
+Test(config_devices, p2p_topology_resolves_parents_and_ports)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e =
+		load(HEAD "[[root_port]]\nid = \"rp0\"\n"
+			  "[[switch]]\nid = \"sw0\"\nbus = \"rp0\"\ndownstream = 3\nacs = true\n"
+			  "[[testdev]]\nid = \"a\"\nbus = \"sw0.0\"\n"
+			  "[[testdev]]\nid = \"b\"\nbus = \"sw0.2\"\nram_bar = \"64M\"\nmsix = 8\n",
+		     &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.ndevices, 4);
+	cr_assert_eq(cfg.devices[0].kind, DEV_ROOT_PORT);
+	cr_assert_str_eq(cfg.devices[0].bus, "pcie0", "root ports default to the root bus");
+	cr_assert_eq(cfg.devices[0].parent, -1);
+	cr_assert_eq(cfg.devices[1].kind, DEV_SWITCH);
+	cr_assert_eq(cfg.devices[1].parent, 0);
+	cr_assert_eq(cfg.devices[1].downstream, 3);
+	cr_assert(cfg.devices[1].acs);
+	cr_assert_eq(cfg.devices[2].parent, 1);
+	cr_assert_eq(cfg.devices[2].parent_port, 0);
+	cr_assert_eq(cfg.devices[2].ram_bar, 2 << 20, "testdev default RAM BAR is 2 MiB");
+	cr_assert_eq(cfg.devices[2].msix_vectors, 4);
+	cr_assert_eq(cfg.devices[3].parent_port, 2);
+	cr_assert_eq(cfg.devices[3].ram_bar, 64 << 20);
+	cr_assert_eq(cfg.devices[3].msix_vectors, 8);
+	cr_assert_eq(cfg.devices[3].line, 13);
+	config_free(&cfg);
+}
+
+Test(config_devices, parent_may_be_declared_after_child)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[testdev]]\nid = \"a\"\nbus = \"rp0\"\n"
+			    "[[root_port]]\nid = \"rp0\"\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.devices[0].parent, 1);
+	config_free(&cfg);
+}
+
+struct bad_case {
+	const char *text;
+	const char *expect;
+};
+
+static const struct bad_case bad[] = {
+	{"[[testdev]]\nid = \"a\"\nbus = \"nowhere\"\n",
+	 "t.toml:5:7: 'bus' names \"nowhere\", which is no port of this machine"},
+	{"[[testdev]]\nid = \"a\"\nbus = \"pcie0\"\n",
+	 "t.toml:5:7: only root ports sit on the root bus"},
+	{"[[root_port]]\nid = \"r\"\nbus = \"r2\"\n",
+	 "t.toml:5:7: a root port's 'bus' must be \"pcie0\""},
+	{"[[root_port]]\nid = \"r\"\n[[switch]]\nid = \"s\"\nbus = \"r\"\n[[testdev]]\nid = "
+	 "\"a\"\nbus = \"s\"\n",
+	 "t.toml:10:7: \"s\" is a switch; name one of its downstream ports, e.g. \"s.0\""},
+	{"[[root_port]]\nid = \"r\"\n[[switch]]\nid = \"s\"\nbus = \"r\"\n[[testdev]]\nid = "
+	 "\"a\"\nbus = \"s.2\"\n",
+	 "t.toml:10:7: switch \"s\" has downstream ports s.0 to s.1; no \"s.2\""},
+	{"[[testdev]]\nid = \"a\"\nbus = \"q.0\"\n",
+	 "t.toml:5:7: 'bus' names \"q.0\", but there is no switch \"q\""},
+	{"[[root_port]]\nid = \"r\"\n[[testdev]]\nid = \"a\"\nbus = \"r\"\n[[testdev]]\nid = "
+	 "\"b\"\nbus = \"r\"\n",
+	 "t.toml:10:7: port \"r\" already has a device (\"a\", line 5)"},
+	{"[[root_port]]\nid = \"r\"\n[[root_port]]\nid = \"r\"\n",
+	 "t.toml:6:6: 'id' \"r\" is already used by the device at line 3"},
+	{"[[root_port]]\nid = \"a.b\"\n", "t.toml:4:6: 'id' must be 1 to 32 letters, digits"},
+	{"[[root_port]]\nid = \"pcie0\"\n", "t.toml:4:6: 'id' \"pcie0\" is the root bus's name"},
+	{"[[switch]]\nid = \"s\"\n", "t.toml:3:1: missing key 'bus' in [[switch]]"},
+	{"[[root_port]]\nbus = \"pcie0\"\n", "t.toml:3:1: missing key 'id' in [[root_port]]"},
+	{"[[switch]]\nid = \"s\"\nbus = \"t.0\"\n[[switch]]\nid = \"t\"\nbus = \"s.0\"\n",
+	 "is (indirectly) below itself"},
+	{"[[root_port]]\nid = \"r\"\n[[switch]]\nid = \"s\"\nbus = \"r\"\ndownstream = 33\n",
+	 "t.toml:8:14: 'downstream' must be between 1 and 32, found 33"},
+	{"[[testdev]]\nid = \"a\"\nbus = \"r\"\nram_bar = \"3M\"\n[[root_port]]\nid = \"r\"\n",
+	 "t.toml:6:11: 'ram_bar' must be 0 or a power of two from 4K to 64G"},
+	{"[[testdev]]\nid = \"a\"\nbus = \"r\"\nacs = true\n[[root_port]]\nid = \"r\"\n",
+	 "t.toml:6:1: unknown key 'acs' in [[testdev]]"},
+	{"[[root_port]]\nid = \"a\"\nslot = 4\n[[root_port]]\nid = \"b\"\nslot = 4\n",
+	 "t.toml:6:1: slot 4 on the root bus is taken twice"},
+	{"[root_port]\nid = \"a\"\n",
+	 "t.toml:3:2: 'root_port' must be an array of tables: write [[root_port]]"},
+	{"[[nvme]]\nid = \"a\"\n", "device kind [[nvme]] is not supported yet"},
+};
+
+Test(config_devices, every_topology_error_is_reported_at_its_key)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct machine_config cfg;
+		char text[1024];
+		int ret;
+		char *e;
+
+		snprintf(text, sizeof(text), HEAD "%s", bad[i].text);
+		e = load(text, &cfg, &ret);
+		cr_assert_eq(ret, -EINVAL, "case %zu accepted:\n%s", i, text);
+		cr_assert_not_null(strstr(e, bad[i].expect), "case %zu: expected \"%s\" in:\n%s", i,
+				   bad[i].expect, e);
+		free(e);
+	}
+}
+
+Test(config_devices, every_problem_is_reported_not_only_the_first)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[testdev]]\nid = \"a\"\nbus = \"x\"\n"
+			    "[[testdev]]\nid = \"b\"\nbus = \"y\"\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_not_null(strstr(e, "t.toml:5:7:"));
+	cr_assert_not_null(strstr(e, "t.toml:8:7:"));
+	free(e);
+}
+
+Test(config_devices, the_tree_must_fit_in_256_buses)
+{
+	struct machine_config cfg;
+	static char text[16384];
+	int ret, n;
+	char *e;
+
+	/* 31 root ports, 8 switches of 32 downstream ports: 1 + 31 + 8 * 33 = 296 buses */
+	n = snprintf(text, sizeof(text), HEAD);
+	for (int i = 0; i < 31; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "[[root_port]]\nid = \"r%d\"\n",
+			      i);
+	for (int i = 0; i < 8; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+			      "[[switch]]\nid = \"s%d\"\nbus = \"r%d\"\ndownstream = 32\n", i, i);
+	e = load(text, &cfg, &ret);
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_not_null(strstr(e, "the PCIe tree needs 296 bus numbers; there are 256"), "%s",
+			   e);
+	free(e);
+}
