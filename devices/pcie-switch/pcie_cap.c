@@ -142,8 +142,13 @@ int pcie_port_set_link(struct pci_dev *port, bool device_present)
 
 	if (!p || p->type == PCIE_TYPE_UPSTREAM)
 		return -EINVAL;
+	/* root->lock is recursive: a caller that already holds it is fine */
+	if (port->root)
+		pthread_mutex_lock(&port->root->lock);
 	p->present = device_present;
 	update_link(p);
+	if (port->root)
+		pthread_mutex_unlock(&port->root->lock);
 	return 0;
 }
 

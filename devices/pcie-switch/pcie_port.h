@@ -218,8 +218,8 @@ void xio3130_destroy(struct xio3130 *sw);
  * After attaching (or removing) the device below a root port or downstream port: Slot
  * Status Presence Detect State and Link Status (Data Link Layer Link Active, negotiated
  * width and speed: the smaller of the port's and the child's Link Capabilities) follow
- * `device_present`. Edits config space: call during machine setup or with the root's lock
- * held. -EINVAL when `port` is not a root port or downstream port made here.
+ * `device_present`. Takes the root's (recursive) lock once the port is in a tree.
+ * -EINVAL when `port` is not a root port or downstream port made here.
  */
 int pcie_port_set_link(struct pci_dev *port, bool device_present);
 
