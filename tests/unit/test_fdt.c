@@ -285,3 +285,52 @@ Test(fdt, bad_platform_is_einval)
 	plat.ncpus = 0;
 	cr_assert_eq(fdt_build(&plat, b, sizeof(b)), -EINVAL);
 }
+
+/* The same shape through the real PCI core: bus numbers come from pci_assign(). */
+Test(fdt, tree_enumerated_by_the_pci_core)
+{
+	static struct pci_root r;
+	static struct pci_bus b1, b2, b3;
+	static struct pci_dev port, up, down, nvme;
+	static uint8_t b[16384];
+	char err[128];
+	int len;
+
+	fw_platform_defaults(&plat);
+	pci_root_init(&r, NULL, NULL, NULL, plat.ecam_base);
+	pci_dev_init(&port, "rp0", 0x1b36, 0x000c, 0x060400, 0, true);
+	pci_bus_init(&b1, "rp0");
+	pci_bridge_set_secondary(&port, &b1);
+	cr_assert_eq(pci_bus_add(&r.bus0, &port, PCI_DEVFN(1, 0)), 0);
+	pci_dev_init(&up, "sw0", 0x104c, 0x8232, 0x060400, 2, true);
+	pci_bus_init(&b2, "sw0");
+	pci_bridge_set_secondary(&up, &b2);
+	cr_assert_eq(pci_bus_add(&b1, &up, 0), 0);
+	pci_dev_init(&down, "sw0.1", 0x104c, 0x8233, 0x060400, 1, true);
+	pci_bus_init(&b3, "sw0.1");
+	pci_bridge_set_secondary(&down, &b3);
+	cr_assert_eq(pci_bus_add(&b2, &down, PCI_DEVFN(1, 0)), 0);
+	pci_dev_init(&nvme, "nvme0", 0x1b36, 0x0010, 0x010802, 2, false);
+	cr_assert_eq(pci_bus_add(&r.bus0, &nvme, PCI_DEVFN(4, 0)), 0);
+	struct pci_windows w = {plat.mmio32_base, plat.mmio32_size, 0, 0,
+				plat.io_base,	  plat.io_size};
+	cr_assert_eq(pci_assign(&r, &w, err, sizeof(err)), 0, "%s", err);
+	plat.pci = &r;
+
+	cr_assert_gt(fdt_build(&plat, b, sizeof(b)), 0);
+	int n = fdt_path_offset(b, "/pcie@b0000000/pci@1/pci@0/pci@1");
+	cr_assert_geq(n, 0);
+	const fdt32_t *reg = fdt_getprop(b, n, "reg", &len);
+	cr_assert_not_null(reg);
+	cr_assert_eq(fdt32_to_cpu(reg[0]), (uint32_t)down.bus->assigned_number << 16 | 1 << 11);
+	cr_assert_eq(down.bus->assigned_number, up.cfg[PCI_SECONDARY_BUS]);
+	const fdt32_t *br =
+		fdt_getprop(b, fdt_path_offset(b, "/pcie@b0000000/pci@1"), "bus-range", &len);
+	cr_assert_not_null(br);
+	cr_assert_eq(fdt32_to_cpu(br[0]), port.cfg[PCI_SECONDARY_BUS]);
+	cr_assert_eq(fdt32_to_cpu(br[1]), port.cfg[PCI_SUBORDINATE_BUS]);
+	cr_assert_eq(fdt32_to_cpu(br[0]), 1);
+	cr_assert_eq(fdt32_to_cpu(br[1]), 3);
+	cr_assert_geq(fdt_path_offset(b, "/pcie@b0000000/pci1b36,10@4"), 0);
+	pci_root_destroy(&r);
+}
