@@ -536,7 +536,7 @@ ssize_t acpi_tables_place(const struct acpi_tables *t, uint64_t base, void *buf,
 	size_t off = 0;
 	uint8_t *out = buf;
 
-	if (base % 16)
+	if (base % 16 || base > UINT64_MAX - size)
 		return -EINVAL;
 	for (int i = 0; i < ACPI_NBLOBS; i++) {
 		const struct acpi_blob *bl = &t->blob[i];
