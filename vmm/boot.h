@@ -63,6 +63,7 @@ struct boot_params_in {
 	int nmodules;
 	const struct e820_entry *e820;
 	int ne820;
+	uint64_t rsdp; /* ACPI RSDP guest address, 0: none given (the guest scans) */
 };
 
 /*

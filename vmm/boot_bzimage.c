@@ -19,6 +19,7 @@
 #define PAGE_SIZE 4096ULL
 
 /* Offsets in the image and in struct boot_params (boot.rst, "The real-mode kernel header"). */
+#define BP_ACPI_RSDP_ADDR    0x070 /* protocol 2.14+ (zero-page.rst) */
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
 #define BP_EXT_RAMDISK_SIZE  0x0c4
 #define BP_EXT_CMD_LINE_PTR  0x0c8
@@ -292,6 +293,7 @@ int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 	wr32(zp, BP_EXT_RAMDISK_SIZE, 0);
 	/* setup_data is a guest pointer to a chain we did not build: never pass the image's. */
 	wr64(zp, BP_SETUP_DATA, 0);
+	wr64(zp, BP_ACPI_RSDP_ADDR, in->rsdp); /* 0: the kernel scans for it */
 	zp[BP_E820_ENTRIES] = (uint8_t)in->ne820;
 	for (int i = 0; i < in->ne820; i++) {
 		size_t off = BP_E820_TABLE + (size_t)i * BP_E820_ENTRY_SIZE;

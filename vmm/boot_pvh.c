@@ -451,6 +451,7 @@ int boot_load_pvh(struct guest_mem *mem, const struct boot_params_in *in, struct
 		.magic = XEN_HVM_START_MAGIC_VALUE,
 		.version = 1, /* 1 = has the memmap */
 		.memmap_entries = (uint32_t)in->ne820,
+		.rsdp_paddr = in->rsdp, /* 0: the guest scans for it */
 	};
 	si->memmap_paddr = info_alloc(&pg, (uint64_t)in->ne820 * sizeof(*map));
 	if (!si->memmap_paddr) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware/acpi.h"
+#include "firmware/fdt.h"
 #include "vmm/boot.h"
 #include "vmm/console.h"
 #include "vmm/dev/cmos.h"
@@ -15,10 +17,16 @@
 #include "vmm/dev/serial.h"
 #include "vmm/kvm.h"
 #include "vmm/mem.h"
+#include "vmm/topology.h"
 #include "vmm/util.h"
 
 #define COM1_BASE 0x3f8
-#define COM1_IRQ 4
+#define COM1_IRQ  4
+/* ACPI tables live where the legacy RSDP scan looks (ACPI 6.4 5.2.5.1): reserved in e820. */
+#define ACPI_BASE 0xe0000ULL
+#define ACPI_SIZE 0x20000ULL
+#define DTB_MAX	  (64 << 10)
+#define CF8_PORT  0xcf8
 
 struct machine {
 	const struct machine_config *cfg;
@@ -30,6 +38,13 @@ struct machine {
 	struct i8042 *i8042;
 	struct debugport dbg;
 	struct pm pm;
+	struct topology topo;
+	bool have_topo;
+	bool config_error; /* a failure the user fixes in the config: exit status 2 */
+	struct fw_platform fw;
+	uint64_t rsdp;
+	void *dtb;
+	int dtb_size;
 };
 
 static void com1_tx(void *opaque, uint8_t byte)
@@ -78,6 +93,142 @@ static void guest_poweroff(void *opaque)
 
 static const struct serial_ops com1_ops = {.tx = com1_tx};
 
+/* ---- PCI host hooks: the PCI core asks, KVM and the buses do (DESIGN.md rule 1) ---- */
+
+static int host_map_trap(void *opaque, enum bus_space space, uint64_t addr, uint64_t size,
+			 const struct bus_ops *ops, void *dev_opaque, const char *name)
+{
+	struct machine *m = opaque;
+
+	return bus_register(space == BUS_PIO ? &m->vm.pio : &m->vm.mmio, addr, size, ops,
+			    dev_opaque, name);
+}
+
+static void host_unmap_trap(void *opaque, enum bus_space space, uint64_t addr)
+{
+	struct machine *m = opaque;
+
+	bus_unregister(space == BUS_PIO ? &m->vm.pio : &m->vm.mmio, addr);
+}
+
+static int host_map_ram(void *opaque, uint64_t addr, uint64_t size, void *hva)
+{
+	struct machine *m = opaque;
+	int slot = vm_add_memslot(&m->vm, addr, size, hva, false);
+
+	return slot < 0 ? slot : 0;
+}
+
+static void host_unmap_ram(void *opaque, uint64_t addr)
+{
+	struct machine *m = opaque;
+
+	vm_remove_memslot(&m->vm, addr);
+}
+
+static void host_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct machine *m = opaque;
+
+	vm_signal_msi(&m->vm, addr, data);
+}
+
+static void host_intx(void *opaque, uint32_t gsi, int level)
+{
+	struct machine *m = opaque;
+
+	vm_set_irq_line(&m->vm, gsi, level);
+}
+
+static const struct pci_host_ops machine_pci_host = {
+	.map_trap = host_map_trap,
+	.unmap_trap = host_unmap_trap,
+	.map_ram = host_map_ram,
+	.unmap_ram = host_unmap_ram,
+	.msi = host_msi,
+	.intx = host_intx,
+};
+
+/*
+ * 0xCF8-0xCFF is PCI config mechanism #1 (PCI 3.0 3.2.2.3.2), except that a byte access to
+ * 0xCF9 is the reset control register (ICH9 13.7.5), as on every PC chipset.
+ */
+static uint64_t cf8_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct machine *m = opaque;
+
+	if (off == 1 && size == 1)
+		return pm_reset_ops.read(&m->pm, 0, 1);
+	return pci_cf8_ops.read(&m->topo.root, off, size);
+}
+
+static void cf8_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct machine *m = opaque;
+
+	if (off == 1 && size == 1)
+		pm_reset_ops.write(&m->pm, 0, val, 1);
+	else
+		pci_cf8_ops.write(&m->topo.root, off, val, size);
+}
+
+static const struct bus_ops machine_cf8_ops = {.read = cf8_read, .write = cf8_write};
+
+static int build_platform(struct machine *m, struct e820_entry *e820, int ne820, char *err,
+			  size_t errlen)
+{
+	void *acpi = mem_gpa_to_hva(&m->mem, ACPI_BASE, ACPI_SIZE);
+	struct vm *vm = &m->vm;
+	size_t total;
+	int ret;
+
+	ret = topology_build(&m->topo, m->cfg, &m->mem, &machine_pci_host, m, err, errlen);
+	m->have_topo = true;
+	if (ret == -ENOSPC)
+		m->config_error = true; /* the tree does not fit the memory map: bad config */
+	if (ret)
+		return ret;
+	ret = bus_register(&vm->mmio, MEM_ECAM_BASE, MEM_ECAM_SIZE, &pci_ecam_ops, &m->topo.root,
+			   "ecam");
+	ret |= bus_register(&vm->pio, CF8_PORT, 8, &machine_cf8_ops, m, "pci-cf8");
+	if (ret) {
+		snprintf(err, errlen, "internal error: PCI config ranges overlap");
+		return -EEXIST;
+	}
+
+	fw_platform_defaults(&m->fw);
+	m->fw.ncpus = m->cfg->cpus;
+	m->fw.e820 = e820;
+	m->fw.ne820 = ne820;
+	m->fw.mmio32_base = m->topo.windows.mmio32_base;
+	m->fw.mmio32_size = m->topo.windows.mmio32_size;
+	m->fw.mmio64_base = m->topo.windows.mmio64_base;
+	m->fw.mmio64_size = m->topo.windows.mmio64_size;
+	m->fw.io_base = m->topo.windows.io_base;
+	m->fw.io_size = m->topo.windows.io_size;
+	m->fw.pci = &m->topo.root;
+	if (!acpi) {
+		snprintf(err, errlen, "guest RAM too small for the ACPI tables");
+		return -ENOSPC;
+	}
+	ret = acpi_build(&m->fw, ACPI_BASE, acpi, ACPI_SIZE, &m->rsdp, &total);
+	if (ret) {
+		snprintf(err, errlen, "building ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	m->dtb = calloc(1, DTB_MAX);
+	if (!m->dtb)
+		return -ENOMEM;
+	m->dtb_size = fdt_build(&m->fw, m->dtb, DTB_MAX);
+	if (m->dtb_size < 0) {
+		snprintf(err, errlen, "building the device tree: %s", strerror(-m->dtb_size));
+		return m->dtb_size;
+	}
+	pr_debug("ACPI tables at 0x%llx (%zu bytes), RSDP 0x%llx; device tree %d bytes", ACPI_BASE,
+		 total, (unsigned long long)m->rsdp, m->dtb_size);
+	return 0;
+}
+
 static int load_images(struct machine *m, char *err, size_t errlen)
 {
 	const struct machine_config *cfg = m->cfg;
@@ -109,6 +260,18 @@ static int load_images(struct machine *m, char *err, size_t errlen)
 	in.cmdline = cfg->cmdline;
 	in.e820 = e820;
 	in.ne820 = mem_e820(&m->mem, e820, MEM_MAX_E820);
+	ret = build_platform(m, e820, in.ne820, err, errlen);
+	if (ret) {
+		free(kernel);
+		free(initrd);
+		return ret;
+	}
+	/* PVH guests get the device tree as a module after the initrd (guests/ reads it). */
+	struct boot_module dtb_mod = {
+		.data = m->dtb, .size = (size_t)m->dtb_size, .cmdline = "vmm-dtb"};
+	in.modules = &dtb_mod;
+	in.nmodules = 1;
+	in.rsdp = m->rsdp;
 
 	ret = boot_load(&m->mem, &in, &entry, err, errlen);
 	if (!ret)
@@ -143,14 +306,13 @@ static int add_devices(struct machine *m, char *err, size_t errlen)
 	ret |= bus_register(&vm->pio, CMOS_PORT_BASE, 2, &cmos_bus_ops, m->cmos, "cmos");
 	ret |= bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, m->i8042,
 			    "i8042-data");
-	ret |= bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_bus_ops, m->i8042,
-			    "i8042-cmd");
+	ret |= bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_bus_ops, m->i8042, "i8042-cmd");
 	ret |= bus_register(&vm->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, &debug_exit_ops, &m->dbg,
 			    "debug-exit");
 	ret |= bus_register(&vm->pio, MILESTONE_PORT, 1, &milestone_ops, &m->dbg, "milestone");
 	ret |= bus_register(&vm->pio, PM_BASE, PM_EVT_SIZE, &pm_evt_ops, &m->pm, "pm1a-evt");
 	ret |= bus_register(&vm->pio, PM_CNT_PORT, PM_CNT_SIZE, &pm_cnt_ops, &m->pm, "pm1a-cnt");
-	ret |= bus_register(&vm->pio, RESET_CONTROL_PORT, 1, &pm_reset_ops, &m->pm, "reset");
+	/* RESET_CONTROL_PORT (0xCF9) shares 0xCF8-0xCFF with PCI config: see cf8_read(). */
 	if (ret) {
 		snprintf(err, errlen, "internal error: overlapping port ranges");
 		return -EEXIST;
@@ -190,13 +352,6 @@ int machine_run(const struct machine_config *cfg)
 		die("out of memory");
 	m->cfg = cfg;
 	m->mem.memfd = -1;
-	if (cfg->ndevices) {
-		/* Parsed and validated, but the PCIe tree is not built yet. */
-		pr_err("%s: PCIe devices are not implemented yet; remove the device tables",
-		       cfg->source);
-		free(m);
-		return 2;
-	}
 	m->vm.fd = m->vm.kvm_fd = -1;
 
 	ret = mem_init(&m->mem, cfg->memory, cfg->hugepages, err, sizeof(err));
@@ -245,17 +400,20 @@ int machine_run(const struct machine_config *cfg)
 					     ? LOG_ERROR
 					     : LOG_INFO;
 
-		vmm_log(lvl, "%s after %llu ms; exit status %d", stop_reason_text(m->vm.stop_reason),
-			(unsigned long long)ms, status);
+		vmm_log(lvl, "%s after %llu ms; exit status %d",
+			stop_reason_text(m->vm.stop_reason), (unsigned long long)ms, status);
 	}
 	goto out;
 fail:
 	pr_err("%s", err[0] ? err : strerror(-ret));
-	status = 1;
+	status = m->config_error ? 2 : 1;
 out:
 	console_close(m->console);
+	if (m->have_topo)
+		topology_destroy(&m->topo);
 	if (m->vm.fd >= 0 || m->vm.kvm_fd >= 0)
 		vm_destroy(&m->vm);
+	free(m->dtb);
 	serial_destroy(m->com1);
 	cmos_destroy(m->cmos);
 	i8042_destroy(m->i8042);

@@ -49,3 +49,46 @@ kernel = "$GUESTS/hello.elf"
 TOML
 run_vmm 10 check --config "$TMP/good.toml"
 expect "valid_config_checks_ok" 0 "ok \\(2 vCPUs, 512 MiB"
+
+cat >"$TMP/tree.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+[[root_port]]
+id = "rp0"
+[[switch]]
+id = "sw0"
+bus = "rp0"
+downstream = 2
+[[testdev]]
+id = "t0"
+bus = "sw0.0"
+[[testdev]]
+id = "t1"
+bus = "sw0.1"
+ram_bar = "64M"
+TOML
+run_vmm 20 inspect --config "$TMP/tree.toml" --dtb "$TMP/tree.dtb"
+expect "inspect_prints_the_enumerated_tree" 0 \
+	"00.0  1234:7100 host-bridge" "01.0-\\[01-04\\]  1234:7101 rp0" \
+	"00.0-\\[02-04\\]  104c:8232 sw0" "00.0-\\[03-03\\]  104c:8233 sw0.0" \
+	"01.0-\\[04-04\\]  104c:8233 sw0.1" "BAR2 mem64 pref ram 0x[0-9a-f]+ size 0x4000000"
+if [ "$(head -c 4 "$TMP/tree.dtb" 2>/dev/null | od -An -tx1 | tr -d ' ')" = "d00dfeed" ]; then
+	ok "inspect_writes_a_device_tree_blob"
+else
+	bad "inspect_writes_a_device_tree_blob" "$TMP/tree.dtb is not a DTB"
+fi
+
+cat >"$TMP/toobig.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+[[root_port]]
+id = "rp0"
+[[testdev]]
+id = "t0"
+bus = "rp0"
+ram_bar = "64G"
+TOML
+run_vmm 20 inspect --config "$TMP/toobig.toml"
+expect "window_that_does_not_fit_is_a_config_error" 2 "toobig.toml: .*rp0.* does not fit"
+run_vmm 20 run --config "$TMP/toobig.toml"
+expect "run_refuses_a_tree_that_does_not_fit_with_status_2" 2 "rp0.* does not fit"

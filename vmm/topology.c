@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/topology.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pcie-switch/pcie_port.h"
+#include "devices/testdev/testdev.h"
+#include "vmm/util.h"
+
+void topology_windows(const struct guest_mem *mem, struct pci_windows *w)
+{
+	uint64_t ram_end = MEM_HOLE_END;
+
+	if (mem->nregions > 1)
+		ram_end = mem->regions[1].gpa + mem->regions[1].size;
+	*w = (struct pci_windows){
+		.mmio32_base = MEM_MMIO32_BASE,
+		.mmio32_size = MEM_MMIO32_END - MEM_MMIO32_BASE,
+		.mmio64_base = ALIGN_UP(ram_end, GiB(4)),
+		.mmio64_size = TOPO_MMIO64_SIZE,
+		.io_base = TOPO_IO_BASE,
+		.io_size = TOPO_IO_SIZE,
+	};
+}
+
+/* The bus a device's `bus` key names: bus 0, a root port's, or a downstream port's. */
+static struct pci_bus *parent_bus(struct topology *t, const struct machine_config *cfg,
+				  const struct dev_config *d, struct pci_dev **port)
+{
+	const struct topo_node *p;
+
+	*port = NULL;
+	if (d->parent < 0)
+		return &t->root.bus0;
+	p = &t->nodes[d->parent];
+	if (!p->obj)
+		return NULL;
+	if (p->kind == DEV_ROOT_PORT) {
+		struct pcie_port *rp = p->obj;
+
+		*port = &rp->dev;
+		return &rp->bus;
+	}
+	if (p->kind == DEV_SWITCH) {
+		struct xio3130 *sw = p->obj;
+
+		*port = &sw->down[d->parent_port].dev;
+		return &sw->down[d->parent_port].bus;
+	}
+	return NULL;
+}
+
+static int next_root_slot(struct topology *t)
+{
+	for (int s = 1; s < 32; s++)
+		if (!t->root.bus0.devs[PCI_DEVFN(s, 0)])
+			return s;
+	return -1;
+}
+
+static int build_one(struct topology *t, const struct machine_config *cfg, int i,
+		     uint16_t *phys_slot, char *err, size_t errlen)
+{
+	const struct dev_config *d = &cfg->devices[i];
+	struct topo_node *n = &t->nodes[i];
+	struct pci_dev *port;
+	struct pci_bus *bus = parent_bus(t, cfg, d, &port);
+	int devfn = 0, ret;
+
+	if (!bus)
+		return -EAGAIN; /* parent not built yet */
+	switch (d->kind) {
+	case DEV_ROOT_PORT: {
+		int slot = d->slot ? d->slot : next_root_slot(t);
+		struct pcie_port *rp;
+
+		if (slot < 0) {
+			snprintf(err, errlen, "%s: no free slot on the root bus", d->id);
+			return -ENOSPC;
+		}
+		rp = pcie_root_port_create(d->id, (uint8_t)slot, (*phys_slot)++, d->acs);
+		if (!rp)
+			goto nomem;
+		n->obj = rp;
+		n->dev = &rp->dev;
+		devfn = PCI_DEVFN(slot, 0);
+		break;
+	}
+	case DEV_SWITCH: {
+		struct xio3130 *sw = xio3130_create(d->id, d->downstream, *phys_slot, d->acs);
+
+		if (!sw)
+			goto nomem;
+		*phys_slot = (uint16_t)(*phys_slot + d->downstream);
+		n->obj = sw;
+		n->dev = &sw->up.dev;
+		break;
+	}
+	case DEV_TESTDEV: {
+		struct testdev *td = testdev_create(d->id, d->msix_vectors, d->ram_bar);
+
+		if (!td)
+			goto nomem;
+		n->obj = td;
+		n->dev = &td->pci;
+		break;
+	}
+	}
+	n->kind = d->kind;
+	ret = pci_bus_add(bus, n->dev, (uint8_t)devfn);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot attach at %02x.%x: %s", d->id, PCI_SLOT(devfn),
+			 PCI_FUNC(devfn), strerror(-ret));
+		return ret;
+	}
+	if (port)
+		pcie_port_set_link(port, true);
+	return 0;
+nomem:
+	snprintf(err, errlen, "%s: cannot create device: %s", d->id, strerror(errno));
+	return -ENOMEM;
+}
+
+int topology_build(struct topology *t, const struct machine_config *cfg,
+		   const struct guest_mem *mem, const struct pci_host_ops *host, void *opaque,
+		   char *err, size_t errlen)
+{
+	uint16_t phys_slot = 1;
+	int built = 0, ret;
+
+	memset(t, 0, sizeof(*t));
+	t->ndev = cfg->ndevices;
+	t->nodes = calloc((size_t)(cfg->ndevices ? cfg->ndevices : 1), sizeof(*t->nodes));
+	if (!t->nodes) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pci_root_init(&t->root, host, opaque, mem, MEM_ECAM_BASE);
+	/* PCI 3.0 6.1: a host bridge function at 00.0, class 06 00 00 */
+	pci_dev_init(&t->host_bridge, "host-bridge", TOPO_HOST_BRIDGE_VENDOR,
+		     TOPO_HOST_BRIDGE_DEVICE, 0x060000, 0, false);
+	ret = pci_bus_add(&t->root.bus0, &t->host_bridge, PCI_DEVFN(0, 0));
+	if (ret) {
+		snprintf(err, errlen, "cannot add the host bridge: %s", strerror(-ret));
+		return ret;
+	}
+	/* Parents first: the config may name a parent after its child. Validation ruled out
+	 * cycles, so every pass builds at least one device. */
+	while (built < cfg->ndevices) {
+		int progress = 0;
+
+		for (int i = 0; i < cfg->ndevices; i++) {
+			if (t->nodes[i].obj)
+				continue;
+			ret = build_one(t, cfg, i, &phys_slot, err, errlen);
+			if (ret == -EAGAIN)
+				continue;
+			if (ret)
+				return ret;
+			built++;
+			progress++;
+		}
+		if (!progress) {
+			snprintf(err, errlen, "internal error: device tree has a cycle");
+			return -EINVAL;
+		}
+	}
+	topology_windows(mem, &t->windows);
+	return pci_assign(&t->root, &t->windows, err, errlen);
+}
+
+void topology_destroy(struct topology *t)
+{
+	if (!t->nodes)
+		return;
+	pci_root_destroy(&t->root);
+	for (int i = 0; i < t->ndev; i++) {
+		struct topo_node *n = &t->nodes[i];
+
+		if (!n->obj)
+			continue;
+		if (n->kind == DEV_ROOT_PORT)
+			pcie_root_port_destroy(n->obj);
+		else if (n->kind == DEV_SWITCH)
+			xio3130_destroy(n->obj);
+		else
+			testdev_destroy(n->obj);
+	}
+	free(t->nodes);
+	t->nodes = NULL;
+}
+
+struct pci_dev *topology_find(struct topology *t, const struct machine_config *cfg, const char *id)
+{
+	for (int i = 0; i < cfg->ndevices && i < t->ndev; i++)
+		if (cfg->devices[i].id && !strcmp(cfg->devices[i].id, id))
+			return t->nodes[i].dev;
+	return NULL;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PCIe tree of a machine, built from its validated config: host bridge at 00.0, root
+ * ports on bus 0, XIO3130 switches and endpoints below them, then enumerated like firmware
+ * (bus numbers, BARs, windows: pci_assign) so a directly booted kernel finds it configured.
+ * KVM-free: `vmm run` passes host hooks that map into KVM, `vmm inspect` passes none.
+ */
+#ifndef VMM_TOPOLOGY_H
+#define VMM_TOPOLOGY_H
+
+#include "vmm/config.h"
+#include "vmm/pci.h"
+
+#define TOPO_HOST_BRIDGE_VENDOR 0x1234
+#define TOPO_HOST_BRIDGE_DEVICE 0x7100
+#define TOPO_IO_BASE		0x1000 /* below: legacy ISA ports */
+#define TOPO_IO_SIZE		0xf000
+#define TOPO_MMIO64_SIZE	(32ULL << 30)
+
+struct topology {
+	struct pci_root root;
+	struct pci_dev host_bridge;
+	struct pci_windows windows;
+	int ndev;
+	struct topo_node {
+		enum dev_kind kind;
+		void *obj;	     /* struct pcie_port / xio3130 / testdev */
+		struct pci_dev *dev; /* the function attached to its parent's bus */
+	} * nodes;		     /* parallel to cfg->devices */
+};
+
+/* The 64-bit MMIO window for a guest with `mem` RAM: above RAM, 4 GiB aligned. */
+void topology_windows(const struct guest_mem *mem, struct pci_windows *w);
+
+int topology_build(struct topology *t, const struct machine_config *cfg,
+		   const struct guest_mem *mem, const struct pci_host_ops *host, void *opaque,
+		   char *err, size_t errlen);
+void topology_destroy(struct topology *t);
+
+/* The PCI function of the config device `id` (NULL if none). */
+struct pci_dev *topology_find(struct topology *t, const struct machine_config *cfg, const char *id);
+
+#endif
