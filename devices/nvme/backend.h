@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Namespace storage backends. The interface is asynchronous so an io_uring backend fits:
+ * submit() queues a request and its done() callback runs later (on the controller's I/O
+ * thread, with the controller lock held) or inline before submit() returns (ram, null).
+ *
+ *   ram:  the namespace lives in anonymous memory of the namespace size; reads of never
+ *         written or deallocated blocks return zeroes.
+ *   null: no storage and no data movement: writes are dropped and reads leave the guest
+ *         buffer untouched, so it measures the cost of the emulation alone.
+ */
+#ifndef NVME_BACKEND_H
+#define NVME_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+enum nvme_be_op {
+	NVME_BE_READ,
+	NVME_BE_WRITE,
+	NVME_BE_FLUSH,	      /* make completed writes durable (fsync) */
+	NVME_BE_DISCARD,      /* deallocate [offset, offset+len) */
+	NVME_BE_WRITE_ZEROES, /* [offset, offset+len) reads back as zeroes */
+};
+
+struct nvme_be_req {
+	enum nvme_be_op op;
+	const struct iovec *iov; /* READ/WRITE only */
+	int iovcnt;
+	uint64_t offset, len; /* bytes */
+	bool fua;	      /* WRITE: durable before done() (NVMe 1.4 6.15 FUA) */
+	/* err: 0 or a negative errno. */
+	void (*done)(struct nvme_be_req *r, int err);
+	void *opaque;
+};
+
+struct nvme_backend;
+
+struct nvme_backend_ops {
+	const char *name;
+	/* Set be->priv; be->size is the namespace size in bytes. 0 or -errno with a message. */
+	int (*open)(struct nvme_backend *be, const char *path, char *err, size_t errlen);
+	void (*close)(struct nvme_backend *be);
+	/* 0: done() will run (maybe already ran); <0: not queued, done() never runs. */
+	int (*submit)(struct nvme_backend *be, struct nvme_be_req *r);
+	/* Wait until every submitted request's done() ran. Optional (NULL: nothing in flight). */
+	void (*drain)(struct nvme_backend *be);
+};
+
+struct nvme_backend {
+	const struct nvme_backend_ops *ops;
+	void *priv;
+	uint64_t size;
+	bool discard_zeroes; /* deallocated blocks read as zeroes (Identify NS DLFEAT) */
+};
+
+/* The registry: NULL for an unknown name. */
+const struct nvme_backend_ops *nvme_backend_find(const char *name);
+int nvme_backend_open(struct nvme_backend *be, const char *name, const char *path, uint64_t size,
+		      char *err, size_t errlen);
+void nvme_backend_close(struct nvme_backend *be);
+
+extern const struct nvme_backend_ops nvme_backend_ram_ops, nvme_backend_null_ops;
+
+#endif

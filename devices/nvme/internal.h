@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* State shared by the files of the NVMe controller model. Not an interface for other parts. */
+#ifndef NVME_INTERNAL_H
+#define NVME_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "devices/nvme/backend.h"
+#include "devices/nvme/nvme.h"
+#include "devices/nvme/spec.h"
+
+#define NVME_AERL	    3	   /* Identify AERL: 4 outstanding AERs */
+#define NVME_ELPE	    15	   /* 16 error log entries */
+#define NVME_MAX_AEN	    16	   /* queued, not yet reported events */
+#define NVME_SGL_MAX_DESC   1024   /* descriptors per command (Invalid Number of SGL Descriptors) */
+#define NVME_TEMP_KELVIN    313	   /* composite temperature we report: 40 C */
+#define NVME_STATUS_PENDING 0xffff /* exec: completion comes later */
+
+struct nvme_ctrl;
+
+struct nvme_ns {
+	uint32_t nsid;
+	uint64_t size; /* bytes */
+	unsigned lbaf; /* LBA format index: 0 = 512 B, 1 = 4096 B (Identify NS LBAF) */
+	unsigned lba_shift;
+	uint64_t nsze; /* in logical blocks */
+	struct nvme_backend be;
+	uint8_t nguid[16], eui64[8], uuid[16];
+};
+
+/* A data pointer resolved to host memory (NVMe 1.4 4.3 PRP, 4.4 SGL). */
+struct nvme_sg {
+	struct iovec *iov;
+	int niov, cap;
+	uint64_t len;
+};
+
+struct nvme_req {
+	struct nvme_ctrl *c;
+	struct nvme_sq *sq;
+	struct nvme_req *next; /* free list, CQ held list */
+	struct nvme_sqe cmd;
+	struct nvme_ns *ns;
+	uint32_t result;  /* CQE DW0 */
+	uint16_t status;  /* first error of the sub-requests */
+	unsigned pending; /* backend requests in flight */
+	struct nvme_sg sg;
+	struct nvme_be_req be;	 /* the common single backend request */
+	struct nvme_be_req *bes; /* DSM ranges, flush of every namespace */
+	unsigned bes_cap;
+	void *bounce; /* Compare reads the media here */
+	struct iovec bounce_iov;
+};
+
+struct nvme_sq {
+	uint16_t qid, cqid;
+	uint64_t base;
+	uint32_t size, head, tail;
+	struct nvme_req *reqs, *free;
+	bool stalled; /* ran out of requests with entries left */
+};
+
+struct nvme_cq {
+	uint16_t qid;
+	uint64_t base;
+	uint32_t size, head, tail;
+	bool phase, ien, irq_pending;
+	uint16_t vector;
+	unsigned nsq;			    /* SQs that complete here */
+	struct nvme_req *held, **held_tail; /* completions waiting for free slots */
+};
+
+struct nvme_aen {
+	uint8_t type, info, lid;
+};
+
+struct nvme_error_entry {
+	uint64_t count;
+	uint16_t sqid, cid, status, param;
+	uint64_t lba;
+	uint32_t nsid;
+};
+
+struct nvme_features {
+	uint32_t arbitration, power_mgmt, temp_over, temp_under, err_recovery, vwc;
+	uint32_t irq_coalesce, write_atomic, async_event;
+	uint8_t *irq_cd;	     /* per vector: Interrupt Vector Configuration CD bit */
+	int64_t timestamp_offset_ms; /* host-set timestamp minus host clock */
+	bool timestamp_set;
+};
+
+struct nvme_ctrl {
+	pthread_mutex_t lock;
+	struct nvme_host host;
+	char name[32];
+	char serial[21], model[41], firmware[9], subnqn[224];
+	uint16_t vid, ssvid, cntlid;
+	uint32_t max_queues, nr_vectors, mdts_bytes;
+	uint8_t mdts; /* Identify MDTS: power of two in units of CAP.MPSMIN */
+
+	/* Registers (3.1) */
+	uint64_t cap;
+	uint32_t intms, cc, csts, aqa;
+	uint64_t asq, acq;
+	unsigned page_shift; /* from CC.MPS, latched at enable */
+
+	struct nvme_sq **sq; /* [0..max_queues] */
+	struct nvme_cq **cq;
+
+	struct nvme_ns *ns;
+	unsigned nr_ns;
+
+	struct nvme_features feat;
+
+	struct nvme_req *aer[NVME_AERL + 1];
+	unsigned naer;
+	struct nvme_aen aen[NVME_MAX_AEN];
+	unsigned naen;
+	uint8_t aen_masked; /* by event type, until the host reads the log page */
+
+	struct nvme_error_entry errlog[NVME_ELPE + 1];
+	uint64_t err_count;
+
+	uint32_t changed_ns[1024];
+	unsigned nchanged;
+	bool changed_ns_overflow;
+
+	/* SMART / Health (5.14.1.2) */
+	uint64_t units_read, units_written; /* 512-byte units */
+	uint64_t host_reads, host_writes;
+	uint64_t created_ns;
+
+	uint8_t *bitbucket; /* SGL Bit Bucket target: reads discard here */
+};
+
+/* ctrl.c */
+bool nvme_ctrl_ready(const struct nvme_ctrl *c);
+void nvme_ctrl_fatal(struct nvme_ctrl *c, const char *why);
+
+/* queue.c */
+struct nvme_sq *nvme_sq_create(struct nvme_ctrl *c, uint16_t qid, uint16_t cqid, uint64_t base,
+			       uint32_t size);
+void nvme_sq_delete(struct nvme_ctrl *c, uint16_t qid);
+struct nvme_cq *nvme_cq_create(struct nvme_ctrl *c, uint16_t qid, uint64_t base, uint32_t size,
+			       bool ien, uint16_t vector);
+void nvme_cq_delete(struct nvme_ctrl *c, uint16_t qid);
+void nvme_queues_reset(struct nvme_ctrl *c);
+void nvme_sq_run(struct nvme_ctrl *c, struct nvme_sq *sq);
+void nvme_run_all(struct nvme_ctrl *c);
+void nvme_req_complete(struct nvme_req *r);
+void nvme_irq_flush(struct nvme_ctrl *c);
+void nvme_sq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val);
+void nvme_cq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val);
+
+/* admin.c */
+uint16_t nvme_admin_exec(struct nvme_ctrl *c, struct nvme_req *r);
+
+/* features.c: Get/Set Features, Get Log Page, asynchronous events, error log */
+uint16_t nvme_get_features(struct nvme_ctrl *c, struct nvme_req *r);
+uint16_t nvme_set_features(struct nvme_ctrl *c, struct nvme_req *r);
+uint16_t nvme_get_log_page(struct nvme_ctrl *c, struct nvme_req *r);
+uint16_t nvme_aer(struct nvme_ctrl *c, struct nvme_req *r);
+void nvme_aen_post(struct nvme_ctrl *c, uint8_t type, uint8_t info, uint8_t lid);
+void nvme_error_log(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid, uint16_t status);
+void nvme_features_reset(struct nvme_ctrl *c);
+void nvme_aer_reset(struct nvme_ctrl *c);
+
+/* io.c */
+uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r);
+uint16_t nvme_flush_all(struct nvme_ctrl *c, struct nvme_req *r);
+/* r->bes with room for n requests, or NULL */
+struct nvme_be_req *nvme_req_bes(struct nvme_req *r, unsigned n);
+
+/* dptr.c: PRP and SGL walkers */
+uint16_t nvme_map_dptr(struct nvme_ctrl *c, struct nvme_req *r, uint64_t len, bool to_device,
+		       bool allow_sgl);
+uint16_t nvme_sg_copy_to_host(struct nvme_sg *sg, const void *buf, uint64_t len);
+uint16_t nvme_sg_copy_from_host(struct nvme_sg *sg, void *buf, uint64_t len);
+/* Map, then copy a controller buffer to the host (Identify, logs) or from it. */
+uint16_t nvme_dptr_read_to_host(struct nvme_ctrl *c, struct nvme_req *r, const void *buf,
+				uint64_t len);
+uint16_t nvme_dptr_from_host(struct nvme_ctrl *c, struct nvme_req *r, void *buf, uint64_t len);
+void nvme_sg_free(struct nvme_sg *sg);
+
+/* ns.c */
+int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
+		 const struct nvme_ns_config *cfg, char *err, size_t errlen);
+void nvme_ns_fini(struct nvme_ns *ns);
+struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid);
+void nvme_ns_set_format(struct nvme_ns *ns, unsigned lbaf);
+void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id);
+void nvme_identify_ns_descs(const struct nvme_ns *ns, uint8_t *buf);
+void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id);
+
+static inline void nvme_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void nvme_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void nvme_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+#endif

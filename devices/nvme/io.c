@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* NVM command set I/O commands (NVMe 1.4 6): Read, Write, Compare, Flush, Write Zeroes,
+ * Dataset Management, Verify. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/nvme/internal.h"
+#include "vmm/util.h"
+
+#define DNR NVME_SC_DNR
+
+struct nvme_be_req *nvme_req_bes(struct nvme_req *r, unsigned n)
+{
+	if (n > r->bes_cap) {
+		struct nvme_be_req *bes = realloc(r->bes, sizeof(*bes) * n);
+
+		if (!bes)
+			return NULL;
+		r->bes = bes;
+		r->bes_cap = n;
+	}
+	return r->bes ? r->bes : &r->be;
+}
+
+/* SMART counters (5.14.1.2) move only for commands that succeed. */
+static void account(struct nvme_ctrl *c, struct nvme_req *r)
+{
+	uint64_t units = r->sg.len >> 9;
+
+	switch (r->cmd.opcode) {
+	case NVME_CMD_READ:
+	case NVME_CMD_COMPARE:
+		c->host_reads++;
+		c->units_read += units;
+		break;
+	case NVME_CMD_VERIFY:
+		c->host_reads++;
+		c->units_read += (uint64_t)((r->cmd.cdw12 & 0xffff) + 1) << r->ns->lba_shift >> 9;
+		break;
+	case NVME_CMD_WRITE:
+		c->host_writes++;
+		c->units_written += units;
+		break;
+	}
+}
+
+static void io_finish(struct nvme_req *r)
+{
+	struct nvme_ctrl *c = r->c;
+
+	/* 6.6 Compare: the data read (bounce) against the host's buffer. */
+	if (!r->status && r->cmd.opcode == NVME_CMD_COMPARE) {
+		const uint8_t *p = r->bounce;
+
+		for (int i = 0; i < r->sg.niov; i++) {
+			if (memcmp(p, r->sg.iov[i].iov_base, r->sg.iov[i].iov_len)) {
+				r->status = NVME_SC_COMPARE_FAILED | DNR;
+				break;
+			}
+			p += r->sg.iov[i].iov_len;
+		}
+	}
+	if (!r->status)
+		account(c, r);
+	nvme_req_complete(r);
+}
+
+static void be_done(struct nvme_be_req *b, int err)
+{
+	struct nvme_req *r = b->opaque;
+
+	if (err && !r->status)
+		r->status = b->op == NVME_BE_READ ? NVME_SC_READ_ERROR : NVME_SC_WRITE_FAULT;
+	if (--r->pending == 0)
+		io_finish(r);
+}
+
+/* Submit b for r. The caller holds one extra reference (r->pending) while submitting. */
+static void submit(struct nvme_req *r, struct nvme_ns *ns, struct nvme_be_req *b)
+{
+	b->done = be_done;
+	b->opaque = r;
+	r->pending++;
+	if (ns->be.ops->submit(&ns->be, b) < 0) {
+		r->pending--;
+		if (!r->status)
+			r->status = NVME_SC_INTERNAL;
+	}
+}
+
+static uint16_t submit_one(struct nvme_req *r, struct nvme_ns *ns)
+{
+	r->pending = 1;
+	submit(r, ns, &r->be);
+	if (--r->pending == 0) {
+		io_finish(r);
+		return NVME_STATUS_PENDING; /* already completed */
+	}
+	return NVME_STATUS_PENDING;
+}
+
+static uint16_t check_range(const struct nvme_ns *ns, uint64_t slba, uint64_t nlb)
+{
+	if (slba >= ns->nsze || nlb > ns->nsze - slba)
+		return NVME_SC_LBA_RANGE | DNR;
+	return NVME_SC_SUCCESS;
+}
+
+/* 6.9 Read, 6.15 Write, 6.6 Compare */
+static uint16_t rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
+{
+	const struct nvme_sqe *cmd = &r->cmd;
+	uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
+	uint64_t nlb = (cmd->cdw12 & 0xffff) + 1, len = nlb << ns->lba_shift;
+	bool fua = cmd->cdw12 & (1u << 30), write = cmd->opcode == NVME_CMD_WRITE;
+	uint16_t st;
+
+	if (len > c->mdts_bytes)
+		return NVME_SC_INVALID_FIELD | DNR; /* Identify MDTS */
+	st = check_range(ns, slba, nlb);
+	if (st)
+		return st;
+	st = nvme_map_dptr(c, r, len, cmd->opcode != NVME_CMD_READ, true);
+	if (st)
+		return st;
+	r->be = (struct nvme_be_req){
+		.op = write ? NVME_BE_WRITE : NVME_BE_READ,
+		.iov = r->sg.iov,
+		.iovcnt = r->sg.niov,
+		.offset = slba << ns->lba_shift,
+		.len = len,
+		/* A disabled volatile write cache makes every write durable (5.21.1.6). */
+		.fua = write && (fua || !(c->feat.vwc & 1)),
+	};
+	if (cmd->opcode == NVME_CMD_COMPARE) {
+		r->bounce = malloc(len);
+		if (!r->bounce)
+			return NVME_SC_INTERNAL;
+		r->bounce_iov = (struct iovec){.iov_base = r->bounce, .iov_len = len};
+		r->be.iov = &r->bounce_iov;
+		r->be.iovcnt = 1;
+	}
+	return submit_one(r, ns);
+}
+
+/* 6.16 Write Zeroes: no data transfer; MDTS does not apply. */
+static uint16_t write_zeroes(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
+{
+	const struct nvme_sqe *cmd = &r->cmd;
+	uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
+	uint64_t nlb = (cmd->cdw12 & 0xffff) + 1;
+	bool deac = cmd->cdw12 & (1u << 25), fua = cmd->cdw12 & (1u << 30);
+	uint16_t st = check_range(ns, slba, nlb);
+
+	if (st)
+		return st;
+	r->be = (struct nvme_be_req){
+		.op = deac && ns->be.discard_zeroes ? NVME_BE_DISCARD : NVME_BE_WRITE_ZEROES,
+		.offset = slba << ns->lba_shift,
+		.len = nlb << ns->lba_shift,
+		.fua = fua || !(c->feat.vwc & 1),
+	};
+	return submit_one(r, ns);
+}
+
+/* 6.7 Dataset Management: ranges are hints, except Attribute Deallocate (AD). */
+static uint16_t dsm(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
+{
+	uint8_t ranges[256 * 16];
+	unsigned nr = (r->cmd.cdw10 & 0xff) + 1;
+	bool ad = r->cmd.cdw11 & (1u << 2);
+	struct nvme_be_req *bes;
+	uint16_t st = nvme_dptr_from_host(c, r, ranges, (uint64_t)nr * 16);
+
+	if (st)
+		return st;
+	for (unsigned i = 0; i < nr; i++) {
+		uint32_t nlb;
+		uint64_t slba;
+
+		memcpy(&nlb, ranges + i * 16 + 4, 4);
+		memcpy(&slba, ranges + i * 16 + 8, 8);
+		if (nlb && check_range(ns, slba, nlb))
+			return NVME_SC_LBA_RANGE | DNR;
+	}
+	if (!ad)
+		return NVME_SC_SUCCESS;
+	bes = nvme_req_bes(r, nr);
+	if (!bes)
+		return NVME_SC_INTERNAL;
+	r->pending = 1;
+	for (unsigned i = 0; i < nr; i++) {
+		uint32_t nlb;
+		uint64_t slba;
+
+		memcpy(&nlb, ranges + i * 16 + 4, 4);
+		memcpy(&slba, ranges + i * 16 + 8, 8);
+		if (!nlb)
+			continue;
+		bes[i] = (struct nvme_be_req){.op = NVME_BE_DISCARD,
+					      .offset = slba << ns->lba_shift,
+					      .len = (uint64_t)nlb << ns->lba_shift};
+		submit(r, ns, &bes[i]);
+	}
+	if (--r->pending == 0)
+		io_finish(r);
+	return NVME_STATUS_PENDING;
+}
+
+static void flush_noop(struct nvme_be_req *b, int err)
+{
+}
+
+/* 6.8 Flush with NSID FFFFFFFFh (Identify VWC bits 2:1 = 11b): every namespace. Without a
+ * request (shutdown), wait for the backends instead. */
+uint16_t nvme_flush_all(struct nvme_ctrl *c, struct nvme_req *r)
+{
+	struct nvme_be_req local[NVME_MAX_NAMESPACES], *bes = local;
+
+	if (r) {
+		bes = nvme_req_bes(r, c->nr_ns ? c->nr_ns : 1);
+		if (!bes)
+			return NVME_SC_INTERNAL;
+		r->pending = 1;
+	}
+	for (unsigned i = 0; i < c->nr_ns; i++) {
+		struct nvme_backend *be = &c->ns[i].be;
+
+		bes[i] = (struct nvme_be_req){.op = NVME_BE_FLUSH};
+		if (r) {
+			submit(r, &c->ns[i], &bes[i]);
+		} else {
+			bes[i].done = flush_noop;
+			be->ops->submit(be, &bes[i]);
+			if (be->ops->drain)
+				be->ops->drain(be);
+		}
+	}
+	if (r && --r->pending == 0)
+		io_finish(r);
+	return NVME_STATUS_PENDING;
+}
+
+uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
+{
+	const struct nvme_sqe *cmd = &r->cmd;
+	struct nvme_ns *ns;
+
+	switch (cmd->opcode) {
+	case NVME_CMD_FLUSH:
+	case NVME_CMD_WRITE:
+	case NVME_CMD_READ:
+	case NVME_CMD_COMPARE:
+	case NVME_CMD_WRITE_ZEROES:
+	case NVME_CMD_DSM:
+	case NVME_CMD_VERIFY:
+		break;
+	default:
+		pr_ratelimited("%s: unsupported I/O opcode 0x%02x\n", c->name, cmd->opcode);
+		return NVME_SC_INVALID_OPCODE | DNR;
+	}
+	if (cmd->flags & 3)
+		return NVME_SC_INVALID_FIELD | DNR; /* FUSES = 0 */
+	if (cmd->opcode == NVME_CMD_FLUSH && cmd->nsid == NVME_NSID_ALL)
+		return nvme_flush_all(c, r);
+	ns = nvme_ns_get(c, cmd->nsid);
+	if (!ns)
+		return NVME_SC_INVALID_NS | DNR;
+	r->ns = ns;
+	switch (cmd->opcode) {
+	case NVME_CMD_FLUSH:
+		r->be = (struct nvme_be_req){.op = NVME_BE_FLUSH};
+		return submit_one(r, ns);
+	case NVME_CMD_WRITE_ZEROES:
+		return write_zeroes(c, r, ns);
+	case NVME_CMD_DSM:
+		return dsm(c, r, ns);
+	case NVME_CMD_VERIFY: {
+		/* 6.13: nothing can fail to read in memory backends; range checked only. */
+		uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
+		uint16_t st = check_range(ns, slba, (cmd->cdw12 & 0xffff) + 1);
+
+		if (!st)
+			account(c, r);
+		return st;
+	}
+	default:
+		return rw(c, r, ns);
+	}
+}

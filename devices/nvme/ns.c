@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* Namespaces and the Identify data structures (NVMe 1.4 5.15.2). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/nvme/internal.h"
+#include "vmm/util.h"
+
+/* Identify Controller IEEE OUI: a locally administered value (bit 1 of the first octet). */
+static const uint8_t nvme_oui[3] = {0x02, 0x56, 0x4d};
+
+static const unsigned lbaf_shift[] = {9, 12}; /* LBA format 0: 512 B, 1: 4096 B */
+
+/* 64-bit FNV-1a, then a splitmix finaliser: stable, well spread identifiers. */
+static uint64_t id_hash(const char *s, uint32_t nsid, uint64_t salt)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ salt;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	h = (h ^ nsid) * 0x100000001b3ULL;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+void nvme_ns_set_format(struct nvme_ns *ns, unsigned lbaf)
+{
+	ns->lbaf = lbaf;
+	ns->lba_shift = lbaf_shift[lbaf];
+	ns->nsze = ns->size >> ns->lba_shift;
+}
+
+int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
+		 const struct nvme_ns_config *cfg, char *err, size_t errlen)
+{
+	unsigned lba = cfg->lba_size ? cfg->lba_size : 512;
+	uint64_t h1, h2, h3;
+	int ret;
+
+	if (lba != 512 && lba != 4096) {
+		snprintf(err, errlen, "%s: namespace %u: lba_size must be 512 or 4096", c->name,
+			 nsid);
+		return -EINVAL;
+	}
+	if (!cfg->size || cfg->size % 4096) {
+		snprintf(err, errlen, "%s: namespace %u: size must be a non-zero multiple of 4096",
+			 c->name, nsid);
+		return -EINVAL;
+	}
+	ns->nsid = nsid;
+	ns->size = cfg->size;
+	nvme_ns_set_format(ns, lba == 512 ? 0 : 1);
+	ret = nvme_backend_open(&ns->be, cfg->backend ? cfg->backend : "ram", cfg->path, cfg->size,
+				err, errlen);
+	if (ret)
+		return ret;
+	/* 5.15.2.4: NGUID, EUI64 and UUID unique per namespace, stable for a serial. */
+	h1 = id_hash(c->serial, nsid, 1);
+	h2 = id_hash(c->serial, nsid, 2);
+	h3 = id_hash(c->serial, nsid, 3);
+	memcpy(ns->nguid, nvme_oui, 3);
+	memcpy(ns->nguid + 3, &h1, 8);
+	memcpy(ns->nguid + 11, &h2, 5);
+	memcpy(ns->eui64, nvme_oui, 3);
+	memcpy(ns->eui64 + 3, &h3, 5);
+	memcpy(ns->uuid, &h2, 8);
+	memcpy(ns->uuid + 8, &h3, 8);
+	ns->uuid[6] = (ns->uuid[6] & 0x0f) | 0x80; /* RFC 9562 version 8 (custom) */
+	ns->uuid[8] = (ns->uuid[8] & 0x3f) | 0x80; /* variant 10b */
+	return 0;
+}
+
+void nvme_ns_fini(struct nvme_ns *ns)
+{
+	nvme_backend_close(&ns->be);
+}
+
+struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid)
+{
+	if (nsid == 0 || nsid > c->nr_ns)
+		return NULL;
+	return &c->ns[nsid - 1];
+}
+
+/* Figure 245 Identify Namespace data structure */
+void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id)
+{
+	nvme_put64(id + 0, ns->nsze);			/* NSZE */
+	nvme_put64(id + 8, ns->nsze);			/* NCAP */
+	nvme_put64(id + 16, ns->nsze);			/* NUSE */
+	id[24] = 0;					/* NSFEAT */
+	id[25] = (uint8_t)(ARRAY_SIZE(lbaf_shift) - 1); /* NLBAF, 0-based */
+	id[26] = (uint8_t)ns->lbaf;			/* FLBAS */
+	/* DLFEAT: deallocated blocks read as zeroes (001b) when the backend says so. */
+	id[33] = ns->be.discard_zeroes ? 0x01 : 0x00;
+	nvme_put64(id + 48, ns->size); /* NVMCAP (low 64 bits of 128) */
+	memcpy(id + 104, ns->nguid, 16);
+	memcpy(id + 120, ns->eui64, 8);
+	for (unsigned i = 0; i < ARRAY_SIZE(lbaf_shift); i++) {
+		/* LBAF: MS 0, LBADS, RP: 4 KiB is the better (00b), 512 B good (01b) */
+		uint32_t rp = lbaf_shift[i] == 12 ? 0 : 1;
+
+		nvme_put32(id + 128 + 4 * i, (uint32_t)lbaf_shift[i] << 16 | rp << 24);
+	}
+}
+
+static uint8_t *put_desc(uint8_t *p, uint8_t type, const void *id, uint8_t len)
+{
+	p[0] = type;
+	p[1] = len;
+	memcpy(p + 4, id, len);
+	return p + 4 + len;
+}
+
+/* Figure 249 Namespace Identification Descriptor list */
+void nvme_identify_ns_descs(const struct nvme_ns *ns, uint8_t *buf)
+{
+	uint8_t *p = buf;
+
+	p = put_desc(p, NVME_NIDT_EUI64, ns->eui64, 8);
+	p = put_desc(p, NVME_NIDT_NGUID, ns->nguid, 16);
+	put_desc(p, NVME_NIDT_UUID, ns->uuid, 16);
+}
+
+/* Figure 247 Identify Controller data structure */
+void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
+{
+	uint8_t *ps0 = id + 2048;
+
+	nvme_put16(id + 0, c->vid);
+	nvme_put16(id + 2, c->ssvid);
+	memcpy(id + 4, c->serial, 20);
+	memcpy(id + 24, c->model, 40);
+	memcpy(id + 64, c->firmware, 8);
+	id[72] = 6; /* RAB: 64 commands */
+	memcpy(id + 73, nvme_oui, 3);
+	id[77] = c->mdts;
+	nvme_put16(id + 78, c->cntlid);
+	nvme_put32(id + 80, NVME_VS_1_4);
+	nvme_put32(id + 92, 1u << 8);  /* OAES: Namespace Attribute Notices */
+	id[111] = 1;		       /* CNTRLTYPE: I/O controller */
+	nvme_put16(id + 256, 1u << 1); /* OACS: Format NVM */
+	id[258] = 3;		       /* ACL: 4 concurrent Aborts */
+	id[259] = NVME_AERL;
+	id[260] = 1 << 1 | 1 << 0; /* FRMW: one slot, read-only */
+	id[261] = 1 << 1 | 1 << 2; /* LPA: Commands Supported and Effects, extended data */
+	id[262] = NVME_ELPE;
+	id[263] = 0;			/* NPSS: one power state */
+	nvme_put16(id + 266, 0x157);	/* WCTEMP: 343 K */
+	nvme_put16(id + 268, 0x175);	/* CCTEMP: 373 K */
+	id[512] = 0x66;			/* SQES: 64 bytes */
+	id[513] = 0x44;			/* CQES: 16 bytes */
+	nvme_put16(id + 514, 0);	/* MAXCMD (fabrics only) */
+	nvme_put32(id + 516, c->nr_ns); /* NN */
+	/* ONCS: Compare, DSM, Write Zeroes, Timestamp, Verify */
+	nvme_put16(id + 520, 1u << 0 | 1u << 2 | 1u << 3 | 1u << 6 | 1u << 7);
+	id[524] = 0;	     /* FNA: Format applies per namespace, no crypto erase */
+	id[525] = 0x1 | 0x6; /* VWC present; Flush with NSID FFFFFFFFh supported */
+	/* SGLS: supported (no alignment), Bit Bucket */
+	nvme_put32(id + 536, 1u << 0 | 1u << 16);
+	snprintf((char *)id + 768, 256, "%s", c->subnqn);
+	/* Power state 0: MP 25.00 W, operational */
+	nvme_put16(ps0 + 0, 2500);
+}

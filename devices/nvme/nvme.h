@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The NVMe controller model (NVMe 1.4 base specification, NVM command set).
+ *
+ * The model sees three narrow interfaces (DESIGN.md rule 1):
+ *   - BAR0 register accesses: nvme_bar0_read/nvme_bar0_write (or nvme_bar0_ops with
+ *     opaque = the controller), offset inside BAR0 and size 1/2/4/8;
+ *   - a DMA handle: host->dma_map(addr, len) gives a host pointer for a bus-address range
+ *     or NULL when any byte of it is not memory the device may reach;
+ *   - an interrupt handle: host->irq(vector) raises MSI/MSI-X vector `vector`.
+ * No KVM, no PCI: the PCI glue (a later part) owns config space, MSI-X (its table may sit in
+ * BAR0 from nvme_bar0_regs_size() on) and forwards BAR0 accesses below that offset here.
+ *
+ * Threading: every entry point takes the controller's lock. Doorbell writes process the
+ * submission queue synchronously today; an I/O thread will later call nvme_process() instead
+ * (ioeventfd doorbells). Backend completion callbacks run with the lock held.
+ */
+#ifndef DEVICES_NVME_H
+#define DEVICES_NVME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+
+struct nvme_ctrl;
+
+struct nvme_host {
+	/* Host pointer for [addr, addr + len) in bus-address space, or NULL. Never partial. */
+	void *(*dma_map)(void *opaque, uint64_t addr, uint64_t len);
+	/* Raise interrupt vector `vector` (edge: MSI/MSI-X message). */
+	void (*irq)(void *opaque, unsigned vector);
+	void *opaque;
+};
+
+/* One namespace; nsid = index in nvme_ctrl_config.ns + 1. */
+struct nvme_ns_config {
+	uint64_t size;	     /* bytes; a multiple of 4096 */
+	unsigned lba_size;   /* 512 or 4096 (selects LBA format 0 or 1); 0: 512 */
+	const char *backend; /* "ram" or "null"; NULL: "ram" */
+	const char *path;    /* backend-specific (file backends); may be NULL */
+};
+
+#define NVME_DEFAULT_MQES	1023
+#define NVME_DEFAULT_MAX_QUEUES 64
+#define NVME_DEFAULT_MDTS_KIB	512
+#define NVME_MAX_NAMESPACES	256
+
+struct nvme_ctrl_config {
+	const char *name;     /* for log messages, e.g. "nvme0"; NULL: "nvme" */
+	const char *serial;   /* <= 20 chars; NULL: unique per process ("VMM" + counter) */
+	const char *model;    /* <= 40 chars; NULL: "vmm NVMe controller" */
+	const char *firmware; /* <= 8 chars; NULL: "1.0" */
+	uint16_t vid, ssvid;  /* PCI vendor IDs reported in Identify */
+	uint16_t cntlid;
+	uint32_t mqes;	     /* CAP.MQES (0-based, 1..65535); 0: 1023 */
+	uint32_t max_queues; /* I/O SQ/CQ pairs (1..65535); 0: 64 */
+	uint32_t nr_vectors; /* interrupt vectors; 0: max_queues + 1 */
+	uint32_t mdts_kib;   /* max data transfer (power of two, 4..2048 KiB); 0: 512 */
+	const struct nvme_ns_config *ns;
+	unsigned nr_ns; /* 0..NVME_MAX_NAMESPACES */
+};
+
+/* Returns NULL and a message in err on a bad config or a backend that fails to open. */
+struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const struct nvme_host *host,
+				   char *err, size_t errlen);
+void nvme_ctrl_destroy(struct nvme_ctrl *c);
+
+/* BAR0 registers and doorbells (NVMe 1.4 3.1). Wrong sizes/reserved offsets: read 0. */
+uint64_t nvme_bar0_read(struct nvme_ctrl *c, uint64_t off, unsigned size);
+void nvme_bar0_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigned size);
+extern const struct bus_ops nvme_bar0_ops; /* opaque = struct nvme_ctrl * */
+
+/* Bytes of BAR0 the controller decodes: registers + doorbells for every queue pair. */
+uint64_t nvme_bar0_regs_size(const struct nvme_ctrl *c);
+/* Offset of queue `qid`'s SQ tail doorbell (CQ head doorbell: + 4); for ioeventfd. */
+uint64_t nvme_sq_doorbell_offset(const struct nvme_ctrl *c, uint16_t qid);
+
+/* Fetch and execute everything the doorbells allow, on every SQ (I/O thread entry). */
+void nvme_process(struct nvme_ctrl *c);
+/* The same for one SQ. No-op for a queue that does not exist. */
+void nvme_sq_process(struct nvme_ctrl *c, uint16_t sqid);
+
+/*
+ * INTx level for pin-based interrupts (NVMe 1.4 7.5.1): true while some CQ with interrupts
+ * enabled holds entries the host has not consumed and its vector is not masked by INTMS.
+ * The PCI glue re-evaluates it after each BAR0 write and nvme_process().
+ */
+bool nvme_intx_level(struct nvme_ctrl *c);
+
+#endif

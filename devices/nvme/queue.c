@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Submission and completion queues (NVMe 1.4 4.1): fetching SQ entries, posting CQ entries
+ * with the phase tag, holding completions while a CQ is full, doorbells, interrupts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/nvme/internal.h"
+#include "vmm/util.h"
+
+struct nvme_sq *nvme_sq_create(struct nvme_ctrl *c, uint16_t qid, uint16_t cqid, uint64_t base,
+			       uint32_t size)
+{
+	struct nvme_sq *sq = calloc(1, sizeof(*sq));
+
+	if (!sq)
+		return NULL;
+	/* One request per slot: at most size - 1 commands can be fetched before a completion. */
+	sq->reqs = calloc(size, sizeof(*sq->reqs));
+	if (!sq->reqs) {
+		free(sq);
+		return NULL;
+	}
+	sq->qid = qid;
+	sq->cqid = cqid;
+	sq->base = base;
+	sq->size = size;
+	for (uint32_t i = 0; i < size; i++) {
+		sq->reqs[i].c = c;
+		sq->reqs[i].sq = sq;
+		sq->reqs[i].next = sq->free;
+		sq->free = &sq->reqs[i];
+	}
+	c->sq[qid] = sq;
+	c->cq[cqid]->nsq++;
+	return sq;
+}
+
+static void drain_backends(struct nvme_ctrl *c)
+{
+	for (unsigned i = 0; i < c->nr_ns; i++)
+		if (c->ns[i].be.ops->drain)
+			c->ns[i].be.ops->drain(&c->ns[i].be);
+}
+
+void nvme_sq_delete(struct nvme_ctrl *c, uint16_t qid)
+{
+	struct nvme_sq *sq = c->sq[qid];
+	struct nvme_cq *cq;
+	struct nvme_req **pp;
+
+	if (!sq)
+		return;
+	/* 5.6: commands still in flight complete first; their completions are dropped below. */
+	drain_backends(c);
+	cq = c->cq[sq->cqid];
+	for (pp = &cq->held; *pp;) {
+		if ((*pp)->sq == sq)
+			*pp = (*pp)->next;
+		else
+			pp = &(*pp)->next;
+	}
+	cq->held_tail = &cq->held;
+	while (*cq->held_tail)
+		cq->held_tail = &(*cq->held_tail)->next;
+	cq->nsq--;
+	for (uint32_t i = 0; i < sq->size; i++) {
+		nvme_sg_free(&sq->reqs[i].sg);
+		free(sq->reqs[i].bes);
+		free(sq->reqs[i].bounce);
+	}
+	free(sq->reqs);
+	free(sq);
+	c->sq[qid] = NULL;
+}
+
+struct nvme_cq *nvme_cq_create(struct nvme_ctrl *c, uint16_t qid, uint64_t base, uint32_t size,
+			       bool ien, uint16_t vector)
+{
+	struct nvme_cq *cq = calloc(1, sizeof(*cq));
+
+	if (!cq)
+		return NULL;
+	cq->qid = qid;
+	cq->base = base;
+	cq->size = size;
+	cq->phase = true; /* 4.6: the first pass posts entries with P = 1 */
+	cq->ien = ien;
+	cq->vector = vector;
+	cq->held_tail = &cq->held;
+	c->cq[qid] = cq;
+	return cq;
+}
+
+void nvme_cq_delete(struct nvme_ctrl *c, uint16_t qid)
+{
+	free(c->cq[qid]);
+	c->cq[qid] = NULL;
+}
+
+void nvme_queues_reset(struct nvme_ctrl *c)
+{
+	for (unsigned q = c->max_queues + 1; q-- > 0;)
+		nvme_sq_delete(c, (uint16_t)q);
+	for (unsigned q = 0; q <= c->max_queues; q++)
+		nvme_cq_delete(c, (uint16_t)q);
+}
+
+static bool cq_full(const struct nvme_cq *cq)
+{
+	return (cq->tail + 1) % cq->size == cq->head;
+}
+
+static void req_release(struct nvme_req *r)
+{
+	struct nvme_sq *sq = r->sq;
+
+	free(r->bounce);
+	r->bounce = NULL;
+	r->next = sq->free;
+	sq->free = r;
+}
+
+/* 4.6: write DW0-2 first, then DW3 carrying the phase tag, so the host never sees a new
+ * phase with stale contents. */
+static bool cq_post(struct nvme_ctrl *c, struct nvme_cq *cq, struct nvme_req *r)
+{
+	uint8_t *p = c->host.dma_map(c->host.opaque, cq->base + (uint64_t)cq->tail * 16, 16);
+	uint32_t dw[3] = {r->result, 0, r->sq->head | (uint32_t)r->sq->qid << 16};
+	uint32_t dw3 = r->cmd.cid | (uint32_t)((r->status << 1) | cq->phase) << 16;
+
+	if (!p) {
+		nvme_ctrl_fatal(c, "completion queue outside memory");
+		return false;
+	}
+	memcpy(p, dw, sizeof(dw));
+	__atomic_store_n((uint32_t *)(p + 12), dw3, __ATOMIC_RELEASE);
+	if (++cq->tail == cq->size) {
+		cq->tail = 0;
+		cq->phase = !cq->phase;
+	}
+	if (cq->ien)
+		cq->irq_pending = true;
+	return true;
+}
+
+void nvme_req_complete(struct nvme_req *r)
+{
+	struct nvme_ctrl *c = r->c;
+	struct nvme_cq *cq = c->cq[r->sq->cqid];
+
+	if (r->status != NVME_SC_SUCCESS && r->sq->qid == 0)
+		pr_debug("%s: admin opcode 0x%02x failed: status 0x%x\n", c->name, r->cmd.opcode,
+			 r->status);
+	/* 4.1: a full CQ takes no entry; hold it, in order, until the host frees a slot. */
+	if (cq->held || cq_full(cq)) {
+		r->next = NULL;
+		*cq->held_tail = r;
+		cq->held_tail = &r->next;
+		return;
+	}
+	if (cq_post(c, cq, r))
+		req_release(r);
+}
+
+static void cq_post_held(struct nvme_ctrl *c, struct nvme_cq *cq)
+{
+	while (cq->held && !cq_full(cq)) {
+		struct nvme_req *r = cq->held;
+
+		if (!cq_post(c, cq, r))
+			return;
+		cq->held = r->next;
+		if (!cq->held)
+			cq->held_tail = &cq->held;
+		req_release(r);
+	}
+}
+
+void nvme_irq_flush(struct nvme_ctrl *c)
+{
+	for (unsigned q = 0; q <= c->max_queues; q++) {
+		struct nvme_cq *cq = c->cq[q];
+
+		if (!cq || !cq->irq_pending)
+			continue;
+		/* 3.1.3: a vector masked by INTMS stays pending until INTMC unmasks it. */
+		if (cq->vector < 32 && (c->intms & (1u << cq->vector)))
+			continue;
+		cq->irq_pending = false;
+		c->host.irq(c->host.opaque, cq->vector);
+	}
+}
+
+static void req_init(struct nvme_req *r)
+{
+	r->ns = NULL;
+	r->result = 0;
+	r->status = NVME_SC_SUCCESS;
+	r->pending = 0;
+	r->sg.niov = 0;
+	r->sg.len = 0;
+}
+
+void nvme_sq_run(struct nvme_ctrl *c, struct nvme_sq *sq)
+{
+	while (nvme_ctrl_ready(c) && sq->head != sq->tail) {
+		struct nvme_req *r = sq->free;
+		const void *p;
+		uint16_t status;
+
+		if (!r) {
+			sq->stalled = true; /* resumes when a completion frees a request */
+			return;
+		}
+		p = c->host.dma_map(c->host.opaque, sq->base + (uint64_t)sq->head * 64, 64);
+		if (!p) {
+			nvme_ctrl_fatal(c, "submission queue outside memory");
+			return;
+		}
+		sq->free = r->next;
+		req_init(r);
+		memcpy(&r->cmd, p, sizeof(r->cmd));
+		sq->head = (sq->head + 1) % sq->size;
+		status = sq->qid ? nvme_io_exec(c, r) : nvme_admin_exec(c, r);
+		if (status != NVME_STATUS_PENDING) {
+			r->status = status;
+			nvme_req_complete(r);
+		}
+	}
+	sq->stalled = false;
+}
+
+void nvme_run_all(struct nvme_ctrl *c)
+{
+	for (unsigned q = 0; q <= c->max_queues; q++)
+		if (c->sq[q])
+			nvme_sq_run(c, c->sq[q]);
+}
+
+/* 4.1 / 5.2.1: bad doorbell writes are ignored and reported as an error event. */
+static void bad_doorbell(struct nvme_ctrl *c, uint8_t info, uint16_t qid, uint32_t val)
+{
+	pr_ratelimited("%s: invalid doorbell write: queue %u value %u (%s)\n", c->name, qid, val,
+		       info == NVME_AER_ERR_INVALID_DB_REG ? "no such queue" : "bad value");
+	nvme_error_log(c, 0xffff, 0xffff, 0);
+	nvme_aen_post(c, NVME_AER_TYPE_ERROR, info, NVME_LOG_ERROR);
+}
+
+void nvme_sq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val)
+{
+	struct nvme_sq *sq;
+
+	if (!nvme_ctrl_ready(c)) {
+		pr_ratelimited("%s: doorbell write while not ready ignored\n", c->name);
+		return;
+	}
+	sq = qid <= c->max_queues ? c->sq[qid] : NULL;
+	if (!sq) {
+		bad_doorbell(c, NVME_AER_ERR_INVALID_DB_REG, qid, val);
+		return;
+	}
+	if (val >= sq->size) {
+		bad_doorbell(c, NVME_AER_ERR_INVALID_DB_VALUE, qid, val);
+		return;
+	}
+	sq->tail = val;
+	nvme_sq_run(c, sq);
+}
+
+void nvme_cq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val)
+{
+	struct nvme_cq *cq;
+	uint32_t posted;
+
+	if (!nvme_ctrl_ready(c)) {
+		pr_ratelimited("%s: doorbell write while not ready ignored\n", c->name);
+		return;
+	}
+	cq = qid <= c->max_queues ? c->cq[qid] : NULL;
+	if (!cq) {
+		bad_doorbell(c, NVME_AER_ERR_INVALID_DB_REG, qid, val);
+		return;
+	}
+	/* The new head may not pass entries the controller has not posted. */
+	posted = (cq->tail + cq->size - cq->head) % cq->size;
+	if (val >= cq->size || (val + cq->size - cq->head) % cq->size > posted) {
+		bad_doorbell(c, NVME_AER_ERR_INVALID_DB_VALUE, qid, val);
+		return;
+	}
+	cq->head = val;
+	if (cq->held) {
+		cq_post_held(c, cq);
+		nvme_run_all(c); /* SQs that ran out of requests go on */
+	}
+}
