@@ -15,6 +15,7 @@
 #include "vmm/dev/i8042.h"
 #include "vmm/dev/pm.h"
 #include "vmm/dev/serial.h"
+#include "vmm/irqroute.h"
 #include "vmm/kvm.h"
 #include "vmm/mem.h"
 #include "vmm/topology.h"
@@ -40,6 +41,8 @@ struct machine {
 	struct pm pm;
 	struct topology topo;
 	bool have_topo;
+	struct irqroute irqs;
+	bool have_irqs;
 	bool config_error; /* a failure the user fixes in the config: exit status 2 */
 	struct fw_platform fw;
 	uint64_t rsdp;
@@ -130,7 +133,7 @@ static void host_msi(void *opaque, uint64_t addr, uint32_t data)
 {
 	struct machine *m = opaque;
 
-	vm_signal_msi(&m->vm, addr, data);
+	irqroute_msi(&m->irqs, addr, data);
 }
 
 static void host_intx(void *opaque, uint32_t gsi, int level)
@@ -182,6 +185,8 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 	size_t total;
 	int ret;
 
+	irqroute_init(&m->irqs, vm->fd);
+	m->have_irqs = true;
 	ret = topology_build(&m->topo, m->cfg, &m->mem, &machine_pci_host, m, err, errlen);
 	m->have_topo = true;
 	if (ret == -ENOSPC)
@@ -411,6 +416,8 @@ out:
 	console_close(m->console);
 	if (m->have_topo)
 		topology_destroy(&m->topo);
+	if (m->have_irqs)
+		irqroute_destroy(&m->irqs);
 	if (m->vm.fd >= 0 || m->vm.kvm_fd >= 0)
 		vm_destroy(&m->vm);
 	free(m->dtb);
