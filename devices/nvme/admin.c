@@ -216,7 +216,7 @@ uint16_t nvme_admin_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	case NVME_ADM_FORMAT_NVM:
 		return format_nvm(c, r);
 	default:
-		pr_ratelimited("%s: unsupported admin opcode 0x%02x\n", c->name, cmd->opcode);
+		pr_ratelimited("%s: unsupported admin opcode 0x%02x", c->name, cmd->opcode);
 		return NVME_SC_INVALID_OPCODE | DNR;
 	}
 }

@@ -21,7 +21,7 @@ bool nvme_ctrl_ready(const struct nvme_ctrl *c)
 /* 3.1.6: CSTS.CFS reports an error the controller cannot put in a completion queue. */
 void nvme_ctrl_fatal(struct nvme_ctrl *c, const char *why)
 {
-	pr_ratelimited("%s: controller fatal status: %s\n", c->name, why);
+	pr_ratelimited("%s: controller fatal status: %s", c->name, why);
 	c->csts |= NVME_CSTS_CFS;
 }
 
@@ -280,7 +280,7 @@ static void reg_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigned 
 		/* CAP.NSSRS = 0: NVM Subsystem Reset is not supported; writes have no effect. */
 		break;
 	default:
-		pr_ratelimited("%s: write to read-only or reserved register 0x%llx\n", c->name,
+		pr_ratelimited("%s: write to read-only or reserved register 0x%llx", c->name,
 			       (unsigned long long)off);
 	}
 }
@@ -298,7 +298,7 @@ static bool access_ok(struct nvme_ctrl *c, uint64_t off, unsigned size)
 		return true;
 	if (size == 8 && reg_is64(off))
 		return true;
-	pr_ratelimited("%s: BAR0 access of size %u at 0x%llx ignored\n", c->name, size,
+	pr_ratelimited("%s: BAR0 access of size %u at 0x%llx ignored", c->name, size,
 		       (unsigned long long)off);
 	return false;
 }

@@ -256,7 +256,7 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	case NVME_CMD_VERIFY:
 		break;
 	default:
-		pr_ratelimited("%s: unsupported I/O opcode 0x%02x\n", c->name, cmd->opcode);
+		pr_ratelimited("%s: unsupported I/O opcode 0x%02x", c->name, cmd->opcode);
 		return NVME_SC_INVALID_OPCODE | DNR;
 	}
 	if (cmd->flags & 3)

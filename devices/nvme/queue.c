@@ -151,7 +151,7 @@ void nvme_req_complete(struct nvme_req *r)
 	struct nvme_cq *cq = c->cq[r->sq->cqid];
 
 	if (r->status != NVME_SC_SUCCESS && r->sq->qid == 0)
-		pr_debug("%s: admin opcode 0x%02x failed: status 0x%x\n", c->name, r->cmd.opcode,
+		pr_debug("%s: admin opcode 0x%02x failed: status 0x%x", c->name, r->cmd.opcode,
 			 r->status);
 	/* 4.1: a full CQ takes no entry; hold it, in order, until the host frees a slot. */
 	if (cq->held || cq_full(cq)) {
@@ -242,7 +242,7 @@ void nvme_run_all(struct nvme_ctrl *c)
 /* 4.1 / 5.2.1: bad doorbell writes are ignored and reported as an error event. */
 static void bad_doorbell(struct nvme_ctrl *c, uint8_t info, uint16_t qid, uint32_t val)
 {
-	pr_ratelimited("%s: invalid doorbell write: queue %u value %u (%s)\n", c->name, qid, val,
+	pr_ratelimited("%s: invalid doorbell write: queue %u value %u (%s)", c->name, qid, val,
 		       info == NVME_AER_ERR_INVALID_DB_REG ? "no such queue" : "bad value");
 	nvme_error_log(c, 0xffff, 0xffff, 0);
 	nvme_aen_post(c, NVME_AER_TYPE_ERROR, info, NVME_LOG_ERROR);
@@ -253,7 +253,7 @@ void nvme_sq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val)
 	struct nvme_sq *sq;
 
 	if (!nvme_ctrl_ready(c)) {
-		pr_ratelimited("%s: doorbell write while not ready ignored\n", c->name);
+		pr_ratelimited("%s: doorbell write while not ready ignored", c->name);
 		return;
 	}
 	sq = qid <= c->max_queues ? c->sq[qid] : NULL;
@@ -275,7 +275,7 @@ void nvme_cq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val)
 	uint32_t posted;
 
 	if (!nvme_ctrl_ready(c)) {
-		pr_ratelimited("%s: doorbell write while not ready ignored\n", c->name);
+		pr_ratelimited("%s: doorbell write while not ready ignored", c->name);
 		return;
 	}
 	cq = qid <= c->max_queues ? c->cq[qid] : NULL;
