@@ -45,6 +45,7 @@ struct assign {
 	char *err;
 	size_t errlen;
 	int next_bus;
+	bool overflow; /* a bridge window did not fit, though its BARs did (so far) */
 };
 
 /* ---- bus numbers ---- */
@@ -237,32 +238,41 @@ static int place(struct assign *a, struct pci_bus *bus, unsigned mask, uint64_t 
 	v = bus_items(bus, mask, &n, depth);
 	for (int i = 0; i < n && !ret; i++) {
 		struct item *it = &v[i];
-		uint64_t base = ALIGN_UP(*cursor, it->align), top;
+		uint64_t base = ALIGN_UP(*cursor, it->align), top = 0;
+		bool fits =
+			base >= *cursor && !add_overflows_u64(base, it->size, &top) && top <= end;
 
-		if (base < *cursor || add_overflows_u64(base, it->size, &top) || top > end) {
-			if (it->bar >= 0) {
+		if (it->bar >= 0) {
+			if (!fits) {
 				snprintf(a->err, a->errlen,
 					 "pci: %s BAR%d (%s, %" PRIu64 " bytes) does not fit in "
 					 "the %s window",
 					 it->dev->name, it->bar, pool_names[it->pool], it->size,
 					 region);
-			} else {
+				ret = -ENOSPC;
+				break;
+			}
+			program_bar(it->dev, it->bar, base);
+		} else {
+			/*
+			 * Too small: pack the children tightly anyway, to name the BAR that
+			 * overflows; if none does, the bridge's granularity is to blame.
+			 */
+			uint64_t inner = fits ? base : *cursor;
+
+			if (fits)
+				program_window(it->dev, it->pool, base, it->size);
+			ret = place(a, it->dev->secondary, 1u << it->pool, &inner, fits ? top : end,
+				    region, depth + 1);
+			if (!ret && !fits && !a->overflow) {
 				snprintf(a->err, a->errlen,
 					 "pci: the %s window of bridge %s (%" PRIu64 " bytes) "
 					 "does not fit in the %s window",
 					 pool_names[it->pool], it->dev->name, it->size, region);
+				a->overflow = true;
 			}
-			ret = -ENOSPC;
-			break;
-		}
-		if (it->bar >= 0) {
-			program_bar(it->dev, it->bar, base);
-		} else {
-			uint64_t inner = base;
-
-			program_window(it->dev, it->pool, base, it->size);
-			ret = place(a, it->dev->secondary, 1u << it->pool, &inner, top, region,
-				    depth + 1);
+			if (!fits)
+				top = inner;
 		}
 		*cursor = top;
 	}
@@ -348,6 +358,10 @@ int pci_assign(struct pci_root *root, const struct pci_windows *w, char *err, si
 	if (ret)
 		goto out;
 
+	if (a.overflow) {
+		ret = -ENOSPC;
+		goto out;
+	}
 	pci_for_each_dev(&root->bus0, enable_dev, NULL);
 	pci_update_mappings_locked(root);
 out:

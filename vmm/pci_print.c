@@ -4,23 +4,30 @@
  *
  *   -[0000:00]
  *    +-00.0  8086:29c0 host
- *    |       BAR0 mem32 0x00000000c0000000 size 0x4000 [mapped]
- *    \-01.0-[01-03]  1b36:000c rp0
- *      |     buses primary 00 secondary 01 subordinate 03
+ *    \-01.0-[01-04]  1b36:000c rp0
+ *      |     buses primary 00 secondary 01 subordinate 04
  *      |     io    closed
  *      |     mem   0xc0000000-0xc01fffff
- *      |     pref  0x0000000800000000-0x000000080fffffff
- *      \-00.0-[02-03]  104c:8232 sw0.up
- *        ...
+ *      |     pref  0x0000000800000000-0x0000000807ffffff
+ *      \-00.0-[02-04]  104c:8232 sw0.up
+ *        |     ...
+ *        +-00.0-[03-03]  104c:8233 sw0.0
+ *        | |     ...
+ *        | \-00.0  1234:0001 ep0
+ *        |         BAR0 mem32 0x00000000c0000000 size 0x4000 [mapped]
+ *        |         BAR2 mem64 pref ram 0x0000000800000000 size 0x4000000 [mapped]
+ *        \-01.0-[04-04]  104c:8233 sw0.1
+ *          ...
  *
- * One line per function: the tree glyph ("+-" for a function with siblings after it, "\-"
- * for the last one on its bus), SS.F (slot and function, hex), for bridges "-[SS-UU]" (the
- * secondary and subordinate bus numbers the bridge holds now), two spaces, vendor:device,
- * the instance name. Under it, indented past the glyph column ("|" continues the bridge's
- * own subtree): one line per BAR (index, type io/mem32/mem64, " pref", " ram", the address
- * its registers hold, its size, [mapped] or [unmapped]); for bridges the three bus numbers
- * and the three windows (io, mem, pref: base-limit inclusive, or "closed" when base > limit).
- * Children of a bridge follow at two more columns of indentation.
+ * The first line is the root bus. Then one line per function: the tree glyph ("+-" when
+ * more functions follow on its bus, "\-" for the last one), SS.F (slot, function; hex), for
+ * bridges "-[SS-UU]" (the secondary and subordinate bus numbers the bridge holds now), two
+ * spaces, vendor:device (hex), the instance name. Below it, indented past the glyph ("|"
+ * continuing down to the bridge's children): per BAR "BARn <io|mem32|mem64>[ pref][ ram]
+ * 0x<address, 16 digits> size 0x<size> [mapped|unmapped]", the address being what the
+ * registers hold; per bridge "buses primary PP secondary SS subordinate UU" and the windows
+ * "io", "mem", "pref" as base-limit (inclusive; 4, 8 and 16 hex digits) or "closed" when
+ * base > limit. A bridge's children follow, their glyphs under the "|".
  */
 #include "vmm/pci.h"
 
