@@ -3,6 +3,7 @@
 #   make run        install missing Debian packages, build, boot the default guest
 #   make test       install missing packages, build, run every test (unit, ASan/UBSan, KVM)
 #   make check-asan unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (clang)
 #   make guests     build the test guests only
 #   make format / format-check
 
@@ -25,7 +26,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 DEPS      := $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/vmm/main.d
 
 .PHONY: all vmm guests unit run test test-unit test-integration check-asan deps clean \
-        format format-check
+        format format-check fuzz
 
 all: vmm guests
 
@@ -64,7 +65,20 @@ test-integration: all
 test: deps
 	$(MAKE) test-unit
 	$(MAKE) check-asan
+	$(MAKE) fuzz
 	$(MAKE) test-integration
+
+# libFuzzer harnesses (clang): each runs FUZZ_SECONDS on its corpus under ASan/UBSan.
+FUZZ_SECONDS ?= 20
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_config tests/fuzz/fuzz_config.c vmm/toml.c \
+		vmm/config.c vmm/config_devices.c vmm/util.c
+	cp -r tests/fuzz/corpus/config $(BUILD)/fuzz/corpus-config
+	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(BUILD)/fuzz/corpus-config
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
 format:
