@@ -7,13 +7,13 @@
  */
 #include "pcie_enum.h"
 
-#define FDT_MAGIC 0xd00dfeedu
-#define FDT_BEGIN_NODE 1
-#define FDT_END_NODE 2
-#define FDT_PROP 3
-#define FDT_NOP 4
-#define FDT_END 9
-#define FDT_MAX_DEPTH 40
+#define FDT_MAGIC	   0xd00dfeedu
+#define FDT_BEGIN_NODE	   1
+#define FDT_END_NODE	   2
+#define FDT_PROP	   3
+#define FDT_NOP		   4
+#define FDT_END		   9
+#define FDT_MAX_DEPTH	   40
 #define DTB_MODULE_CMDLINE "vmm-dtb"
 
 struct fdt_header {
@@ -24,7 +24,7 @@ struct fdt_header {
 /* What the walk keeps of each open node. */
 struct fdt_node {
 	const char *name;
-	bool host; /* compatible "pci-host-ecam-generic" */
+	bool host;   /* compatible "pci-host-ecam-generic" */
 	bool in_pci; /* below the host bridge node: a PCI function */
 	bool has_reg, has_vendor, has_device, has_class, has_bus_range;
 	uint32_t reg_hi, vendor, device, class_code, bus_lo, bus_hi;
@@ -135,14 +135,16 @@ static void node_end(struct dtb_walk *w, int depth)
 	bus = (uint8_t)(nd->reg_hi >> 16);
 	devfn = (uint8_t)(nd->reg_hi >> 8);
 	if (parent->has_bus_range && bus != parent->bus_lo)
-		pe_fail("dtb node %s (bus %02x) is not on its parent %s's bus %02x", nd->name,
-			bus, parent->name, parent->bus_lo);
+		pe_fail("dtb node %s (bus %02x) is not on its parent %s's bus %02x", nd->name, bus,
+			parent->name, parent->bus_lo);
 	if (w->nfuncs == MAX_FUNCS) {
 		pe_fail("dtb lists more than %d functions", MAX_FUNCS);
 		return;
 	}
-	w->funcs[w->nfuncs++] = (struct dtb_func){.bus = bus, .devfn = devfn,
-						  .vendor = nd->vendor, .device = nd->device,
+	w->funcs[w->nfuncs++] = (struct dtb_func){.bus = bus,
+						  .devfn = devfn,
+						  .vendor = nd->vendor,
+						  .device = nd->device,
 						  .class_code = nd->class_code};
 }
 
@@ -163,8 +165,8 @@ static int fdt_walk(struct dtb_walk *w)
 		hv[i] = be32(b + 4 * i);
 	if (h.magic != FDT_MAGIC || h.totalsize > w->size || h.version < 16 ||
 	    h.off_dt_struct > h.totalsize || h.size_dt_struct > h.totalsize - h.off_dt_struct ||
-	    h.off_dt_strings > h.totalsize ||
-	    h.size_dt_strings > h.totalsize - h.off_dt_strings || (h.off_dt_struct & 3)) {
+	    h.off_dt_strings > h.totalsize || h.size_dt_strings > h.totalsize - h.off_dt_strings ||
+	    (h.off_dt_struct & 3)) {
 		pe_fail("dtb: bad header (magic 0x%08x version %u size %u of %u)", h.magic,
 			h.version, h.totalsize, w->size);
 		return -1;
@@ -218,8 +220,7 @@ static int fdt_walk(struct dtb_walk *w)
 		}
 	}
 bad:
-	pe_fail("dtb: malformed structure block at offset 0x%llx",
-		(unsigned long long)(p - b));
+	pe_fail("dtb: malformed structure block at offset 0x%llx", (unsigned long long)(p - b));
 	return -1;
 }
 

@@ -31,7 +31,7 @@
 #include "pcie_enum.h"
 
 #define MILESTONE_SCAN_DONE 0x10
-#define MILESTONE_DONE 0x11
+#define MILESTONE_DONE	    0x11
 
 int pe_errors;
 

@@ -7,17 +7,17 @@
  */
 #include "pcie_enum.h"
 
-#define LAPIC_BASE 0xFEE00000ULL
-#define LAPIC_ID 0x20
-#define LAPIC_TPR 0x80
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
+#define LAPIC_BASE	 0xFEE00000ULL
+#define LAPIC_ID	 0x20
+#define LAPIC_TPR	 0x80
+#define LAPIC_EOI	 0xb0
+#define LAPIC_SVR	 0xf0
 #define LAPIC_SVR_ENABLE 0x100
-#define LAPIC_ISR 0x100
-#define LAPIC_IRR 0x200
-#define SPURIOUS_VECTOR 0xff
-#define MSIX_VECTOR 0x40
-#define MSI_ADDR_BASE 0xFEE00000u
+#define LAPIC_ISR	 0x100
+#define LAPIC_IRR	 0x200
+#define SPURIOUS_VECTOR	 0xff
+#define MSIX_VECTOR	 0x40
+#define MSI_ADDR_BASE	 0xFEE00000u
 
 /* Bounds for waiting on a message, in TSC cycles: about 0.1 s and 20 ms at 2 GHz. */
 #define WAIT_ARRIVE 200000000ULL
@@ -61,8 +61,8 @@ static uint32_t vec_bit(uint32_t reg_base, uint8_t vector)
 
 static void report_lost(const char *name, const char *when, uint64_t pba)
 {
-	pe_fail("msix %s: no interrupt %s (count %u, PBA bit %u, APIC IRR bit %u ISR bit %u)",
-		name, when, msix_count, mmio_read32(pba) & 1, vec_bit(LAPIC_IRR, MSIX_VECTOR),
+	pe_fail("msix %s: no interrupt %s (count %u, PBA bit %u, APIC IRR bit %u ISR bit %u)", name,
+		when, msix_count, mmio_read32(pba) & 1, vec_bit(LAPIC_IRR, MSIX_VECTOR),
 		vec_bit(LAPIC_ISR, MSIX_VECTOR));
 }
 

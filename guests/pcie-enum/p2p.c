@@ -7,7 +7,7 @@
  */
 #include "pcie_enum.h"
 
-#define P2P_LEN 4096
+#define P2P_LEN	       4096
 #define HOLE_CANDIDATE 0xFD000000ULL /* high in the 32-bit MMIO range: BARs start low */
 
 static void dma(const struct pci_func *a, uint64_t src, uint64_t dst, uint32_t len)
@@ -47,10 +47,8 @@ void p2p_check(const struct pci_scan *s, const struct pci_func *a, const struct 
 	long d;
 	char an[16], bn[16];
 
-	rt_snprintf(an, sizeof(an), "%02x:%02x.%x", a->bus, PCI_SLOT(a->devfn),
-		    PCI_FUNC(a->devfn));
-	rt_snprintf(bn, sizeof(bn), "%02x:%02x.%x", b->bus, PCI_SLOT(b->devfn),
-		    PCI_FUNC(b->devfn));
+	rt_snprintf(an, sizeof(an), "%02x:%02x.%x", a->bus, PCI_SLOT(a->devfn), PCI_FUNC(a->devfn));
+	rt_snprintf(bn, sizeof(bn), "%02x:%02x.%x", b->bus, PCI_SLOT(b->devfn), PCI_FUNC(b->devfn));
 	if (!src || !back || b2->size < P2P_LEN) {
 		pe_fail("p2p: no buffer, or %s's RAM BAR is under %d bytes", bn, P2P_LEN);
 		return;
@@ -68,8 +66,8 @@ void p2p_check(const struct pci_scan *s, const struct pci_func *a, const struct 
 	dma(a, (uint64_t)(uintptr_t)src, b2->addr, P2P_LEN);
 	st = dma_status(a);
 	if (st != TESTDEV_DMA_OK)
-		pe_fail("p2p: %s -> %s bar2 0x%llx status %u", an, bn,
-			(unsigned long long)b2->addr, st);
+		pe_fail("p2p: %s -> %s bar2 0x%llx status %u", an, bn, (unsigned long long)b2->addr,
+			st);
 	else if ((d = first_diff(src, peer, words)) >= 0)
 		pe_fail("p2p: %s bar2 word %ld is 0x%llx, wrote 0x%llx", bn, d,
 			(unsigned long long)peer[d], (unsigned long long)src[d]);

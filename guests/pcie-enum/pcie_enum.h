@@ -12,61 +12,61 @@
 
 #define ECAM_BASE 0xB0000000ULL /* vmm/mem.h MEM_ECAM_BASE; QEMU q35 after SeaBIOS too */
 #define MAX_FUNCS 256
-#define MAX_CAPS 48 /* a longer list is a loop */
+#define MAX_CAPS  48 /* a longer list is a loop */
 
-#define TESTDEV_VENDOR 0x1234 /* devices/testdev/testdev.h */
-#define TESTDEV_DEVICE 0x7120
-#define TESTDEV_MAGIC 0x544d4d56u
-#define TESTDEV_REG_MAGIC 0x00
-#define TESTDEV_REG_NVEC 0x04
-#define TESTDEV_REG_RAISE 0x08
-#define TESTDEV_REG_DMA_SRC 0x10
-#define TESTDEV_REG_DMA_DST 0x18
-#define TESTDEV_REG_DMA_LEN 0x20
-#define TESTDEV_REG_DMA_GO 0x24
+#define TESTDEV_VENDOR	       0x1234 /* devices/testdev/testdev.h */
+#define TESTDEV_DEVICE	       0x7120
+#define TESTDEV_MAGIC	       0x544d4d56u
+#define TESTDEV_REG_MAGIC      0x00
+#define TESTDEV_REG_NVEC       0x04
+#define TESTDEV_REG_RAISE      0x08
+#define TESTDEV_REG_DMA_SRC    0x10
+#define TESTDEV_REG_DMA_DST    0x18
+#define TESTDEV_REG_DMA_LEN    0x20
+#define TESTDEV_REG_DMA_GO     0x24
 #define TESTDEV_REG_DMA_STATUS 0x28
-#define TESTDEV_DMA_OK 0
-#define TESTDEV_DMA_BAD_DST 2
+#define TESTDEV_DMA_OK	       0
+#define TESTDEV_DMA_BAD_DST    2
 
 /* PCI Local Bus 3.0 / PCIe 5.0 chapter 7 */
-#define PCI_VENDOR_ID 0x00
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_IO 0x1
-#define PCI_COMMAND_MEMORY 0x2
-#define PCI_COMMAND_MASTER 0x4
-#define PCI_STATUS 0x06
-#define PCI_STATUS_CAP_LIST 0x10
-#define PCI_CLASS_REVISION 0x08
-#define PCI_HEADER_TYPE 0x0e
-#define PCI_HEADER_TYPE_MULTI 0x80
-#define PCI_BASE_ADDRESS_0 0x10
-#define PCI_BASE_ADDRESS_SPACE_IO 0x1
-#define PCI_BASE_ADDRESS_MEM_TYPE_64 0x4
+#define PCI_VENDOR_ID		      0x00
+#define PCI_COMMAND		      0x04
+#define PCI_COMMAND_IO		      0x1
+#define PCI_COMMAND_MEMORY	      0x2
+#define PCI_COMMAND_MASTER	      0x4
+#define PCI_STATUS		      0x06
+#define PCI_STATUS_CAP_LIST	      0x10
+#define PCI_CLASS_REVISION	      0x08
+#define PCI_HEADER_TYPE		      0x0e
+#define PCI_HEADER_TYPE_MULTI	      0x80
+#define PCI_BASE_ADDRESS_0	      0x10
+#define PCI_BASE_ADDRESS_SPACE_IO     0x1
+#define PCI_BASE_ADDRESS_MEM_TYPE_64  0x4
 #define PCI_BASE_ADDRESS_MEM_PREFETCH 0x8
-#define PCI_PRIMARY_BUS 0x18 /* dword: primary, secondary, subordinate, latency */
-#define PCI_IO_BASE 0x1c
-#define PCI_MEMORY_BASE 0x20
-#define PCI_PREF_MEMORY_BASE 0x24
-#define PCI_PREF_BASE_UPPER32 0x28
-#define PCI_PREF_LIMIT_UPPER32 0x2c
-#define PCI_CAPABILITY_LIST 0x34
-#define PCI_CFG_EXT 0x100
-#define PCI_CFG_SIZE 0x1000
-#define PCI_CAP_ID_MSIX 0x11
-#define PCI_MSIX_FLAGS 2
-#define PCI_MSIX_FLAGS_QSIZE 0x7ff
-#define PCI_MSIX_FLAGS_MASKALL 0x4000
-#define PCI_MSIX_FLAGS_ENABLE 0x8000
-#define PCI_MSIX_TABLE 4
-#define PCI_MSIX_PBA 8
-#define PCI_MSIX_BIR 0x7
-#define PCI_MSIX_ENTRY_SIZE 16
-#define PCI_MSIX_ENTRY_VECTOR_CTRL 12
-#define PCI_MSIX_ENTRY_CTRL_MASKBIT 0x1
+#define PCI_PRIMARY_BUS		      0x18 /* dword: primary, secondary, subordinate, latency */
+#define PCI_IO_BASE		      0x1c
+#define PCI_MEMORY_BASE		      0x20
+#define PCI_PREF_MEMORY_BASE	      0x24
+#define PCI_PREF_BASE_UPPER32	      0x28
+#define PCI_PREF_LIMIT_UPPER32	      0x2c
+#define PCI_CAPABILITY_LIST	      0x34
+#define PCI_CFG_EXT		      0x100
+#define PCI_CFG_SIZE		      0x1000
+#define PCI_CAP_ID_MSIX		      0x11
+#define PCI_MSIX_FLAGS		      2
+#define PCI_MSIX_FLAGS_QSIZE	      0x7ff
+#define PCI_MSIX_FLAGS_MASKALL	      0x4000
+#define PCI_MSIX_FLAGS_ENABLE	      0x8000
+#define PCI_MSIX_TABLE		      4
+#define PCI_MSIX_PBA		      8
+#define PCI_MSIX_BIR		      0x7
+#define PCI_MSIX_ENTRY_SIZE	      16
+#define PCI_MSIX_ENTRY_VECTOR_CTRL    12
+#define PCI_MSIX_ENTRY_CTRL_MASKBIT   0x1
 
-#define PCI_DEVFN(slot, fn) ((uint8_t)(((slot) << 3) | ((fn) & 7)))
-#define PCI_SLOT(devfn) (((devfn) >> 3) & 0x1f)
-#define PCI_FUNC(devfn) ((devfn) & 7)
+#define PCI_DEVFN(slot, fn) ((uint8_t)(((slot) << 3) | ((fn)&7)))
+#define PCI_SLOT(devfn)	    (((devfn) >> 3) & 0x1f)
+#define PCI_FUNC(devfn)	    ((devfn)&7)
 
 enum bar_kind { BAR_NONE, BAR_IO, BAR_MEM32, BAR_MEM64 };
 
@@ -81,8 +81,8 @@ struct pci_func {
 	uint8_t bus, devfn, hdr; /* hdr: header type without the multi-function bit */
 	uint16_t vendor, device, command;
 	uint32_t class_code; /* base, sub, prog-if */
-	int parent; /* index of the bridge above, -1 on bus 0 */
-	uint8_t sec, sub; /* bridges */
+	int parent;	     /* index of the bridge above, -1 on bus 0 */
+	uint8_t sec, sub;    /* bridges */
 	uint64_t mem_base, mem_limit, pref_base, pref_limit; /* bridges; limit < base: closed */
 	struct bar bar[6];
 	uint8_t msix; /* capability offset, 0 if none */

@@ -15,9 +15,8 @@ static void add_bar_line(const struct bar *b, int i)
 {
 	static const char *const kind[] = {"none", "io", "mem32", "mem64"};
 
-	rt_printf("pcie-enum:   bar%d 0x%016llx size 0x%llx %s%s\n", i,
-		  (unsigned long long)b->addr, (unsigned long long)b->size, kind[b->kind],
-		  b->pref ? " pref" : "");
+	rt_printf("pcie-enum:   bar%d 0x%016llx size 0x%llx %s%s\n", i, (unsigned long long)b->addr,
+		  (unsigned long long)b->size, kind[b->kind], b->pref ? " pref" : "");
 }
 
 /* Lowest set bit: BAR sizing reads back ones in every writable address bit. */
@@ -35,7 +34,7 @@ static void size_bars(struct pci_func *f)
 {
 	int nbars = f->hdr == 0 ? 6 : f->hdr == 1 ? 2 : 0;
 	bool host = (f->class_code >> 8) == 0x0600;
-	uint16_t off_decode = f->command & (uint16_t)~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	uint16_t off_decode = f->command & (uint16_t) ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 
 	if (!host && off_decode != f->command)
 		cfg_write16(f, PCI_COMMAND, off_decode);
@@ -123,8 +122,7 @@ static void check_routing(const struct pci_scan *s, const struct pci_func *f)
 		    PCI_FUNC(f->devfn));
 	for (int i = 0; i < 6; i++) {
 		const struct bar *b = &f->bar[i];
-		if ((b->kind == BAR_MEM32 || b->kind == BAR_MEM64) &&
-		    !routed(p, b->addr, b->size))
+		if ((b->kind == BAR_MEM32 || b->kind == BAR_MEM64) && !routed(p, b->addr, b->size))
 			pe_fail("%s bar%d 0x%llx is outside the windows of its bridge", bdf, i,
 				(unsigned long long)b->addr);
 	}
@@ -136,6 +134,24 @@ static void check_routing(const struct pci_scan *s, const struct pci_func *f)
 		pe_fail("%s pref window is outside its bridge's windows", bdf);
 }
 
+/* Append to a line that may fill up (a looping list): then end it with " ..." once. */
+__attribute__((format(printf, 4, 5))) static size_t append(char *line, size_t size, size_t n,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (n + 16 > size)
+		return n; /* full: " ..." is there already */
+	if (n + 32 > size) {
+		rt_snprintf(line + n, size - n, " ...");
+		return size;
+	}
+	va_start(ap, fmt);
+	n += (size_t)rt_vsnprintf(line + n, size - n, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 /* Capability lists (PCI Local Bus 3.0 6.7, PCIe 5.0 7.6): printed, bounded, in range. */
 static void walk_caps(struct pci_func *f, const char *bdf)
 {
@@ -144,7 +160,7 @@ static void walk_caps(struct pci_func *f, const char *bdf)
 	int count = 0;
 	uint32_t v;
 
-	n += (size_t)rt_snprintf(line + n, sizeof(line) - n, "caps");
+	n = append(line, sizeof(line), n, "caps");
 	if (cfg_read16(f, PCI_STATUS) & PCI_STATUS_CAP_LIST) {
 		uint8_t ptr = (uint8_t)(cfg_read32(f, PCI_CAPABILITY_LIST) & 0xfc);
 		while (ptr) {
@@ -159,29 +175,25 @@ static void walk_caps(struct pci_func *f, const char *bdf)
 			v = cfg_read32(f, ptr);
 			if ((v & 0xff) == PCI_CAP_ID_MSIX && !f->msix)
 				f->msix = ptr;
-			if (n < sizeof(line) - 16)
-				n += (size_t)rt_snprintf(line + n, sizeof(line) - n, " %02x:%02x",
-							 ptr, v & 0xff);
+			n = append(line, sizeof(line), n, " %02x:%02x", ptr, v & 0xff);
 			ptr = (uint8_t)(v >> 8 & 0xfc);
 		}
 	}
 	if (count == 0)
-		n += (size_t)rt_snprintf(line + n, sizeof(line) - n, " none");
+		n = append(line, sizeof(line), n, " none");
 
 	/* No extended space (conventional PCI, or nothing there): all ones or zero. */
 	v = cfg_read32(f, PCI_CFG_EXT);
 	count = 0;
 	if (v != 0 && v != 0xffffffffu) {
 		uint16_t off = PCI_CFG_EXT;
-		n += (size_t)rt_snprintf(line + n, sizeof(line) - n, " ext");
+		n = append(line, sizeof(line), n, " ext");
 		for (;;) {
 			if (++count > MAX_CAPS) {
 				pe_fail("%s extended capability list does not end (loop?)", bdf);
 				break;
 			}
-			if (n < sizeof(line) - 16)
-				n += (size_t)rt_snprintf(line + n, sizeof(line) - n,
-							 " %03x:%04x", off, v & 0xffff);
+			n = append(line, sizeof(line), n, " %03x:%04x", off, v & 0xffff);
 			off = (uint16_t)(v >> 20 & 0xffc);
 			if (!off)
 				break;
@@ -236,13 +248,12 @@ static void scan_func(struct pci_scan *s, uint8_t bus, uint8_t devfn, uint32_t i
 		if (f->sec <= bus || f->sub < f->sec)
 			pe_fail("%s bus numbers %02x-%02x do not follow bus %02x", bdf, f->sec,
 				f->sub, bus);
-		if (parent >= 0 &&
-		    (f->sec <= s->f[parent].sec || f->sub > s->f[parent].sub))
+		if (parent >= 0 && (f->sec <= s->f[parent].sec || f->sub > s->f[parent].sub))
 			pe_fail("%s bus numbers %02x-%02x outside its bridge's %02x-%02x", bdf,
 				f->sec, f->sub, s->f[parent].sec, s->f[parent].sub);
 	} else {
-		rt_printf("pcie-enum: %s %04x:%04x class %06x hdr %u cmd 0x%04x\n", bdf,
-			  f->vendor, f->device, f->class_code, f->hdr, f->command);
+		rt_printf("pcie-enum: %s %04x:%04x class %06x hdr %u cmd 0x%04x\n", bdf, f->vendor,
+			  f->device, f->class_code, f->hdr, f->command);
 	}
 	size_bars(f);
 	if (f->hdr == 1)
