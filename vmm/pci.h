@@ -232,7 +232,10 @@ struct pci_root {
 	void *host_opaque;
 	const struct guest_mem *mem; /* RAM, for DMA */
 	pthread_mutex_t lock;	     /* config space and mappings */
-	uint32_t cf8;		     /* config mechanism #1 address latch */
+	/* Guards bars[].mapped_* for DMA lookups, which never wait for config cycles or device
+	 * hooks: taken only while pci_update_mappings changes them (inside root->lock). */
+	pthread_rwlock_t map_lock;
+	uint32_t cf8; /* config mechanism #1 address latch */
 	uint64_t ecam_base;
 	int intx_count[4]; /* devices asserting GSI 16..19 (lines are shared, wired-OR) */
 };

@@ -28,6 +28,7 @@ void pci_root_init(struct pci_root *root, const struct pci_host_ops *host, void 
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&root->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	pthread_rwlock_init(&root->map_lock, NULL);
 }
 
 static void destroy_one(struct pci_dev *dev, void *arg)
@@ -39,6 +40,7 @@ void pci_root_destroy(struct pci_root *root)
 {
 	pci_for_each_dev(&root->bus0, destroy_one, NULL);
 	pthread_mutex_destroy(&root->lock);
+	pthread_rwlock_destroy(&root->map_lock);
 }
 
 static void for_each_dev(struct pci_bus *bus, void (*fn)(struct pci_dev *dev, void *arg), void *arg,

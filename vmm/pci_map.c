@@ -253,6 +253,7 @@ void pci_update_mappings_locked(struct pci_root *root)
 	if (l.oom)
 		pr_err("pci: out of memory updating BAR mappings");
 
+	pthread_rwlock_wrlock(&root->map_lock);
 	for (int i = 0; i < l.n; i++) {
 		struct pci_bar *b = &l.v[i].dev->bars[l.v[i].bar];
 
@@ -279,6 +280,8 @@ void pci_update_mappings_locked(struct pci_root *root)
 			pr_ratelimited("pci: %s BAR%d at 0x%llx could not be mapped (%d)",
 				       r->dev->name, r->bar, (unsigned long long)r->want, ret);
 	}
+	pthread_rwlock_unlock(&root->map_lock);
+
 	for (int i = 0; i < l.n; i++) {
 		struct bar_ref *r = &l.v[i];
 		struct pci_bar *b = &r->dev->bars[r->bar];
@@ -334,9 +337,9 @@ void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len)
 		if (p)
 			return p;
 	}
-	pthread_mutex_lock(&root->lock);
+	pthread_rwlock_rdlock(&root->map_lock);
 	pci_for_each_dev(&root->bus0, find_ram_bar, &q);
-	pthread_mutex_unlock(&root->lock);
+	pthread_rwlock_unlock(&root->map_lock);
 	return q.hva;
 }
 

@@ -97,12 +97,12 @@ static inline void fake_unmap_ram(void *o, uint64_t addr)
 static inline void fake_msi(void *o, uint64_t addr, uint32_t data)
 {
 	struct fake_host *h = o;
+	int i = __atomic_fetch_add(&h->nmsi, 1, __ATOMIC_RELAXED); /* from several threads */
 
-	if (h->nmsi < FAKE_MAX) {
-		h->msi_addr[h->nmsi] = addr;
-		h->msi_data[h->nmsi] = data;
+	if (i < FAKE_MAX) {
+		h->msi_addr[i] = addr;
+		h->msi_data[i] = data;
 	}
-	h->nmsi++;
 }
 
 static inline void fake_intx(void *o, uint32_t gsi, int level)

@@ -2,21 +2,22 @@
 /* PCI core: MSI, MSI-X (table, PBA, masking) and INTx (swizzle, INTX_DISABLE, sharing). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 
 #include "test_pci_fake.h"
 
 static struct topo t;
 
-#define BAR0 0xc0000000ULL
+#define BAR0  0xc0000000ULL
 #define TABLE 0x2000
-#define PBA 0x3000
+#define PBA   0x3000
 
 static void setup(void)
 {
 	topo_init(&t, NULL);
 	/* a device on bus 0 with MSI and 4 MSI-X vectors in its register BAR */
-	cr_assert_eq(pci_dev_set_bar(&t.hb, 0, PCI_BAR_MEM32, false, KiB(16), &regs_ops,
-				     &t.regs[0], NULL),
+	cr_assert_eq(pci_dev_set_bar(&t.hb, 0, PCI_BAR_MEM32, false, KiB(16), &regs_ops, &t.regs[0],
+				     NULL),
 		     0);
 	cr_assert_eq(pci_add_msi(&t.hb, true), 0);
 	cr_assert_eq(pci_add_msix(&t.hb, 4, 0, TABLE, PBA), 0);
@@ -94,7 +95,7 @@ Test(pci_irq, msix_table_takes_dword_and_qword_accesses_only)
 	cr_assert_eq(mmio_rd(TABLE + 16, 8), 0xfee01000);
 	cr_assert_eq(mmio_rd(TABLE + 24, 4), 0x4041);
 	cr_assert_eq(mmio_rd(TABLE + 24, 8), 0x0000000100004041ULL);
-	cr_assert_eq(mmio_rd(TABLE + 16, 2) & 0xffff, 0xffff); /* not a dword */
+	cr_assert_eq(mmio_rd(TABLE + 16, 2) & 0xffff, 0xffff);	       /* not a dword */
 	cr_assert_eq(mmio_rd(TABLE + 18, 4) & 0xffffffff, 0xffffffff); /* unaligned */
 	mmio_wr(TABLE + 16, 0x1234, 2);
 	mmio_wr(TABLE + 20, 0x1234, 8); /* misaligned qword */
@@ -241,10 +242,10 @@ Test(pci_irq, add_msix_rejects_bad_layouts)
 	cr_assert_eq(pci_dev_set_bar(&d, 0, PCI_BAR_MEM32, false, KiB(4), NULL, NULL, NULL), 0);
 	cr_assert_eq(pci_add_msix(&d, 0, 0, 0, 0x100), -EINVAL);
 	cr_assert_eq(pci_add_msix(&d, 2049, 0, 0, 0x100), -EINVAL);
-	cr_assert_eq(pci_add_msix(&d, 16, 0, 0, 0x80), -EINVAL);     /* overlap */
-	cr_assert_eq(pci_add_msix(&d, 16, 0, 0xf80, 0x0), -EINVAL);  /* table past the BAR */
-	cr_assert_eq(pci_add_msix(&d, 16, 0, 0x4, 0x800), -EINVAL);  /* unaligned */
-	cr_assert_eq(pci_add_msix(&d, 16, 0, 0, 0x1000), -EINVAL);   /* PBA past the BAR */
+	cr_assert_eq(pci_add_msix(&d, 16, 0, 0, 0x80), -EINVAL);    /* overlap */
+	cr_assert_eq(pci_add_msix(&d, 16, 0, 0xf80, 0x0), -EINVAL); /* table past the BAR */
+	cr_assert_eq(pci_add_msix(&d, 16, 0, 0x4, 0x800), -EINVAL); /* unaligned */
+	cr_assert_eq(pci_add_msix(&d, 16, 0, 0, 0x1000), -EINVAL);  /* PBA past the BAR */
 	cr_assert_eq(pci_add_msix(&d, 256, 0, 0, 0x1000 - 32), -EINVAL);
 	cr_assert_eq(pci_add_msix(&d, 16, 0, 0, 0x100), 0);
 	pci_dev_destroy(&d);
@@ -319,4 +320,30 @@ Test(pci_irq, intx_without_pin_does_nothing)
 {
 	pci_intx_set(&t.hb, true);
 	cr_assert_eq(t.host.intx_calls, 0);
+}
+
+static void *notify_loop(void *arg)
+{
+	for (int i = 0; i < 20000; i++)
+		pci_notify(&t.hb, i & 3);
+	return NULL;
+}
+
+Test(pci_irq, notify_races_with_table_writes_without_losing_pending_bits)
+{
+	pthread_t th;
+
+	for (int v = 0; v < 4; v++)
+		program_vector(v, 0xfee00000, 0x60 + (uint32_t)v);
+	msix_ctrl(PCI_MSIX_FLAGS_ENABLE);
+	cr_assert_eq(pthread_create(&th, NULL, notify_loop, NULL), 0);
+	for (int i = 0; i < 20000; i++)
+		mmio_wr(TABLE + 16 * (unsigned)(i & 3) + 12, (uint64_t)(i >> 2) & 1, 4);
+	pthread_join(th, NULL);
+	for (int v = 0; v < 4; v++)
+		unmask_vector(v);
+	/* whatever was left pending went out on unmask */
+	cr_assert_eq(mmio_rd(PBA, 8), 0);
+	cr_assert_gt(t.host.nmsi, 0);
+	cr_assert_leq(t.host.nmsi, 20000);
 }
