@@ -40,10 +40,12 @@ int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, si
 		return -e;
 	}
 	/*
-	 * MAP_NORESERVE: RAM the guest never touches costs nothing. With hugepages the pool
-	 * must hold the whole size; a short pool shows up here as ENOMEM.
+	 * MAP_NORESERVE: RAM the guest never touches costs nothing. Hugepages are reserved at
+	 * mmap time instead (no MAP_NORESERVE), so a short pool is an error here and not a
+	 * SIGBUS when the guest first touches a page.
 	 */
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem->memfd, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE),
+		 mem->memfd, 0);
 	if (p == MAP_FAILED) {
 		int e = errno;
 		snprintf(err, errlen, "cannot map %llu bytes of guest RAM%s: %s",

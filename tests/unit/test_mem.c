@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vmm/mem.h"
 #include "vmm/util.h"
@@ -111,4 +112,36 @@ Test(mem, e820_never_writes_past_max, .fini = fini)
 
 	cr_assert_eq(mem_init(&mem, GiB(6), false, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(mem_e820(&mem, e, 2), 2);
+}
+
+static long hugepages_free(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long n = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+Test(mem, hugepages_short_pool_is_an_error_not_a_later_sigbus, .fini = fini)
+{
+	long free_pages = hugepages_free();
+	int ret = mem_init(&mem, MiB(64), true, err, sizeof(err));
+
+	if (free_pages < 0)
+		cr_skip_test("no /proc/meminfo HugePages_Free");
+	if (free_pages >= 32) {
+		cr_assert_eq(ret, 0, "%s", err);
+		/* touching every page must work: they were reserved at mmap time */
+		memset(mem.base, 0xab, MiB(64));
+	} else {
+		cr_assert_lt(ret, 0, "a pool of %ld free pages cannot back 64 MiB", free_pages);
+		cr_assert(strstr(err, "nr_hugepages"), "%s", err);
+	}
 }
