@@ -89,9 +89,9 @@ bus = "rp0"
 ram_bar = "64G"
 TOML
 run_vmm 20 inspect --config "$TMP/toobig.toml"
-expect "window_that_does_not_fit_is_a_config_error" 2 "toobig.toml: .*rp0.* does not fit"
+expect "bar_that_does_not_fit_is_a_config_error_naming_it" 2 "toobig.toml: .*t0 BAR2 .* does not fit"
 run_vmm 20 run --config "$TMP/toobig.toml"
-expect "run_refuses_a_tree_that_does_not_fit_with_status_2" 2 "rp0.* does not fit"
+expect "run_refuses_a_tree_that_does_not_fit_with_status_2" 2 "t0 BAR2 .* does not fit"
 
 for f in examples/*.toml; do
 	run_vmm 20 check --config "$f"
