@@ -20,7 +20,7 @@
 
 struct tn_queue {
 	uint64_t sq, cq;
-	uint32_t size;
+	uint32_t size, sq_size; /* CQ and SQ entries */
 	uint16_t sq_tail, cq_head;
 	bool phase;
 };

@@ -17,16 +17,20 @@ static uint16_t admin(struct tnvme *t, struct nvme_sqe cmd, uint32_t *dw0)
 
 static uint16_t create_cq_raw(struct tnvme *t, uint32_t cdw10, uint32_t cdw11, uint64_t base)
 {
-	return admin(t, (struct nvme_sqe){.opcode = NVME_ADM_CREATE_CQ, .prp1 = base,
-					  .cdw10 = cdw10, .cdw11 = cdw11},
-		     NULL);
+	return admin(
+		t,
+		(struct nvme_sqe){
+			.opcode = NVME_ADM_CREATE_CQ, .prp1 = base, .cdw10 = cdw10, .cdw11 = cdw11},
+		NULL);
 }
 
 static uint16_t create_sq_raw(struct tnvme *t, uint32_t cdw10, uint32_t cdw11, uint64_t base)
 {
-	return admin(t, (struct nvme_sqe){.opcode = NVME_ADM_CREATE_SQ, .prp1 = base,
-					  .cdw10 = cdw10, .cdw11 = cdw11},
-		     NULL);
+	return admin(
+		t,
+		(struct nvme_sqe){
+			.opcode = NVME_ADM_CREATE_SQ, .prp1 = base, .cdw10 = cdw10, .cdw11 = cdw11},
+		NULL);
 }
 
 Test(nvme_admin, create_cq_rejects_qid_zero)
@@ -142,7 +146,7 @@ Test(nvme_admin, create_io_queues_need_iosqes_iocqes)
 	tn_config(&cfg, ns, 1);
 	tn_create(&t, &cfg);
 	/* enable with IOSQES/IOCQES left 0 */
-	t.q[0].size = 8;
+	t.q[0].size = t.q[0].sq_size = 8;
 	t.q[0].sq = tn_alloc(&t, 4096, 4096);
 	t.q[0].cq = tn_alloc(&t, 4096, 4096);
 	t.q[0].phase = true;
@@ -179,9 +183,9 @@ Test(nvme_admin, delete_rejects_qid_zero_and_missing_queues)
 		     NVME_SC_QID_INVALID);
 	cr_assert_eq(admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_DELETE_SQ, .cdw10 = 3}, NULL),
 		     NVME_SC_QID_INVALID);
-	cr_assert_eq(admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_DELETE_CQ, .cdw10 = 60000},
-			   NULL),
-		     NVME_SC_QID_INVALID);
+	cr_assert_eq(
+		admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_DELETE_CQ, .cdw10 = 60000}, NULL),
+		NVME_SC_QID_INVALID);
 	tn_destroy(&t);
 }
 
@@ -342,9 +346,12 @@ Test(nvme_admin, features_round_trip_and_reject_unknown)
 	static const struct {
 		uint8_t fid;
 		uint32_t val;
-	} f[] = {{NVME_FEAT_ARBITRATION, 0x01020303}, {NVME_FEAT_VOLATILE_WC, 0},
-		 {NVME_FEAT_IRQ_COALESCE, 0x0a05},	  {NVME_FEAT_WRITE_ATOMIC, 1},
-		 {NVME_FEAT_ASYNC_EVENT, 0x100},	  {NVME_FEAT_ERR_RECOVERY, 0x20},
+	} f[] = {{NVME_FEAT_ARBITRATION, 0x01020303},
+		 {NVME_FEAT_VOLATILE_WC, 0},
+		 {NVME_FEAT_IRQ_COALESCE, 0x0a05},
+		 {NVME_FEAT_WRITE_ATOMIC, 1},
+		 {NVME_FEAT_ASYNC_EVENT, 0x100},
+		 {NVME_FEAT_ERR_RECOVERY, 0x20},
 		 {NVME_FEAT_POWER_MGMT, 0}};
 	struct tnvme t;
 	uint32_t dw0;
@@ -357,16 +364,16 @@ Test(nvme_admin, features_round_trip_and_reject_unknown)
 						     .cdw11 = f[i].val},
 				   NULL),
 			     0);
-		cr_assert_eq(admin(&t,
-				   (struct nvme_sqe){.opcode = NVME_ADM_GET_FEATURES,
-						     .cdw10 = f[i].fid},
-				   &dw0),
-			     0);
+		cr_assert_eq(
+			admin(&t,
+			      (struct nvme_sqe){.opcode = NVME_ADM_GET_FEATURES, .cdw10 = f[i].fid},
+			      &dw0),
+			0);
 		cr_assert_eq(dw0, f[i].val, "fid %u", f[i].fid);
 	}
-	cr_assert_eq(admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_GET_FEATURES, .cdw10 = 0x7e},
-			   NULL),
-		     NVME_SC_INVALID_FIELD);
+	cr_assert_eq(
+		admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_GET_FEATURES, .cdw10 = 0x7e}, NULL),
+		NVME_SC_INVALID_FIELD);
 	cr_assert_eq(admin(&t,
 			   (struct nvme_sqe){.opcode = NVME_ADM_SET_FEATURES,
 					     .cdw10 = NVME_FEAT_VOLATILE_WC | 1u << 31,
@@ -449,9 +456,9 @@ Test(nvme_admin, abort_reports_not_aborted)
 	uint32_t dw0;
 
 	tn_start(&t);
-	cr_assert_eq(admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_ABORT, .cdw10 = 1 | 5 << 16},
-			   &dw0),
-		     0);
+	cr_assert_eq(
+		admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_ABORT, .cdw10 = 1 | 5 << 16}, &dw0),
+		0);
 	cr_assert_eq(dw0 & 1, 1);
 	tn_destroy(&t);
 }
@@ -500,8 +507,10 @@ Test(nvme_admin, invalid_doorbell_posts_error_event_to_outstanding_aer)
 	cr_assert_not(tn_poll(&t, 0, NULL));
 	/* Reading the error log unmasks it: the AER completes ahead of Get Log Page. */
 	buf = tn_alloc(&t, 4096, 4096);
-	tn_put(&t, 0, &(struct nvme_sqe){.opcode = NVME_ADM_GET_LOG_PAGE, .prp1 = buf,
-					 .cdw10 = NVME_LOG_ERROR | 15u << 16});
+	tn_put(&t, 0,
+	       &(struct nvme_sqe){.opcode = NVME_ADM_GET_LOG_PAGE,
+				  .prp1 = buf,
+				  .cdw10 = NVME_LOG_ERROR | 15u << 16});
 	tn_ring_sq(&t, 0);
 	cr_assert(tn_poll(&t, 0, &e));
 	cr_assert_eq(e.cid, cid);
@@ -528,8 +537,10 @@ Test(nvme_admin, temperature_threshold_below_current_raises_smart_event)
 		     0);
 	tn_put(&t, 0, &aer);
 	tn_ring_sq(&t, 0);
-	tn_put(&t, 0, &(struct nvme_sqe){.opcode = NVME_ADM_SET_FEATURES,
-					 .cdw10 = NVME_FEAT_TEMP_THRESH, .cdw11 = 300});
+	tn_put(&t, 0,
+	       &(struct nvme_sqe){.opcode = NVME_ADM_SET_FEATURES,
+				  .cdw10 = NVME_FEAT_TEMP_THRESH,
+				  .cdw11 = 300});
 	tn_ring_sq(&t, 0);
 	cr_assert(tn_poll(&t, 0, &e));
 	cr_assert_eq(e.dw0 & 7, NVME_AER_TYPE_SMART);
@@ -563,7 +574,8 @@ Test(nvme_admin, format_zeroes_namespace_and_switches_lba_size)
 	p = tn_ptr(&t, buf);
 	memset(p, 0xab, 4096);
 	cr_assert_eq(tn_rw(&t, NVME_CMD_WRITE, 1, 0, 8, buf, 0), 0);
-	cr_assert_eq(admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 1},
+	cr_assert_eq(admin(&t,
+			   (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 1},
 			   NULL),
 		     0);
 	cr_assert_eq(tn_identify(&t, NVME_ID_CNS_NS, 1, &id), 0);
@@ -571,14 +583,15 @@ Test(nvme_admin, format_zeroes_namespace_and_switches_lba_size)
 	cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, 0, 1, buf, 0), 0);
 	for (int i = 0; i < 4096; i++)
 		cr_assert_eq(p[i], 0);
-	cr_assert_eq(admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 2},
-			   NULL),
-		     NVME_SC_INVALID_FORMAT);
 	cr_assert_eq(admin(&t,
-			   (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1,
-					     .cdw10 = 1u << 5},
+			   (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 2},
 			   NULL),
 		     NVME_SC_INVALID_FORMAT);
+	cr_assert_eq(
+		admin(&t,
+		      (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 1u << 5},
+		      NULL),
+		NVME_SC_INVALID_FORMAT);
 	cr_assert_eq(admin(&t, (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 9}, NULL),
 		     NVME_SC_INVALID_NS);
 	tn_destroy(&t);

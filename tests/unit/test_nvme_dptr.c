@@ -26,8 +26,12 @@ static uint8_t expect(uint64_t off)
 static uint16_t raw(struct tnvme *t, uint8_t opc, uint32_t nlb, uint64_t prp1, uint64_t prp2,
 		    uint8_t flags)
 {
-	struct nvme_sqe cmd = {.opcode = opc, .flags = flags, .nsid = 1, .prp1 = prp1,
-			       .prp2 = prp2, .cdw12 = nlb - 1};
+	struct nvme_sqe cmd = {.opcode = opc,
+			       .flags = flags,
+			       .nsid = 1,
+			       .prp1 = prp1,
+			       .prp2 = prp2,
+			       .cdw12 = nlb - 1};
 
 	return tn_cmd(t, 1, &cmd, NULL);
 }
@@ -171,7 +175,6 @@ Test(nvme_prp, entries_outside_memory_are_data_transfer_errors)
 }
 
 /* ---- SGL ---- */
-
 
 static void desc(uint8_t *p, uint64_t addr, uint32_t len, uint8_t type)
 {

@@ -91,7 +91,9 @@ static void setup_admin(struct tnvme *t, uint32_t entries)
 {
 	struct tn_queue *q = &t->q[0];
 
-	q->size = entries;
+	q->size = q->sq_size = entries;
+	q->sq_tail = 0;
+	q->cq_head = 0;
 	q->sq = tn_alloc(t, entries * 64, 4096);
 	q->cq = tn_alloc(t, entries * 16, 4096);
 	q->phase = true;
@@ -123,7 +125,7 @@ uint16_t tn_put(struct tnvme *t, uint16_t qid, struct nvme_sqe *cmd)
 
 	cmd->cid = ++t->cid;
 	memcpy(tn_ptr(t, q->sq + (uint64_t)q->sq_tail * 64), cmd, 64);
-	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->size);
+	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->sq_size);
 	return cmd->cid;
 }
 
@@ -195,6 +197,7 @@ uint16_t tn_create_sq(struct tnvme *t, uint16_t qid, uint16_t cqid, uint32_t siz
 
 	if (!st && qid <= TN_MAXQ) {
 		t->q[qid].sq = base;
+		t->q[qid].sq_size = size;
 		t->q[qid].sq_tail = 0;
 	}
 	return st;
