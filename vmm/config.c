@@ -298,7 +298,7 @@ static void get_memory(struct ctx *c, const struct toml_keyval *kv, uint64_t *ou
 }
 
 /* `p` as given if absolute, else below base_dir. */
-static char *resolve(struct ctx *c, const char *p)
+char *cfg_resolve(struct ctx *c, const char *p)
 {
 	char *r;
 
@@ -324,7 +324,7 @@ static char *get_input_file(struct ctx *c, const struct toml_keyval *kv)
 		cfg_report(c, kv->value->pos, "'%s' must not be empty", kv->key);
 		return NULL;
 	}
-	path = resolve(c, p);
+	path = cfg_resolve(c, p);
 	if (!path)
 		return NULL;
 	if (stat(path, &st) < 0) {
@@ -437,7 +437,7 @@ static void load_console(struct ctx *c, const struct toml_keyval *tkv, struct ma
 			if (s && !s[0])
 				cfg_report(c, kv->value->pos, "'log' must not be empty");
 			else if (s)
-				cfg->console.log = resolve(c, s);
+				cfg->console.log = cfg_resolve(c, s);
 		} else if (!strcmp(kv->key, "input")) {
 			cfg_get_bool(c, kv, &cfg->console.input);
 		} else {
@@ -448,7 +448,7 @@ static void load_console(struct ctx *c, const struct toml_keyval *tkv, struct ma
 
 static const char *const table_names[] = {"machine", "cpu", "console", NULL};
 /* Device kinds still to come (docs/config.md, "Devices"). */
-static const char *const device_kinds[] = {"nvme", "ntb", NULL};
+static const char *const device_kinds[] = {"ntb", NULL};
 
 static void load_root(struct ctx *c, const struct toml_value *root, struct machine_config *cfg)
 {
@@ -513,8 +513,17 @@ void config_free(struct machine_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->console.log);
 	for (int i = 0; i < cfg->ndevices; i++) {
+		struct nvme_dev_config *n = &cfg->devices[i].nvme;
+
 		free(cfg->devices[i].id);
 		free(cfg->devices[i].bus);
+		free(n->serial);
+		free(n->model);
+		for (int j = 0; j < n->nns; j++) {
+			free(n->ns[j].backend);
+			free(n->ns[j].path);
+		}
+		free(n->ns);
 	}
 	free(cfg->devices);
 	memset(cfg, 0, sizeof(*cfg));

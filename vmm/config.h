@@ -25,6 +25,24 @@ enum dev_kind {
 	DEV_ROOT_PORT,
 	DEV_SWITCH, /* XIO3130: upstream port + `downstream` ports "<id>.0".. */
 	DEV_TESTDEV, /* our test endpoint: MSI-X doorbell registers + a RAM BAR */
+	DEV_NVME, /* NVMe controller */
+};
+
+/* One NVMe namespace: nsid = index + 1. */
+struct nvme_ns_spec {
+	char *backend; /* "ram", "null" or "file" */
+	char *path; /* file backend: regular file or block device (absolute) */
+	uint64_t size; /* bytes; 0 with "file": the file's size */
+	unsigned lba_size; /* 512 or 4096 */
+};
+
+struct nvme_dev_config {
+	char *serial, *model; /* NULL: generated / default */
+	int queues; /* I/O queue pairs, 1..64 */
+	int queue_size; /* entries per queue (CAP.MQES + 1), 2..65536 */
+	uint64_t mdts; /* bytes, power of two, 4 KiB..2 MiB */
+	struct nvme_ns_spec *ns;
+	int nns;
 };
 
 #define CONFIG_ROOT_BUS "pcie0"
@@ -43,6 +61,7 @@ struct dev_config {
 	int downstream; /* switch */
 	uint64_t ram_bar; /* testdev: size of its RAM-backed BAR2 (0: none) */
 	int msix_vectors; /* testdev */
+	struct nvme_dev_config nvme; /* nvme */
 };
 
 struct machine_config {

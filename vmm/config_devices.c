@@ -6,6 +6,9 @@
  * cycles and trees that do not fit in 256 buses, each at its file:line:col.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +30,12 @@ static const struct {
 	{"root_port", DEV_ROOT_PORT, (const char *const[]){"id", "bus", "slot", "acs", NULL}},
 	{"switch", DEV_SWITCH, (const char *const[]){"id", "bus", "downstream", "acs", NULL}},
 	{"testdev", DEV_TESTDEV, (const char *const[]){"id", "bus", "ram_bar", "msix", NULL}},
+	{"nvme", DEV_NVME,
+	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
+			       "namespaces", NULL}},
 };
+
+static const char *const ns_keys[] = {"backend", "size", "path", "lba_size", NULL};
 
 #define positions  (c->dev_pos)
 #define npositions (c->ndev_pos)
@@ -64,6 +72,159 @@ static bool get_int(struct ctx *c, const struct toml_keyval *kv, long lo, long h
 	return true;
 }
 
+#define NVME_MAX_QUEUES	     64
+#define NVME_DEFAULT_NS_SIZE MiB(64)
+
+/* Identify strings are ASCII, space padded (NVMe 1.4 5.15.2.2): no room for anything else. */
+static char *get_ascii(struct ctx *c, const struct toml_keyval *kv, size_t max)
+{
+	const char *s = cfg_get_string(c, kv);
+
+	if (!s)
+		return NULL;
+	for (const char *p = s; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e) {
+			cfg_report(c, kv->value->pos, "'%s' must be printable ASCII", kv->key);
+			return NULL;
+		}
+	}
+	if (!s[0] || strlen(s) > max) {
+		cfg_report(c, kv->value->pos, "'%s' must be 1 to %zu characters", kv->key, max);
+		return NULL;
+	}
+	return cfg_dup(c, s);
+}
+
+static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvme_ns_spec *ns)
+{
+	struct toml_pos path_pos = t->pos, size_pos = t->pos;
+	bool have_size = false;
+
+	*ns = (struct nvme_ns_spec){.lba_size = 512};
+	for (size_t i = 0; i < t->table.len; i++) {
+		const struct toml_keyval *kv = &t->table.items[i];
+		const char *s;
+		int v = 0;
+
+		if (!strcmp(kv->key, "backend")) {
+			s = cfg_get_string(c, kv);
+			if (s && strcmp(s, "ram") && strcmp(s, "null") && strcmp(s, "file"))
+				cfg_report(c, kv->value->pos,
+					   "'backend' must be \"ram\", \"null\" or \"file\"");
+			else if (s)
+				ns->backend = cfg_dup(c, s);
+		} else if (!strcmp(kv->key, "size")) {
+			size_pos = kv->value->pos;
+			have_size = cfg_get_size(c, kv, &ns->size);
+		} else if (!strcmp(kv->key, "path")) {
+			path_pos = kv->value->pos;
+			s = cfg_get_string(c, kv);
+			if (s && s[0])
+				ns->path = cfg_resolve(c, s);
+			else if (s)
+				cfg_report(c, kv->value->pos, "'path' must not be empty");
+		} else if (!strcmp(kv->key, "lba_size")) {
+			if (get_int(c, kv, 512, 4096, &v) && v != 512 && v != 4096)
+				cfg_report(c, kv->value->pos, "'lba_size' must be 512 or 4096");
+			else if (v == 512 || v == 4096)
+				ns->lba_size = (unsigned)v;
+		} else {
+			cfg_unknown_key(c, kv, "namespace", ns_keys);
+		}
+	}
+	if (!ns->backend)
+		ns->backend = cfg_dup(c, "ram");
+	if (!ns->backend)
+		return;
+	if (!strcmp(ns->backend, "file")) {
+		struct stat st;
+
+		if (!ns->path) {
+			cfg_report(c, t->pos, "a \"file\" namespace needs 'path'");
+			return;
+		}
+		if (stat(ns->path, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+			cfg_report(c, path_pos,
+				   "'%s' is not a regular file or block device (create one with "
+				   "`truncate -s 1G FILE`)",
+				   ns->path);
+			return;
+		}
+		if (access(ns->path, R_OK | W_OK) < 0)
+			cfg_report(c, path_pos, "'%s' is not readable and writable", ns->path);
+		if (S_ISREG(st.st_mode) && have_size && ns->size > (uint64_t)st.st_size)
+			cfg_report(c, size_pos, "'size' is larger than '%s' (%lld bytes)", ns->path,
+				   (long long)st.st_size);
+	} else {
+		if (ns->path)
+			cfg_report(c, path_pos, "'path' only applies to the \"file\" backend");
+		if (!have_size)
+			ns->size = NVME_DEFAULT_NS_SIZE;
+	}
+	if (have_size && (ns->size == 0 || ns->size % 4096))
+		cfg_report(c, size_pos, "namespace 'size' must be a non-zero multiple of 4 KiB");
+}
+
+static void load_namespaces(struct ctx *c, const struct toml_keyval *kv, struct nvme_dev_config *n)
+{
+	const struct toml_value *a = kv->value;
+
+	if (!cfg_want_type(c, kv, TOML_ARRAY))
+		return;
+	if (a->array.len == 0 || a->array.len > 256) {
+		cfg_report(c, a->pos, "'namespaces' must list 1 to 256 namespaces");
+		return;
+	}
+	n->ns = calloc(a->array.len, sizeof(*n->ns));
+	if (!n->ns) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < a->array.len; i++) {
+		const struct toml_value *t = a->array.items[i];
+
+		if (t->type != TOML_TABLE) {
+			cfg_report(c, t->pos,
+				   "each namespace is a table, e.g. { backend = \"ram\", size = "
+				   "\"1G\" }");
+			continue;
+		}
+		load_namespace(c, t, &n->ns[n->nns++]);
+	}
+}
+
+static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct dev_config *d,
+			  bool *handled)
+{
+	struct nvme_dev_config *n = &d->nvme;
+	uint64_t v;
+
+	*handled = true;
+	if (!strcmp(kv->key, "serial")) {
+		n->serial = get_ascii(c, kv, 20);
+	} else if (!strcmp(kv->key, "model")) {
+		n->model = get_ascii(c, kv, 40);
+	} else if (!strcmp(kv->key, "queues")) {
+		get_int(c, kv, 1, NVME_MAX_QUEUES, &n->queues);
+	} else if (!strcmp(kv->key, "queue_size")) {
+		get_int(c, kv, 2, 65536, &n->queue_size);
+	} else if (!strcmp(kv->key, "mdts")) {
+		if (!cfg_get_size(c, kv, &v))
+			return;
+		/* NVMe 1.4 5.15.2.2: MDTS is a power of two in units of the 4 KiB minimum page;
+		 * Linux's nvmet allows up to 2 MiB. */
+		if (!IS_POW2(v) || v < KiB(4) || v > MiB(2))
+			cfg_report(c, kv->value->pos,
+				   "'mdts' must be a power of two from 4K to 2M");
+		else
+			n->mdts = v;
+	} else if (!strcmp(kv->key, "namespaces")) {
+		load_namespaces(c, kv, n);
+	} else {
+		*handled = false;
+	}
+}
+
 static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const char *const *keys,
 		     const struct toml_value *t, struct dev_config *d, struct dev_pos *pos)
 {
@@ -78,6 +239,11 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 	if (kind == DEV_TESTDEV) {
 		d->msix_vectors = 4;
 		d->ram_bar = MiB(2);
+	}
+	if (kind == DEV_NVME) {
+		d->nvme.queues = NVME_MAX_QUEUES;
+		d->nvme.queue_size = 1024;
+		d->nvme.mdts = KiB(512);
 	}
 	for (size_t i = 0; i < t->table.len; i++) {
 		const struct toml_keyval *kv = &t->table.items[i];
@@ -121,10 +287,27 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 			else
 				d->ram_bar = v;
 		} else {
+			bool handled = false;
 			char table[40];
 
+			if (kind == DEV_NVME)
+				load_nvme_key(c, kv, d, &handled);
+			if (handled)
+				continue;
 			snprintf(table, sizeof(table), "[%s]", kname);
 			cfg_unknown_key(c, kv, table, keys);
+		}
+	}
+	if (kind == DEV_NVME && !d->nvme.ns && !c->oom) {
+		/* default: one 64 MiB RAM namespace */
+		d->nvme.ns = calloc(1, sizeof(*d->nvme.ns));
+		if (d->nvme.ns) {
+			d->nvme.ns[0] = (struct nvme_ns_spec){.backend = cfg_dup(c, "ram"),
+							      .size = NVME_DEFAULT_NS_SIZE,
+							      .lba_size = 512};
+			d->nvme.nns = 1;
+		} else {
+			c->oom = true;
 		}
 	}
 	if (!have_id)

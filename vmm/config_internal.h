@@ -41,6 +41,8 @@ bool cfg_get_bool(struct ctx *c, const struct toml_keyval *kv, bool *out);
 const char *cfg_get_string(struct ctx *c, const struct toml_keyval *kv);
 char *cfg_dup(struct ctx *c, const char *s);
 bool cfg_get_size(struct ctx *c, const struct toml_keyval *kv, uint64_t *out);
+/* A path as written, made relative to the config file's directory. */
+char *cfg_resolve(struct ctx *c, const char *p);
 
 /* config_devices.c */
 bool cfg_is_device_table(const char *name);

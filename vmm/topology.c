@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/nvme/nvme_pci.h"
 #include "devices/pcie-switch/pcie_port.h"
 #include "devices/testdev/testdev.h"
 #include "vmm/util.h"
@@ -108,6 +109,35 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 		n->dev = &td->pci;
 		break;
 	}
+	case DEV_NVME: {
+		struct nvme_ns_config ns[NVME_MAX_NAMESPACES];
+		struct nvme_ctrl_config nc = {
+			.name = d->id,
+			.serial = d->nvme.serial,
+			.model = d->nvme.model,
+			.mqes = (uint32_t)d->nvme.queue_size - 1,
+			.max_queues = (uint32_t)d->nvme.queues,
+			.mdts_kib = (uint32_t)(d->nvme.mdts >> 10),
+			.ns = ns,
+			.nr_ns = (unsigned)d->nvme.nns,
+		};
+		struct nvme_pci *np;
+		char nerr[256];
+
+		for (int k = 0; k < d->nvme.nns && k < NVME_MAX_NAMESPACES; k++)
+			ns[k] = (struct nvme_ns_config){.size = d->nvme.ns[k].size,
+							.lba_size = d->nvme.ns[k].lba_size,
+							.backend = d->nvme.ns[k].backend,
+							.path = d->nvme.ns[k].path};
+		np = nvme_pci_create(&nc, nerr, sizeof(nerr));
+		if (!np) {
+			snprintf(err, errlen, "%s: %s", d->id, nerr);
+			return -EINVAL;
+		}
+		n->obj = np;
+		n->dev = &np->pci;
+		break;
+	}
 	}
 	n->kind = d->kind;
 	ret = pci_bus_add(bus, n->dev, (uint8_t)devfn);
@@ -186,6 +216,8 @@ void topology_destroy(struct topology *t)
 			pcie_root_port_destroy(n->obj);
 		else if (n->kind == DEV_SWITCH)
 			xio3130_destroy(n->obj);
+		else if (n->kind == DEV_NVME)
+			nvme_pci_destroy(n->obj);
 		else
 			testdev_destroy(n->obj);
 	}

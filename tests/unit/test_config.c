@@ -282,9 +282,9 @@ Test(config, unknown_table_suggests_close_known_table)
 
 Test(config, future_device_kinds_are_not_supported_yet)
 {
-	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[nvme]]\nid = \"nvme0\"\n"
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[ntb]]\nid = \"ntb0\"\n"
 			"bus = \"pcie0\"\n",
-			"x.toml:3:1: device kind [[nvme]] is not supported yet\n");
+			"x.toml:3:1: device kind [[ntb]] is not supported yet\n");
 }
 
 Test(config, cpu_model_must_be_known)
@@ -316,7 +316,7 @@ Test(config, every_problem_is_reported_in_source_order)
 		"x.toml:3:8: 'cpus' must be an integer, found a string",
 		"x.toml:4:10: kernel '",
 		"x.toml:6:1: unknown key 'modle' in [cpu]; did you mean 'model'?",
-		"x.toml:7:1: device kind [[nvme]] is not supported yet",
+		"x.toml:7:1: device kind [[ntb]] is not supported yet",
 	};
 	struct machine_config cfg;
 	int ret;
@@ -326,7 +326,7 @@ Test(config, every_problem_is_reported_in_source_order)
 			    "kernel = \"missing.elf\"\n"
 			    "[cpu]\n"
 			    "modle = \"host\"\n"
-			    "[[nvme]]\n",
+			    "[[ntb]]\n",
 			    &cfg, &ret);
 	char *line = errors;
 

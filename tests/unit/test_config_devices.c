@@ -103,7 +103,31 @@ static const struct bad_case bad[] = {
 	 "t.toml:6:1: slot 4 on the root bus is taken twice"},
 	{"[root_port]\nid = \"a\"\n",
 	 "t.toml:3:2: 'root_port' must be an array of tables: write [[root_port]]"},
-	{"[[nvme]]\nid = \"a\"\n", "device kind [[nvme]] is not supported yet"},
+	{"[[ntb]]\nid = \"a\"\n", "device kind [[ntb]] is not supported yet"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { backend = "
+	 "\"disk\" } ]\n",
+	 "t.toml:8:28: 'backend' must be \"ram\", \"null\" or \"file\""},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { backend = "
+	 "\"file\" } ]\n",
+	 "t.toml:8:16: a \"file\" namespace needs 'path'"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { backend = "
+	 "\"file\", path = \"/nonexistent/disk.img\" } ]\n",
+	 "'/nonexistent/disk.img' is not a regular file or block device"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { lba_size "
+	 "= 1024 } ]\n",
+	 "t.toml:8:29: 'lba_size' must be 512 or 4096"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { size = "
+	 "\"1000\" } ]\n",
+	 "t.toml:8:25: namespace 'size' must be a non-zero multiple of 4 KiB"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nmdts = \"3M\"\n",
+	 "t.toml:8:8: 'mdts' must be a power of two from 4K to 2M"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nqueues = 65\n",
+	 "t.toml:8:10: 'queues' must be between 1 and 64, found 65"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nserial = \"\u00e9\"\n",
+	 "t.toml:8:10: 'serial' must be printable ASCII"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { colour = "
+	 "1 } ]\n",
+	 "t.toml:8:18: unknown key 'colour' in [namespace]"},
 };
 
 Test(config_devices, every_topology_error_is_reported_at_its_key)
@@ -157,4 +181,35 @@ Test(config_devices, the_tree_must_fit_in_256_buses)
 	cr_assert_not_null(strstr(e, "the PCIe tree needs 296 bus numbers; there are 256"), "%s",
 			   e);
 	free(e);
+}
+
+Test(config_devices, nvme_namespaces_and_defaults)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[root_port]]\nid = \"rp0\"\n[[root_port]]\nid = \"rp1\"\n"
+			    "[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\nserial = \"SN1\"\nqueues = 4\n"
+			    "mdts = \"2M\"\nnamespaces = [ { backend = \"null\", size = \"1G\", "
+			    "lba_size = 4096 }, { size = \"8M\" } ]\n"
+			    "[[nvme]]\nid = \"n1\"\nbus = \"rp1\"\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.devices[2].kind, DEV_NVME);
+	cr_assert_str_eq(cfg.devices[2].nvme.serial, "SN1");
+	cr_assert_eq(cfg.devices[2].nvme.queues, 4);
+	cr_assert_eq(cfg.devices[2].nvme.mdts, 2 << 20);
+	cr_assert_eq(cfg.devices[2].nvme.nns, 2);
+	cr_assert_str_eq(cfg.devices[2].nvme.ns[0].backend, "null");
+	cr_assert_eq(cfg.devices[2].nvme.ns[0].size, 1ULL << 30);
+	cr_assert_eq(cfg.devices[2].nvme.ns[0].lba_size, 4096);
+	cr_assert_str_eq(cfg.devices[2].nvme.ns[1].backend, "ram", "backend defaults to ram");
+	cr_assert_eq(cfg.devices[2].nvme.ns[1].lba_size, 512);
+	/* defaults: 64 queue pairs, 1024 entries, 512 KiB MDTS, one 64 MiB RAM namespace */
+	cr_assert_eq(cfg.devices[3].nvme.queues, 64);
+	cr_assert_eq(cfg.devices[3].nvme.queue_size, 1024);
+	cr_assert_eq(cfg.devices[3].nvme.mdts, 512 << 10);
+	cr_assert_eq(cfg.devices[3].nvme.nns, 1);
+	cr_assert_eq(cfg.devices[3].nvme.ns[0].size, 64 << 20);
+	config_free(&cfg);
 }

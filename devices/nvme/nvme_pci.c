@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+#include "devices/nvme/nvme_pci.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/util.h"
+
+#define PAGE 4096u
+
+static void *glue_dma_map(void *opaque, uint64_t addr, uint64_t len)
+{
+	struct nvme_pci *n = opaque;
+
+	return pci_dma_map(&n->pci, addr, len);
+}
+
+static bool msi_or_msix_enabled(const struct pci_dev *d)
+{
+	if (d->msix.cap && (pci_get16(d, d->msix.cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_ENABLE))
+		return true;
+	return d->msi.cap && (pci_get16(d, d->msi.cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE);
+}
+
+/* NVMe 1.4 7.5.1: pin-based interrupts are a level that follows the CQs' state. */
+static void update_intx(struct nvme_pci *n)
+{
+	if (!msi_or_msix_enabled(&n->pci))
+		pci_intx_set(&n->pci, nvme_intx_level(n->ctrl));
+}
+
+static void glue_irq(void *opaque, unsigned vector)
+{
+	struct nvme_pci *n = opaque;
+
+	if (!pci_notify(&n->pci, (int)vector))
+		update_intx(n);
+}
+
+static uint64_t bar0_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct nvme_pci *n = opaque;
+
+	return off < n->regs_size ? nvme_bar0_read(n->ctrl, off, size) : 0;
+}
+
+static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct nvme_pci *n = opaque;
+
+	if (off >= n->regs_size)
+		return;
+	nvme_bar0_write(n->ctrl, off, val, size);
+	/* a CQ head doorbell or INTMC may lower (or raise) the pin */
+	update_intx(n);
+}
+
+static const struct bus_ops nvme_pci_bar0_ops = {.read = bar0_read, .write = bar0_write};
+
+struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, size_t errlen)
+{
+	struct nvme_pci *n = calloc(1, sizeof(*n));
+	struct nvme_ctrl_config c = *cfg;
+	struct nvme_host host;
+	uint64_t regs, table, pba, bar = 16 * 1024;
+	uint32_t nvec;
+
+	if (!n) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	host = (struct nvme_host){.dma_map = glue_dma_map, .irq = glue_irq, .opaque = n};
+	c.vid = NVME_PCI_VENDOR;
+	c.ssvid = NVME_PCI_VENDOR;
+	n->ctrl = nvme_ctrl_create(&c, &host, err, errlen);
+	if (!n->ctrl) {
+		free(n);
+		return NULL;
+	}
+	regs = ALIGN_UP(nvme_bar0_regs_size(n->ctrl), PAGE);
+	nvec = c.nr_vectors ? c.nr_vectors
+			    : (c.max_queues ? c.max_queues : NVME_DEFAULT_MAX_QUEUES) + 1;
+	if (nvec > PCI_MSIX_MAX_VECTORS)
+		nvec = PCI_MSIX_MAX_VECTORS;
+	table = regs;
+	pba = ALIGN_UP(table + (uint64_t)nvec * PCI_MSIX_ENTRY_SIZE, PAGE);
+	while (bar < pba + PAGE)
+		bar <<= 1;
+	n->regs_size = (uint32_t)nvme_bar0_regs_size(n->ctrl);
+
+	pci_dev_init(&n->pci, cfg->name ? cfg->name : "nvme", NVME_PCI_VENDOR, NVME_PCI_DEVICE,
+		     NVME_PCI_CLASS, 0, false);
+	n->pci.opaque = n;
+	pci_set16(&n->pci, PCI_SUBSYSTEM_VENDOR_ID, NVME_PCI_VENDOR);
+	pci_set16(&n->pci, PCI_SUBSYSTEM_ID, NVME_PCI_DEVICE);
+	if (pci_dev_set_bar(&n->pci, 0, PCI_BAR_MEM64, false, bar, &nvme_pci_bar0_ops, n, NULL) ||
+	    pci_add_msix(&n->pci, (int)nvec, 0, (uint32_t)table, (uint32_t)pba) < 0) {
+		snprintf(err, errlen, "%s: PCI setup failed", cfg->name ? cfg->name : "nvme");
+		nvme_pci_destroy(n);
+		return NULL;
+	}
+	/* PCI Express Endpoint capability so Linux sees a PCIe function (PCIe 5.0 7.5.3) */
+	{
+		uint8_t exp = pci_add_cap(&n->pci, PCI_CAP_ID_EXP, 0x3c);
+
+		if (exp) {
+			pci_set16(&n->pci, exp + 2, 0x0002);	 /* version 2, type 0: endpoint */
+			pci_set32(&n->pci, exp + 4, 0x00008001); /* MPS 256, RBER */
+			pci_set32(&n->pci, exp + 0x0c, (1u << 4) | 1); /* x1, 2.5 GT/s */
+			pci_set16(&n->pci, exp + 0x12, (1u << 4) | 1); /* trained x1 2.5 GT/s */
+			/* Device Control (MPS, MRRS, error reporting) and Link Control (ASPM,
+			 * common clock) are read/write; Device Status error bits are RW1C. */
+			n->pci.wmask[exp + 0x08] = 0xff;
+			n->pci.wmask[exp + 0x09] = 0x7f;
+			n->pci.w1cmask[exp + 0x0a] = 0x0f;
+			n->pci.wmask[exp + 0x10] = 0xc3;
+		}
+	}
+	pci_set_intx_pin(&n->pci, 1);
+	return n;
+}
+
+void nvme_pci_destroy(struct nvme_pci *n)
+{
+	if (!n)
+		return;
+	if (n->ctrl)
+		nvme_ctrl_destroy(n->ctrl);
+	pci_dev_destroy(&n->pci);
+	free(n);
+}
