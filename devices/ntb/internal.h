@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* What the NTB part's files share; not for other parts (use devices/ntb/ntb.h). */
+#ifndef DEVICES_NTB_INTERNAL_H
+#define DEVICES_NTB_INTERNAL_H
+
+#include <pthread.h>
+
+#include "devices/ntb/idt.h"
+#include "devices/ntb/ntb.h"
+#include "devices/ntb/shm.h"
+
+enum ntb_win_mode {
+	NTB_WIN_NONE, /* untranslated: stores dropped and counted, loads all ones */
+	NTB_WIN_COPY, /* translated, carried by the trap handler (unaligned or map failed) */
+	NTB_WIN_MAPPED, /* translated and mapped as a memslot */
+};
+
+struct ntb_window {
+	struct ntb *ntb;
+	int bar;
+	enum ntb_win_mode mode;
+	uint64_t gpa, size; /* translated part of the BAR, from its start */
+	uint8_t *hva;
+};
+
+struct ntb {
+	struct pci_dev pci;
+	char name[32];
+	unsigned port;
+	int idx; /* port index = partition */
+	uint64_t mw_size[2];
+	const struct ntb_window_ops *wops;
+	void *wopaque;
+
+	/*
+	 * Lock order: the PCI root lock (recursive; config hooks already hold it), then `lock`,
+	 * then the switch-state lock. Register accesses take all three.
+	 */
+	pthread_mutex_t lock;
+	int shm_fd;
+	struct ntb_shm *shm;
+	struct ntb_shm_port *me;
+
+	int kick_fd;		       /* ours: the peer writes it */
+	int peer_kick[NTB_NR_PORTS];   /* theirs, -1 when unknown */
+	int peer_idx;		       /* -1: no peer */
+	int peer_memfd;
+	uint8_t *peer_ram;
+	uint64_t peer_ram_size;
+	struct ntb_ram peer_layout;
+
+	/* local NT registers (not visible to other partitions) */
+	uint32_t mtbladdr, gasaaddr, ntsdata;
+	uint32_t lut[4];
+
+	uint32_t irq_pending; /* NTINTSTS & ~NTINTMSK as last evaluated */
+	bool intx;
+
+	struct ntb_window win[2];
+	struct ntb_stats stats;
+};
+
+/* regs.c: NT registers (offset < 0x1000, dword aligned) and the global space. Callers hold
+ * ntb->lock and the switch-state lock; the returned mask names ports to kick. */
+uint32_t ntb_nt_read(struct ntb *ntb, unsigned off);
+uint32_t ntb_nt_write(struct ntb *ntb, unsigned off, uint32_t val, uint32_t bytemask);
+uint32_t ntb_sw_read(struct ntb *ntb, uint32_t addr);
+uint32_t ntb_sw_write(struct ntb *ntb, uint32_t addr, uint32_t val);
+uint32_t ntb_ntintsts(const struct ntb *ntb);
+
+/* ntb.c */
+void ntb_kick(struct ntb *ntb, uint32_t ports);
+void ntb_lock_all(struct ntb *ntb);
+void ntb_unlock_all(struct ntb *ntb);
+/* Re-evaluate the interrupt line (ntb->lock and the root lock held, not the shm lock). */
+void ntb_irq_update(struct ntb *ntb);
+
+/* window.c (ntb->lock held; may take and drop the shm lock) */
+extern const struct bus_ops ntb_window_ops;
+void ntb_windows_update(struct ntb *ntb);
+void ntb_windows_drop(struct ntb *ntb);
+
+#endif

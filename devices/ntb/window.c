@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory windows (BAR2, BAR4) with direct translation: BARSETUP.TPART names the target
+ * partition, LTBASE/UTBASE the target address in its guest-physical space, BARLIMIT the
+ * absolute end of the translated part of the BAR (BAR address + size; 0 disables), as
+ * ntb_hw_idt's peer_mw_set_trans programs them. A translated window that is page aligned
+ * becomes a memslot over the peer's RAM (no exits); one that is not is carried by the trap
+ * handler; an untranslated one drops stores (counted) and reads all ones.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/ntb/internal.h"
+#include "vmm/util.h"
+
+static uint64_t page_size(void)
+{
+	static uint64_t ps;
+
+	if (!ps)
+		ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+/* Where the window should be now; mode NONE when it goes nowhere. */
+static struct ntb_window want(struct ntb *ntb, int i)
+{
+	struct ntb_window w = {.ntb = ntb, .bar = 2 + 2 * i, .mode = NTB_WIN_NONE};
+	const uint32_t(*bar)[4] = ntb->me->bar;
+	uint32_t setup = bar[w.bar][IDT_BAR_SETUP / 4];
+	uint64_t base = ntb->pci.bars[w.bar].mapped_addr, limit, target, size;
+	int tpart = (int)((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT);
+
+	if (!ntb->mw_size[i] || !ntb->peer_ram || base == ~0ull || !(setup & IDT_BARSETUP_EN) ||
+	    (setup & IDT_BARSETUP_ATRAN_MASK) != IDT_BARSETUP_ATRAN_DIR || tpart != ntb->peer_idx)
+		return w;
+	limit = bar[w.bar][IDT_BAR_LIMIT / 4] | (uint64_t)bar[w.bar + 1][IDT_BAR_LIMIT / 4] << 32;
+	if (limit <= base)
+		return w;
+	size = limit - base < ntb->mw_size[i] ? limit - base : ntb->mw_size[i];
+	target = bar[w.bar][IDT_BAR_LTBASE / 4] | (uint64_t)bar[w.bar][IDT_BAR_UTBASE / 4] << 32;
+	for (int r = 0; r < ntb->peer_layout.nregions; r++) {
+		const struct ntb_ram_region *reg = &ntb->peer_layout.region[r];
+
+		if (target < reg->gpa || target - reg->gpa > reg->size ||
+		    size > reg->size - (target - reg->gpa))
+			continue;
+		w.gpa = base;
+		w.size = size;
+		w.hva = ntb->peer_ram + reg->offset + (target - reg->gpa);
+		w.mode = ((target | size | base) & (page_size() - 1)) ? NTB_WIN_COPY
+								       : NTB_WIN_MAPPED;
+		break;
+	}
+	return w;
+}
+
+static void unmap(struct ntb *ntb, struct ntb_window *w)
+{
+	if (w->mode == NTB_WIN_MAPPED && ntb->wops && ntb->wops->unmap)
+		ntb->wops->unmap(ntb->wopaque, w->gpa, w->size);
+	w->mode = NTB_WIN_NONE;
+	w->hva = NULL;
+	w->gpa = w->size = 0;
+}
+
+void ntb_windows_update(struct ntb *ntb)
+{
+	for (int i = 0; i < 2; i++) {
+		struct ntb_window *w = &ntb->win[i], n = want(ntb, i);
+
+		if (n.mode == w->mode && n.gpa == w->gpa && n.size == w->size && n.hva == w->hva)
+			continue;
+		unmap(ntb, w);
+		if (n.mode == NTB_WIN_MAPPED &&
+		    (!ntb->wops || !ntb->wops->map ||
+		     ntb->wops->map(ntb->wopaque, n.gpa, n.size, n.hva) != 0))
+			n.mode = NTB_WIN_COPY;
+		*w = n;
+	}
+}
+
+void ntb_windows_drop(struct ntb *ntb)
+{
+	for (int i = 0; i < 2; i++)
+		unmap(ntb, &ntb->win[i]);
+}
+
+/* The BAR's trapped range: everything the memslot (if any) does not cover. */
+static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct ntb_window *w = opaque;
+	struct ntb *ntb = w->ntb;
+	uint64_t v = ~0ull;
+
+	pthread_mutex_lock(&ntb->lock);
+	if (w->mode != NTB_WIN_NONE && off < w->size && size <= w->size - off) {
+		v = 0;
+		memcpy(&v, w->hva + off, size);
+		ntb->stats.trapped_copies++;
+	} else {
+		ntb->stats.dropped_loads++;
+	}
+	pthread_mutex_unlock(&ntb->lock);
+	return v;
+}
+
+static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct ntb_window *w = opaque;
+	struct ntb *ntb = w->ntb;
+
+	pthread_mutex_lock(&ntb->lock);
+	if (w->mode != NTB_WIN_NONE && off < w->size && size <= w->size - off) {
+		memcpy(w->hva + off, &val, size);
+		ntb->stats.trapped_copies++;
+	} else {
+		ntb->stats.dropped_stores++;
+	}
+	pthread_mutex_unlock(&ntb->lock);
+}
+
+const struct bus_ops ntb_window_ops = {.read = window_read, .write = window_write};
