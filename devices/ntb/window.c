@@ -91,7 +91,7 @@ static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct ntb_window *w = opaque;
 	struct ntb *ntb = w->ntb;
-	uint64_t v = ~0ull;
+	uint64_t v = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
 
 	pthread_mutex_lock(&ntb->lock);
 	if (w->mode != NTB_WIN_NONE && off < w->size && size <= w->size - off) {
