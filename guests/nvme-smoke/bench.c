@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A polled benchmark in the style of SPDK's perf: at CPL 3 (native speed on hosts that
+ * emulate ring 0), no interrupts, every queue kept `qd` commands deep, completions reaped
+ * and resubmitted in batches with one doorbell write per batch (or none, when the shadow
+ * doorbell buffer's EventIdx says the controller is polling). Each command slot owns a
+ * pre-built SQE with its buffer's PRPs; only the LBA changes per I/O.
+ *
+ * Parameters (kernel command line):
+ *   nvmebench.qd=1,32          queue depths to run, per queue (1..64), a list
+ *   nvmebench.rw=randread      randread and/or randwrite, a list
+ *   nvmebench.queues=1         I/O queue pairs (1..64), driven round-robin by one CPU
+ *   nvmebench.bs=4096          bytes per I/O (multiple of the LBA size and of 4 KiB, <= 64 KiB)
+ *   nvmebench.seconds=5        measuring time per run (after the warm-up)
+ *   nvmebench.ios=0            stop after this many I/Os instead (0: time only)
+ *   nvmebench.warmup=2000      I/Os before measuring
+ *   nvmebench.ns=N             namespace (default: the first active one)
+ *   nvmebench.ctrl=BB:DD.F     controller (default: the first one found)
+ *   nvmebench.dbbuf=0          do not use Doorbell Buffer Config even if supported
+ *   nvmebench.tsc_khz=N        TSC frequency (default: measured against the PIT)
+ *
+ * Output, one line per run:
+ *   nvme-bench: qd Q queues N rw R bs B ios I cycles C tsc_khz K iops X lat_avg_ns A
+ *     lat_p50_ns P lat_p99_ns P lat_p999_ns P lat_max_ns M sq_mmio S cq_mmio C
+ *     mmio_per_io F dbbuf 0|1
+ */
+#include "nvme_smoke.h"
+
+#define MAX_QD	       64
+#define MAX_BS	       (64u * 1024)
+#define HIST_SUB_BITS  4
+#define HIST_BUCKETS   (64 << HIST_SUB_BITS)
+#define STALL_MS       10000
+
+struct slot {
+	struct nvme_sqe cmd; /* pre-built: opcode, nsid, PRPs, NLB */
+	uint64_t t_submit;
+};
+
+struct bench_queue {
+	struct nvme_queue q;
+	struct slot slot[MAX_QD];
+	uint16_t free[MAX_QD];
+	int nfree, inflight;
+	void *buf[MAX_QD];   /* allocated once, reused by every run */
+	uint64_t *list[MAX_QD];
+};
+
+struct bench {
+	struct nvme_ctrl c;
+	struct bench_queue *bq;
+	int nq;
+	uint32_t nsid, lbasz, bs;
+	uint64_t nsze, nblocks_bs; /* namespace in bs units */
+	uint8_t *id;
+	uint64_t rng;
+	uint32_t hist[HIST_BUCKETS];
+	uint64_t lat_sum, lat_max, lat_n;
+};
+
+static struct bench b;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64* */
+	b.rng ^= b.rng >> 12;
+	b.rng ^= b.rng << 25;
+	b.rng ^= b.rng >> 27;
+	return b.rng * 0x2545F4914F6CDD1DULL;
+}
+
+static unsigned hist_index(uint64_t v)
+{
+	unsigned msb;
+
+	if (v < (1u << HIST_SUB_BITS))
+		return (unsigned)v;
+	msb = 63u - (unsigned)__builtin_clzll(v);
+	return (msb - HIST_SUB_BITS + 1) << HIST_SUB_BITS |
+	       ((unsigned)(v >> (msb - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1));
+}
+
+/* The middle of bucket i. */
+static uint64_t hist_value(unsigned i)
+{
+	unsigned e = i >> HIST_SUB_BITS, m = i & ((1u << HIST_SUB_BITS) - 1);
+	uint64_t lo, width;
+
+	if (e == 0)
+		return m;
+	lo = (uint64_t)((1u << HIST_SUB_BITS) | m) << (e - 1);
+	width = 1ULL << (e - 1);
+	return lo + width / 2;
+}
+
+static uint64_t percentile(uint64_t per_mille)
+{
+	uint64_t want = (b.lat_n * per_mille + 999) / 1000, seen = 0;
+
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		seen += b.hist[i];
+		if (seen >= want && want)
+			return hist_value(i);
+	}
+	return b.lat_max;
+}
+
+static uint64_t cycles_to_ns(uint64_t cycles)
+{
+	return cycles * 1000000ULL / tsc_khz();
+}
+
+static const struct nvme_pci *pick_ctrl(const struct nvme_pci *p, int n)
+{
+	const char *want = rt_cmdline_get("nvmebench.ctrl");
+
+	for (int i = 0; i < n; i++)
+		if (!want || !strcmp(want, p[i].bdf))
+			return &p[i];
+	return NULL;
+}
+
+static bool setup(const struct nvme_pci *p, uint16_t nq_want, uint16_t *depth)
+{
+	struct nvme_ctrl *c = &b.c;
+	uint32_t granted = 0, *list;
+	uint16_t st;
+
+	b.id = nvme_alloc(PAGE_SIZE);
+	if (nvme_ctrl_init(c, p) || nvme_ctrl_enable(c))
+		return false;
+	if (NVME_CAP_MQES(c->cap) + 1 < *depth)
+		*depth = (uint16_t)(NVME_CAP_MQES(c->cap) + 1);
+	if ((st = nvme_identify(c, NVME_ID_CNS_CTRL, 0, b.id))) {
+		smoke_fail("bench identify controller: status 0x%03x", st);
+		return false;
+	}
+	memcpy(&c->oacs, b.id + 256, 2);
+	c->mdts_bytes = b.id[77] ? PAGE_SIZE << b.id[77] : 0xffffffffu;
+	b.nsid = (uint32_t)rt_cmdline_u64("nvmebench.ns", 0);
+	if (!b.nsid) {
+		list = (uint32_t *)b.id;
+		if ((st = nvme_identify(c, NVME_ID_CNS_NS_ACTIVE_LIST, 0, b.id)) || !list[0]) {
+			smoke_fail("bench: no active namespace (status 0x%03x)", st);
+			return false;
+		}
+		b.nsid = list[0];
+	}
+	if ((st = nvme_identify(c, NVME_ID_CNS_NS, b.nsid, b.id))) {
+		smoke_fail("bench identify namespace %u: status 0x%03x", b.nsid, st);
+		return false;
+	}
+	memcpy(&b.nsze, b.id, 8);
+	b.lbasz = 1u << b.id[128 + 4 * (b.id[26] & 0xf) + 2];
+	if ((st = nvme_set_num_queues(c, nq_want, &granted))) {
+		smoke_fail("bench set features number of queues: status 0x%03x", st);
+		return false;
+	}
+	b.nq = nq_want;
+	if ((granted & 0xffff) + 1 < (uint32_t)b.nq)
+		b.nq = (int)(granted & 0xffff) + 1;
+	if ((granted >> 16) + 1 < (uint32_t)b.nq)
+		b.nq = (int)(granted >> 16) + 1;
+	if ((c->oacs & NVME_OACS_DBBUF) && rt_cmdline_u64("nvmebench.dbbuf", 1) &&
+	    (st = nvme_dbbuf_config(c)))
+		smoke_fail("bench doorbell buffer config: status 0x%03x", st);
+	b.bq = nvme_alloc(sizeof(struct bench_queue) * (size_t)b.nq);
+	for (int i = 0; i < b.nq; i++) {
+		st = nvme_create_io_pair(c, &b.bq[i].q, (uint16_t)(i + 1), *depth, -1, NULL, 0);
+		if (st) {
+			smoke_fail("bench create I/O queue pair %d: status 0x%03x", i + 1, st);
+			return false;
+		}
+	}
+	rt_printf("nvme-bench: ctrl %s ns %u lbas %llu lba_size %u queues %d depth %u dbbuf %d "
+		  "oacs 0x%04x\n",
+		  p->bdf, b.nsid, (unsigned long long)b.nsze, b.lbasz, b.nq, *depth,
+		  c->shadow_db != NULL, c->oacs);
+	return true;
+}
+
+/* Pre-build every slot's command: buffer, PRP1/PRP2 or a PRP list, NLB. */
+static void build_slots(uint8_t opcode, int qd)
+{
+	for (int i = 0; i < b.nq; i++) {
+		struct bench_queue *bq = &b.bq[i];
+
+		bq->nfree = 0;
+		bq->inflight = 0;
+		for (int s = 0; s < qd; s++) {
+			struct nvme_sqe *cmd = &bq->slot[s].cmd;
+
+			if (!bq->buf[s]) {
+				bq->buf[s] = nvme_alloc(b.bs);
+				bq->list[s] = nvme_alloc(PAGE_SIZE);
+			}
+			memset(cmd, 0, sizeof(*cmd));
+			cmd->opcode = opcode;
+			cmd->nsid = b.nsid;
+			cmd->cid = (uint16_t)s;
+			nvme_set_prps(cmd, bq->buf[s], b.bs, bq->list[s]);
+			cmd->cdw12 = b.bs / b.lbasz - 1;
+			bq->free[bq->nfree++] = (uint16_t)s;
+		}
+	}
+}
+
+static void submit(struct bench_queue *bq, uint16_t s, uint64_t now)
+{
+	struct slot *sl = &bq->slot[s];
+	uint64_t lba = rnd() % b.nblocks_bs * (b.bs / b.lbasz);
+
+	sl->cmd.cdw10 = (uint32_t)lba;
+	sl->cmd.cdw11 = (uint32_t)(lba >> 32);
+	sl->t_submit = now;
+	bq->inflight++;
+	nvme_sq_push(&bq->q, &sl->cmd);
+}
+
+/*
+ * Keep every queue full until `total` I/Os completed or `deadline` passed; the first
+ * `warmup` completions are not recorded. Returns the cycles of the measured part and
+ * sets *ios; 0 on a stall or an error status.
+ */
+static uint64_t run_loop(uint64_t warmup, uint64_t max_ios, uint64_t seconds, uint64_t *ios)
+{
+	uint64_t done = 0, t_start = 0, t_end, last_progress, measure_cycles = tsc_ms(seconds * 1000);
+	bool measuring = warmup == 0;
+	uint64_t now = rt_rdtsc();
+
+	t_start = now;
+	last_progress = now;
+	for (int i = 0; i < b.nq; i++) {
+		struct bench_queue *bq = &b.bq[i];
+
+		while (bq->nfree)
+			submit(bq, bq->free[--bq->nfree], now);
+		nvme_sq_ring(&bq->q);
+	}
+	for (;;) {
+		bool stop = false;
+
+		now = rt_rdtsc();
+		for (int i = 0; i < b.nq; i++) {
+			struct bench_queue *bq = &b.bq[i];
+			volatile struct nvme_cqe *e;
+			int reaped = 0, resubmitted = 0;
+
+			while ((e = nvme_cq_peek(&bq->q))) {
+				uint16_t s = e->cid, status = e->status >> 1;
+				uint64_t lat;
+
+				nvme_cq_pop(&bq->q);
+				bq->inflight--;
+				reaped++;
+				if (s >= MAX_QD || status) {
+					smoke_fail("bench: completion cid %u status 0x%03x", s, status);
+					return 0;
+				}
+				now = rt_rdtsc();
+				if (measuring) {
+					lat = now - bq->slot[s].t_submit;
+					b.hist[hist_index(lat)]++;
+					b.lat_sum += lat;
+					b.lat_n++;
+					if (lat > b.lat_max)
+						b.lat_max = lat;
+				}
+				done++;
+				if (!measuring && done >= warmup) {
+					measuring = true;
+					done = 0;
+					t_start = now;
+				}
+				if (measuring && ((max_ios && done >= max_ios) ||
+						  (!max_ios && now - t_start >= measure_cycles)))
+					stop = true;
+				if (stop)
+					continue;
+				submit(bq, s, now);
+				resubmitted++;
+			}
+			if (reaped) {
+				nvme_cq_ring(&bq->q);
+				last_progress = now;
+			}
+			if (resubmitted)
+				nvme_sq_ring(&bq->q);
+		}
+		if (stop)
+			break;
+		if (now - last_progress > tsc_ms(STALL_MS)) {
+			smoke_fail("bench: no completion for %u ms (%llu done)", STALL_MS,
+				   (unsigned long long)done);
+			return 0;
+		}
+	}
+	t_end = now;
+	/* Drain what is still in flight so the next run starts from empty queues. */
+	for (int i = 0; i < b.nq; i++) {
+		struct bench_queue *bq = &b.bq[i];
+		uint64_t t0 = rt_rdtsc();
+
+		while (bq->inflight > 0 && rt_rdtsc() - t0 < tsc_ms(STALL_MS)) {
+			while (nvme_cq_peek(&bq->q)) {
+				nvme_cq_pop(&bq->q);
+				bq->inflight--;
+			}
+		}
+		nvme_cq_ring(&bq->q);
+	}
+	*ios = done;
+	return t_end - t_start;
+}
+
+static void run_one(const char *rw, int qd, uint64_t seconds, uint64_t max_ios, uint64_t warmup)
+{
+	uint8_t opcode = strcmp(rw, "randwrite") == 0 ? NVME_CMD_WRITE : NVME_CMD_READ;
+	uint64_t ios = 0, cycles, sq_mmio = 0, cq_mmio = 0, iops, mmio_milli;
+
+	for (int i = 0; i < b.nq; i++) {
+		b.bq[i].q.mmio_sq_writes = b.bq[i].q.mmio_cq_writes = 0;
+	}
+	build_slots(opcode, qd);
+	memset(b.hist, 0, sizeof(b.hist));
+	b.lat_sum = b.lat_max = b.lat_n = 0;
+	cycles = run_loop(warmup, max_ios, seconds, &ios);
+	if (!cycles || !ios)
+		return;
+	for (int i = 0; i < b.nq; i++) {
+		sq_mmio += b.bq[i].q.mmio_sq_writes;
+		cq_mmio += b.bq[i].q.mmio_cq_writes;
+	}
+	iops = ios * tsc_khz() * 1000 / cycles;
+	mmio_milli = (sq_mmio + cq_mmio) * 1000 / (ios + warmup);
+	rt_printf("nvme-bench: qd %d queues %d rw %s bs %u ios %llu cycles %llu tsc_khz %llu "
+		  "iops %llu lat_avg_ns %llu lat_p50_ns %llu lat_p99_ns %llu lat_p999_ns %llu "
+		  "lat_max_ns %llu sq_mmio %llu cq_mmio %llu mmio_per_io %llu.%03llu dbbuf %d\n",
+		  qd, b.nq, rw, b.bs, (unsigned long long)ios, (unsigned long long)cycles,
+		  (unsigned long long)tsc_khz(), (unsigned long long)iops,
+		  (unsigned long long)cycles_to_ns(b.lat_sum / b.lat_n),
+		  (unsigned long long)cycles_to_ns(percentile(500)),
+		  (unsigned long long)cycles_to_ns(percentile(990)),
+		  (unsigned long long)cycles_to_ns(percentile(999)),
+		  (unsigned long long)cycles_to_ns(b.lat_max), (unsigned long long)sq_mmio,
+		  (unsigned long long)cq_mmio, (unsigned long long)(mmio_milli / 1000),
+		  (unsigned long long)(mmio_milli % 1000), b.c.shadow_db != NULL);
+}
+
+/* Next comma-separated item of *s into buf; false at the end. */
+static bool next_item(const char **s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	if (!**s)
+		return false;
+	while (**s && **s != ',') {
+		if (n + 1 < size)
+			buf[n++] = **s;
+		(*s)++;
+	}
+	if (**s == ',')
+		(*s)++;
+	buf[n] = 0;
+	return true;
+}
+
+void bench_ctrl(const struct nvme_pci *all, int n)
+{
+	const struct nvme_pci *p = pick_ctrl(all, n);
+	const char *qds = rt_cmdline_get("nvmebench.qd"), *rws = rt_cmdline_get("nvmebench.rw");
+	uint64_t seconds = rt_cmdline_u64("nvmebench.seconds", 5);
+	uint64_t max_ios = rt_cmdline_u64("nvmebench.ios", 0);
+	uint64_t warmup = rt_cmdline_u64("nvmebench.warmup", 2000);
+	uint64_t nq = rt_cmdline_u64("nvmebench.queues", 1);
+	char rw[16], item[16];
+	uint16_t depth = 128;
+
+	if (!p) {
+		smoke_fail("bench: no controller %s", rt_cmdline_get("nvmebench.ctrl"));
+		return;
+	}
+	b.bs = (uint32_t)rt_cmdline_u64("nvmebench.bs", 4096);
+	b.rng = 0x9E3779B97F4A7C15ULL ^ rt_rdtsc();
+	if (nq < 1 || nq > NVME_MAX_IO_QUEUES || b.bs % PAGE_SIZE || b.bs == 0 || b.bs > MAX_BS) {
+		smoke_fail("bench: queues %llu or bs %u out of range", (unsigned long long)nq,
+			   b.bs);
+		return;
+	}
+	if (!setup(p, (uint16_t)nq, &depth))
+		return;
+	if (b.bs % b.lbasz || b.bs > b.c.mdts_bytes || b.nsze < b.bs / b.lbasz) {
+		smoke_fail("bench: bs %u does not suit lba size %u / mdts %u", b.bs, b.lbasz,
+			   b.c.mdts_bytes);
+		return;
+	}
+	b.nblocks_bs = b.nsze / (b.bs / b.lbasz);
+	for (const char *r = rws ? rws : "randread"; next_item(&r, rw, sizeof(rw));) {
+		if (strcmp(rw, "randread") && strcmp(rw, "randwrite")) {
+			smoke_fail("bench: rw %s is not randread or randwrite", rw);
+			continue;
+		}
+		for (const char *q = qds ? qds : "1"; next_item(&q, item, sizeof(item));) {
+			uint64_t qd = rt_strtou64(item, NULL);
+
+			if (qd < 1 || qd > MAX_QD || qd >= depth) {
+				smoke_fail("bench: qd %s out of range 1..%d", item, MAX_QD);
+				continue;
+			}
+			run_one(rw, (int)qd, seconds, max_ios, warmup);
+		}
+	}
+}

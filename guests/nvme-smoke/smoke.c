@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The end-to-end check of one controller, in the order a host driver meets it:
+ *   enable -> Identify Controller / active namespaces -> Set Features Number of Queues ->
+ *   Doorbell Buffer Config (when OACS says so) -> MSI-X -> CMB (SQ placed there when
+ *   CMBSZ.SQS) -> PMR -> I/O queue pair -> per namespace: Identify Namespace, writes of a
+ *   pattern (one block, one page, two pages, PRP lists, first-page offsets, the last
+ *   blocks), read back and compare, Flush, reads past the end -> error paths -> controller
+ *   reset (data still there) -> shutdown.
+ * A check that fails prints "nvme-smoke: FAIL ..." and counts in smoke_errors.
+ */
+#include "nvme_smoke.h"
+
+#define IO_QID	       1
+#define IO_DEPTH       64
+#define MSIX_VECTOR    1    /* the I/O CQ's interrupt vector (0 is the admin queue's) */
+#define APIC_VECTOR    0x41 /* what that MSI-X entry delivers */
+#define LAPIC_BASE     0xFEE00000ULL
+#define LAPIC_ID       0x20
+#define LAPIC_TPR      0x80
+#define LAPIC_EOI      0xb0
+#define LAPIC_SVR      0xf0
+#define LAPIC_IRR      0x200
+#define MAX_XFER       (256u * 1024)
+#define BUF_SIZE       (MAX_XFER + PAGE_SIZE)
+#define MAX_NS	       32
+#define OPCODE_RESVD   0x7e /* reserved in the NVM and admin command sets */
+
+struct smoke {
+	struct nvme_ctrl c;
+	struct nvme_queue io;
+	uint8_t *wbuf, *rbuf, *id;
+	uint64_t *prp_list;
+	bool verify, cmb_sq;
+	uint32_t nsids[MAX_NS];
+	int nr_ns;
+	uint64_t first_lba_size; /* ns 1's LBA size, for the check after a reset */
+};
+
+struct region {
+	uint64_t lba;
+	uint32_t bytes, buf_off;
+};
+
+static struct smoke sm;
+static volatile uint32_t msix_count;
+
+static bool msix_hook(struct rt_frame *frame)
+{
+	if (frame->vector != APIC_VECTOR)
+		return false;
+	msix_count++;
+	mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
+	return true;
+}
+
+static void copy_trimmed(char *dst, const uint8_t *src, size_t len)
+{
+	size_t n = len;
+
+	memcpy(dst, src, len);
+	while (n && (dst[n - 1] == ' ' || dst[n - 1] == 0))
+		n--;
+	dst[n] = 0;
+}
+
+static bool check_status(const char *what, uint16_t got, uint16_t want)
+{
+	if (NVME_STATUS_CODE(got) == want)
+		return true;
+	smoke_fail("%s %s: status 0x%03x, expected 0x%03x", sm.c.pci.bdf, what, got, want);
+	return false;
+}
+
+/* ---- MSI-X (PCIe 5.0 7.7.2): one entry, to this CPU's local APIC ---- */
+
+static void msix_setup(void)
+{
+	struct nvme_ctrl *c = &sm.c;
+	uint8_t cap = pci_find_cap(&c->pci, PCI_CAP_ID_MSIX);
+	uint32_t table, svr;
+	uint16_t ctrl;
+	uint64_t entry;
+
+	c->msix_cap = cap;
+	if (!cap || rt_cmdline_get("nvme-smoke.irq")) {
+		rt_printf("nvme-smoke: %s msix %s: I/O CQ polled without interrupts\n",
+			  c->pci.bdf, cap ? "off (nvme-smoke.irq)" : "absent");
+		c->msix_cap = 0;
+		return;
+	}
+	ctrl = pci_read16(&c->pci, cap + PCI_MSIX_FLAGS);
+	table = pci_read32(&c->pci, cap + PCI_MSIX_TABLE);
+	c->msix_vectors = (uint16_t)((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1);
+	c->msix_table = pci_bar_addr(&c->pci, table & PCI_MSIX_BIR) + (table & ~7u);
+	if (c->msix_vectors <= MSIX_VECTOR) {
+		smoke_fail("%s msix has %u vectors", c->pci.bdf, c->msix_vectors);
+		c->msix_cap = 0;
+		return;
+	}
+	if (c->msix_table >= 0x100000000ULL)
+		rt_map(c->msix_table, PAGE_SIZE, RT_MAP_UC);
+	svr = mmio_read32(LAPIC_BASE + LAPIC_SVR);
+	mmio_write32(LAPIC_BASE + LAPIC_SVR, (svr & ~0xffu) | 0x100 | 0xff);
+	mmio_write32(LAPIC_BASE + LAPIC_TPR, 0);
+	msix_count = 0;
+	rt_set_trap_hook(msix_hook);
+	/* Linux msix_capability_init: enable with everything masked, program, unmask. */
+	pci_write16(&c->pci, cap + PCI_MSIX_FLAGS,
+		    (uint16_t)(ctrl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL));
+	entry = c->msix_table + MSIX_VECTOR * PCI_MSIX_ENTRY_SIZE;
+	mmio_write32(entry + 0, 0xFEE00000u | (mmio_read32(LAPIC_BASE + LAPIC_ID) >> 24) << 12);
+	mmio_write32(entry + 4, 0);
+	mmio_write32(entry + 8, APIC_VECTOR);
+	mmio_write32(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+	pci_write16(&c->pci, cap + PCI_MSIX_FLAGS,
+		    (uint16_t)((ctrl | PCI_MSIX_FLAGS_ENABLE) & ~PCI_MSIX_FLAGS_MASKALL));
+	rt_printf("nvme-smoke: %s msix vectors %u table 0x%llx: I/O CQ on vector %u\n",
+		  c->pci.bdf, c->msix_vectors, (unsigned long long)c->msix_table, MSIX_VECTOR);
+}
+
+/* Delivered to the hook (IF=1 in ring 3 on some hosts) or left pending in the APIC IRR. */
+static void msix_check(void)
+{
+	uint32_t irr = mmio_read32(LAPIC_BASE + LAPIC_IRR + 0x10 * (APIC_VECTOR / 32));
+	bool pending = irr >> (APIC_VECTOR % 32) & 1;
+
+	if (!sm.c.msix_cap)
+		return;
+	if (msix_count || pending)
+		rt_printf("nvme-smoke: %s msix ok (%s)\n", sm.c.pci.bdf,
+			  msix_count ? "delivered" : "pending in the APIC IRR");
+	else
+		smoke_fail("%s msix: no interrupt on vector %u after I/O completions", sm.c.pci.bdf,
+			   MSIX_VECTOR);
+}
+
+/* ---- CMB (NVMe 1.4 3.1.11-3.1.15; Linux nvme_map_cmb) ---- */
+
+/* Map the CMB if there is one; returns where an I/O SQ may go, or NULL. */
+static void *cmb_setup(uint64_t *bus)
+{
+	struct nvme_ctrl *c = &sm.c;
+	uint32_t cmbsz, cmbloc, bir;
+	uint64_t unit, size, offset, bar, bar_size;
+
+	if (!(c->cap & NVME_CAP_CMBS)) {
+		rt_printf("nvme-smoke: %s cmb absent (CAP.CMBS 0): SQ in RAM\n", c->pci.bdf);
+		return NULL;
+	}
+	if (rt_cmdline_get("nvme-smoke.nocmb")) {
+		rt_printf("nvme-smoke: %s cmb not used (nvme-smoke.nocmb)\n", c->pci.bdf);
+		return NULL;
+	}
+	mmio_write32(c->bar0 + NVME_REG_CMBMSC, (uint32_t)NVME_CMBMSC_CRE);
+	cmbsz = mmio_read32(c->bar0 + NVME_REG_CMBSZ);
+	cmbloc = mmio_read32(c->bar0 + NVME_REG_CMBLOC);
+	if (!cmbsz) {
+		rt_printf("nvme-smoke: %s cmb CMBSZ 0 after CMBMSC.CRE: no CMB\n", c->pci.bdf);
+		return NULL;
+	}
+	unit = 1ULL << (12 + 4 * NVME_CMBSZ_SZU(cmbsz));
+	size = unit * NVME_CMBSZ_SZ(cmbsz);
+	offset = unit * NVME_CMBLOC_OFST(cmbloc);
+	bir = NVME_CMBLOC_BIR(cmbloc);
+	bar = pci_bar_addr(&c->pci, (int)bir);
+	bar_size = pci_bar_size(&c->pci, (int)bir);
+	rt_printf("nvme-smoke: %s cmb bar%u 0x%llx offset 0x%llx size 0x%llx cmbsz 0x%08x "
+		  "cmbloc 0x%08x%s%s%s%s%s\n",
+		  c->pci.bdf, bir, (unsigned long long)bar, (unsigned long long)offset,
+		  (unsigned long long)size, cmbsz, cmbloc, cmbsz & NVME_CMBSZ_SQS ? " sqs" : "",
+		  cmbsz & NVME_CMBSZ_CQS ? " cqs" : "", cmbsz & NVME_CMBSZ_LISTS ? " lists" : "",
+		  cmbsz & NVME_CMBSZ_RDS ? " rds" : "", cmbsz & NVME_CMBSZ_WDS ? " wds" : "");
+	if (!bar || offset >= bar_size) {
+		smoke_fail("%s cmb offset 0x%llx outside bar%u (size 0x%llx)", c->pci.bdf,
+			   (unsigned long long)offset, bir, (unsigned long long)bar_size);
+		return NULL;
+	}
+	if (size > bar_size - offset)
+		size = bar_size - offset; /* Linux clamps to the BAR as well */
+	/* NVMe 1.4 3.1.15: CBA is the controller's address of the CMB; high half first. */
+	mmio_write32(c->bar0 + NVME_REG_CMBMSC + 4, (uint32_t)(bar >> 32));
+	mmio_write32(c->bar0 + NVME_REG_CMBMSC,
+		     (uint32_t)(bar | NVME_CMBMSC_CRE | NVME_CMBMSC_CMSE));
+	if (!(cmbsz & NVME_CMBSZ_SQS)) {
+		rt_printf("nvme-smoke: %s cmb has no SQS: SQ in RAM\n", c->pci.bdf);
+		return NULL;
+	}
+	if (size < IO_DEPTH * sizeof(struct nvme_sqe)) {
+		smoke_fail("%s cmb too small for a %u-entry SQ", c->pci.bdf, IO_DEPTH);
+		return NULL;
+	}
+	if (bar + offset + size > 0x100000000ULL && rt_map(bar + offset, size, RT_MAP_UC)) {
+		smoke_fail("%s cannot map the cmb", c->pci.bdf);
+		return NULL;
+	}
+	*bus = bar + offset;
+	return (void *)(uintptr_t)(bar + offset);
+}
+
+/* ---- PMR (NVMe 1.4 3.1.16-3.1.22) ---- */
+
+static void pmr_check(void)
+{
+	struct nvme_ctrl *c = &sm.c;
+
+	if (!(c->cap & NVME_CAP_PMRS)) {
+		rt_printf("nvme-smoke: %s pmr absent (CAP.PMRS 0)\n", c->pci.bdf);
+		return;
+	}
+	/* Where the persistence checks go: enable, write, reset, read; write, vmm restart. */
+	rt_printf("nvme-smoke: %s pmr present (PMRCAP 0x%08x): not checked yet\n", c->pci.bdf,
+		  mmio_read32(c->bar0 + NVME_REG_PMRCAP));
+}
+
+/* ---- I/O ---- */
+
+static uint16_t rw(uint8_t opcode, uint32_t nsid, uint64_t lba, uint32_t nblocks, void *buf,
+		   uint32_t bytes)
+{
+	struct nvme_sqe cmd = {.opcode = opcode, .nsid = nsid};
+
+	nvme_set_prps(&cmd, buf, bytes, sm.prp_list);
+	cmd.cdw10 = (uint32_t)lba;
+	cmd.cdw11 = (uint32_t)(lba >> 32);
+	cmd.cdw12 = (nblocks - 1) & 0xffff;
+	return nvme_submit_wait(&sm.io, &cmd, NULL);
+}
+
+/* A pattern no two (controller, namespace, byte offset) share. */
+static uint32_t pattern(uint32_t nsid, uint64_t byte)
+{
+	uint64_t x = (byte / 4) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)nsid << 56 ^
+		     (uint64_t)sm.c.pci.bus << 48 ^ (uint64_t)sm.c.pci.devfn << 40;
+
+	x ^= x >> 29;
+	return (uint32_t)(x ^ x >> 32);
+}
+
+static void fill(uint32_t nsid, uint64_t byte0, uint32_t *buf, uint32_t bytes)
+{
+	for (uint32_t i = 0; i < bytes / 4; i++)
+		buf[i] = pattern(nsid, byte0 + 4ULL * i);
+}
+
+static bool compare(uint32_t nsid, uint64_t byte0, const uint32_t *buf, uint32_t bytes,
+		    const char *what)
+{
+	for (uint32_t i = 0; i < bytes / 4; i++) {
+		uint32_t want = pattern(nsid, byte0 + 4ULL * i);
+
+		if (buf[i] != want) {
+			smoke_fail("%s ns %u %s: byte 0x%llx reads 0x%08x, wrote 0x%08x",
+				   sm.c.pci.bdf, nsid, what,
+				   (unsigned long long)(byte0 + 4ULL * i), buf[i], want);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Regions one after the other from LBA 0 (a one-block gap between them, so a misplaced
+ * write shows up), and the last one at the very end of the namespace.
+ */
+static int plan_regions(struct region *r, uint64_t nsze, uint32_t lbasz, uint32_t max_bytes)
+{
+	static const struct region want[] = {
+		{0, 0, 0},		  /* one block */
+		{0, 4096, 0},		  /* one page: PRP1 only */
+		{0, 8192, 0},		  /* two pages: PRP2 is a page */
+		{0, 8192, 512},		  /* first page at an offset: three pages, PRP list */
+		{0, 65536, 0},		  /* PRP list of 15 entries */
+		{0, 131072 + 4096, 1024}, /* offset + list */
+		{0, MAX_XFER, 0},	  /* the largest transfer (MDTS permitting) */
+		{0, 8192, 0},		  /* the last blocks of the namespace */
+	};
+	const int nwant = (int)(sizeof(want) / sizeof(want[0]));
+	uint64_t next = 0;
+	int n = 0;
+
+	for (int i = 0; i < nwant; i++) {
+		uint32_t bytes = want[i].bytes ? want[i].bytes : lbasz;
+		uint64_t blocks;
+
+		if (bytes % lbasz || bytes > max_bytes)
+			continue;
+		blocks = bytes / lbasz;
+		r[n] = want[i];
+		r[n].bytes = bytes;
+		if (i == nwant - 1) {
+			if (blocks > nsze || nsze - blocks < next)
+				continue;
+			r[n].lba = nsze - blocks;
+		} else {
+			if (next + blocks + 1 + 16 > nsze)
+				continue;
+			r[n].lba = next;
+			next += blocks + 1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static bool rw_regions(uint32_t nsid, const struct region *r, int n, uint32_t lbasz)
+{
+	bool ok = true;
+
+	for (int i = 0; i < n; i++) {
+		uint8_t *buf = sm.wbuf + r[i].buf_off;
+		uint16_t st;
+
+		fill(nsid, r[i].lba * lbasz, (uint32_t *)buf, r[i].bytes);
+		st = rw(NVME_CMD_WRITE, nsid, r[i].lba, r[i].bytes / lbasz, buf, r[i].bytes);
+		ok &= check_status("write", st, NVME_SC_SUCCESS);
+	}
+	for (int i = 0; i < n; i++) {
+		uint8_t *buf = sm.rbuf + r[i].buf_off;
+		char what[64];
+		uint16_t st;
+
+		memset(buf, 0xa5, r[i].bytes);
+		st = rw(NVME_CMD_READ, nsid, r[i].lba, r[i].bytes / lbasz, buf, r[i].bytes);
+		rt_snprintf(what, sizeof(what), "read lba %llu bytes %u buf+%u",
+			    (unsigned long long)r[i].lba, r[i].bytes, r[i].buf_off);
+		if (!check_status(what, st, NVME_SC_SUCCESS))
+			ok = false;
+		else if (sm.verify && !compare(nsid, r[i].lba * lbasz, (uint32_t *)buf, r[i].bytes,
+					       what))
+			ok = false;
+	}
+	return ok;
+}
+
+static void ns_check(uint32_t nsid)
+{
+	const uint8_t *id = sm.id;
+	struct region r[8];
+	uint64_t nsze, ncap;
+	uint32_t lbasz, max_bytes = sm.c.mdts_bytes < MAX_XFER ? sm.c.mdts_bytes : MAX_XFER;
+	uint16_t st;
+	int n;
+	bool ok;
+
+	st = nvme_identify(&sm.c, NVME_ID_CNS_NS, nsid, sm.id);
+	if (!check_status("identify namespace", st, NVME_SC_SUCCESS))
+		return;
+	memcpy(&nsze, id + 0, 8);
+	memcpy(&ncap, id + 8, 8);
+	lbasz = 1u << ((id[128 + 4 * (id[26] & 0xf) + 2]) & 0xff);
+	rt_printf("nvme-smoke: %s ns %u lbas %llu lba_size %u ncap %llu eui64 "
+		  "%02x%02x%02x%02x%02x%02x%02x%02x\n",
+		  sm.c.pci.bdf, nsid, (unsigned long long)nsze, lbasz, (unsigned long long)ncap,
+		  id[120], id[121], id[122], id[123], id[124], id[125], id[126], id[127]);
+	if (lbasz < 512 || lbasz > PAGE_SIZE || nsze == 0) {
+		smoke_fail("%s ns %u: lba size %u, %llu lbas: not testable", sm.c.pci.bdf, nsid,
+			   lbasz, (unsigned long long)nsze);
+		return;
+	}
+	if (nsid == sm.nsids[0])
+		sm.first_lba_size = lbasz;
+
+	n = plan_regions(r, nsze, lbasz, max_bytes);
+	ok = rw_regions(nsid, r, n, lbasz);
+	if (ok) {
+		uint32_t largest = 0;
+
+		for (int i = 0; i < n; i++)
+			largest = r[i].bytes > largest ? r[i].bytes : largest;
+		rt_printf("nvme-smoke: %s ns %u write/read%s ok (%d transfers, up to %u bytes)\n",
+			  sm.c.pci.bdf, nsid, sm.verify ? "/verify" : " (not verified)", n, largest);
+	}
+
+	struct nvme_sqe flush = {.opcode = NVME_CMD_FLUSH, .nsid = nsid};
+	if (check_status("flush", nvme_submit_wait(&sm.io, &flush, NULL), NVME_SC_SUCCESS))
+		rt_printf("nvme-smoke: %s ns %u flush ok\n", sm.c.pci.bdf, nsid);
+
+	/* NVMe 1.4 6.9 / 6.15: an LBA range past NSZE -> LBA Out of Range (80h). */
+	st = rw(NVME_CMD_READ, nsid, nsze, 1, sm.rbuf, lbasz);
+	ok = check_status("read at lba NSZE", st, NVME_SC_LBA_RANGE);
+	st = rw(NVME_CMD_READ, nsid, nsze - 1, 2, sm.rbuf, 2 * lbasz);
+	ok &= check_status("read across the last lba", st, NVME_SC_LBA_RANGE);
+	st = rw(NVME_CMD_WRITE, nsid, nsze, 1, sm.wbuf, lbasz);
+	ok &= check_status("write at lba NSZE", st, NVME_SC_LBA_RANGE);
+	if (ok)
+		rt_printf("nvme-smoke: %s ns %u lba out of range ok (status 0x080)\n", sm.c.pci.bdf,
+			  nsid);
+}
+
+/* ---- error paths a guest can see ---- */
+
+static void error_checks(void)
+{
+	struct nvme_ctrl *c = &sm.c;
+	struct nvme_sqe cmd;
+	bool ok = true;
+
+	if (c->nn < 0xfffffffeu) {
+		ok &= check_status("read nsid NN+1", rw(NVME_CMD_READ, c->nn + 1, 0, 1, sm.rbuf, 512),
+				   NVME_SC_INVALID_NS);
+	}
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = OPCODE_RESVD;
+	cmd.nsid = sm.nsids[0];
+	ok &= check_status("reserved I/O opcode", nvme_submit_wait(&sm.io, &cmd, NULL),
+			   NVME_SC_INVALID_OP);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = OPCODE_RESVD;
+	ok &= check_status("reserved admin opcode", nvme_admin(c, &cmd, NULL), NVME_SC_INVALID_OP);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = NVME_ADM_CREATE_CQ;
+	cmd.prp1 = (uintptr_t)sm.rbuf;
+	cmd.cdw10 = 15u << 16 | 0; /* QID 0 is the admin queue */
+	cmd.cdw11 = NVME_QUEUE_PHYS_CONTIG;
+	ok &= check_status("create I/O CQ 0", nvme_admin(c, &cmd, NULL), NVME_SC_QID_INVALID);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = NVME_ADM_CREATE_SQ;
+	cmd.prp1 = (uintptr_t)sm.rbuf;
+	cmd.cdw10 = 15u << 16 | (IO_QID + 1);
+	cmd.cdw11 = (uint32_t)(IO_QID + 1) << 16 | NVME_QUEUE_PHYS_CONTIG; /* no such CQ */
+	ok &= check_status("create I/O SQ on a missing CQ", nvme_admin(c, &cmd, NULL),
+			   NVME_SC_CQ_INVALID);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = NVME_ADM_DELETE_CQ;
+	cmd.cdw10 = IO_QID;
+	ok &= check_status("delete a CQ that has an SQ", nvme_admin(c, &cmd, NULL),
+			   NVME_SC_QDEL_INVAL);
+	ok &= check_status("identify CNS 0xff", nvme_identify(c, 0xff, 0, sm.id),
+			   NVME_SC_INVALID_FLD);
+	if (ok)
+		rt_printf("nvme-smoke: %s error paths ok\n", c->pci.bdf);
+}
+
+/* ---- bring-up ---- */
+
+static bool identify_ctrl(void)
+{
+	struct nvme_ctrl *c = &sm.c;
+	const uint8_t *id = sm.id;
+	char sn[21], mn[41], fr[9];
+	uint16_t st = nvme_identify(c, NVME_ID_CNS_CTRL, 0, sm.id);
+
+	if (!check_status("identify controller", st, NVME_SC_SUCCESS))
+		return false;
+	copy_trimmed(sn, id + 4, 20);
+	copy_trimmed(mn, id + 24, 40);
+	copy_trimmed(fr, id + 64, 8);
+	memcpy(&c->nn, id + 516, 4);
+	memcpy(&c->oacs, id + 256, 2);
+	c->mdts_bytes = id[77] ? PAGE_SIZE << id[77] : 0xffffffffu;
+	rt_printf("nvme-smoke: %s sn %s mn %s fr %s\n", c->pci.bdf, sn, mn, fr);
+	rt_printf("nvme-smoke: %s vid 0x%04x nn %u mdts %u oacs 0x%04x sqes 0x%02x cqes 0x%02x "
+		  "vwc %u\n",
+		  c->pci.bdf, id[0] | id[1] << 8, c->nn, id[77], c->oacs, id[512], id[513],
+		  id[525] & 1);
+	if ((id[512] & 0xf) > 6 || (id[512] >> 4) < 6 || (id[513] & 0xf) > 4 || (id[513] >> 4) < 4)
+		smoke_fail("%s SQES/CQES do not allow 64/16-byte entries", c->pci.bdf);
+	return true;
+}
+
+static void list_namespaces(void)
+{
+	uint32_t *list = (uint32_t *)sm.id;
+	char line[160];
+	size_t n = 0;
+
+	sm.nr_ns = 0;
+	if (!check_status("identify active ns list",
+			  nvme_identify(&sm.c, NVME_ID_CNS_NS_ACTIVE_LIST, 0, sm.id), NVME_SC_SUCCESS))
+		return;
+	for (int i = 0; i < 1024 && list[i] && sm.nr_ns < MAX_NS; i++) {
+		sm.nsids[sm.nr_ns++] = list[i];
+		if (n < sizeof(line) - 16)
+			n += (size_t)rt_snprintf(line + n, sizeof(line) - n, " %u", list[i]);
+	}
+	if (!sm.nr_ns)
+		rt_snprintf(line, sizeof(line), " none");
+	rt_printf("nvme-smoke: %s active namespaces%s\n", sm.c.pci.bdf, line);
+}
+
+static bool setup_queues(void)
+{
+	struct nvme_ctrl *c = &sm.c;
+	uint32_t granted = 0;
+	uint64_t sq_bus = 0;
+	void *sq_mem;
+	uint16_t st, depth = IO_DEPTH;
+
+	st = nvme_set_num_queues(c, 4, &granted);
+	if (!check_status("set features number of queues", st, NVME_SC_SUCCESS))
+		return false;
+	c->nr_io_queues = (uint16_t)((granted & 0xffff) + 1);
+	rt_printf("nvme-smoke: %s queues granted sq %u cq %u\n", c->pci.bdf, (granted & 0xffff) + 1,
+		  (granted >> 16) + 1);
+
+	if (!(c->oacs & NVME_OACS_DBBUF))
+		rt_printf("nvme-smoke: %s dbbuf not supported (OACS bit 8 clear)\n", c->pci.bdf);
+	else if (rt_cmdline_get("nvme-smoke.nodbbuf"))
+		rt_printf("nvme-smoke: %s dbbuf not used (nvme-smoke.nodbbuf)\n", c->pci.bdf);
+	else if (check_status("doorbell buffer config", nvme_dbbuf_config(c), NVME_SC_SUCCESS))
+		rt_printf("nvme-smoke: %s dbbuf on\n", c->pci.bdf);
+
+	msix_setup();
+	sq_mem = cmb_setup(&sq_bus);
+	pmr_check();
+	if (depth > NVME_CAP_MQES(c->cap) + 1)
+		depth = (uint16_t)(NVME_CAP_MQES(c->cap) + 1);
+	st = nvme_create_io_pair(c, &sm.io, IO_QID, depth, c->msix_cap ? MSIX_VECTOR : -1, sq_mem,
+				 sq_bus);
+	if (!check_status("create I/O queue pair", st, NVME_SC_SUCCESS))
+		return false;
+	sm.cmb_sq = sq_mem != NULL;
+	rt_printf("nvme-smoke: %s io queue %u depth %u sq in %s cq %s\n", c->pci.bdf, IO_QID, depth,
+		  sm.cmb_sq ? "cmb" : "ram", c->msix_cap ? "msix" : "polled");
+	return true;
+}
+
+/* Disable and enable again: the namespaces keep their data (NVMe 1.4 7.3.2). */
+static void reset_check(void)
+{
+	struct nvme_ctrl *c = &sm.c;
+	uint32_t nsid = sm.nsids[0], lbasz = (uint32_t)sm.first_lba_size;
+	uint16_t st;
+
+	if (nvme_ctrl_disable(c) || nvme_ctrl_enable(c)) {
+		smoke_errors++;
+		return;
+	}
+	c->shadow_db = NULL; /* a reset forgets the doorbell buffer */
+	if (!identify_ctrl())
+		return;
+	st = nvme_create_io_pair(c, &sm.io, IO_QID, 16, -1, NULL, 0);
+	if (!check_status("create I/O queue pair after reset", st, NVME_SC_SUCCESS))
+		return;
+	if (!lbasz)
+		return;
+	memset(sm.rbuf, 0, lbasz);
+	st = rw(NVME_CMD_READ, nsid, 0, 1, sm.rbuf, lbasz);
+	if (!check_status("read after reset", st, NVME_SC_SUCCESS))
+		return;
+	if (sm.verify && !compare(nsid, 0, (uint32_t *)sm.rbuf, lbasz, "read after reset"))
+		return;
+	rt_printf("nvme-smoke: %s reset ok%s\n", c->pci.bdf,
+		  sm.verify ? " (ns data kept)" : "");
+}
+
+void smoke_ctrl(const struct nvme_pci *p)
+{
+	struct nvme_ctrl *c = &sm.c;
+	int errors = smoke_errors;
+
+	if (!sm.wbuf) {
+		sm.wbuf = nvme_alloc(BUF_SIZE);
+		sm.rbuf = nvme_alloc(BUF_SIZE);
+		sm.id = nvme_alloc(PAGE_SIZE);
+		sm.prp_list = nvme_alloc(PAGE_SIZE);
+	}
+	sm.verify = !rt_cmdline_get("nvme-smoke.noverify");
+	sm.first_lba_size = 0;
+	if (nvme_ctrl_init(c, p)) {
+		smoke_errors++;
+		return;
+	}
+	rt_printf("nvme-smoke: %s %04x:%04x cap 0x%016llx vs 0x%08x mqes %u dstrd %u to %u%s%s\n",
+		  p->bdf, p->vendor, p->device, (unsigned long long)c->cap, c->vs,
+		  NVME_CAP_MQES(c->cap), NVME_CAP_DSTRD(c->cap), NVME_CAP_TO(c->cap),
+		  c->cap & NVME_CAP_CMBS ? " cmbs" : "", c->cap & NVME_CAP_PMRS ? " pmrs" : "");
+	if (nvme_ctrl_enable(c)) {
+		smoke_errors++;
+		return;
+	}
+	rt_printf("nvme-smoke: %s enabled cc 0x%08x csts 0x%08x\n", p->bdf,
+		  mmio_read32(c->bar0 + NVME_REG_CC), mmio_read32(c->bar0 + NVME_REG_CSTS));
+	if (!identify_ctrl())
+		return;
+	list_namespaces();
+	if (!setup_queues())
+		return;
+	for (int i = 0; i < sm.nr_ns; i++)
+		ns_check(sm.nsids[i]);
+	if (sm.cmb_sq && smoke_errors == errors)
+		rt_printf("nvme-smoke: %s cmb sq ok\n", p->bdf);
+	msix_check();
+	error_checks();
+	if (check_status("delete I/O queue pair", nvme_delete_io_pair(c, &sm.io), NVME_SC_SUCCESS))
+		rt_printf("nvme-smoke: %s io queue deleted\n", p->bdf);
+	if (c->msix_cap) {
+		pci_write16(p, c->msix_cap + PCI_MSIX_FLAGS, 0);
+		rt_set_trap_hook(NULL);
+	}
+	reset_check();
+	if (nvme_ctrl_shutdown(c) == 0)
+		rt_printf("nvme-smoke: %s shutdown ok\n", p->bdf);
+	else
+		smoke_errors++;
+	rt_printf("nvme-smoke: %s errors %d\n", p->bdf, smoke_errors - errors);
+}
