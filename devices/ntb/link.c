@@ -265,9 +265,12 @@ static void *link_thread(void *arg)
 			break;
 		if (p[1].revents)
 			ntb_service(l->ntb);
-		if (p[3].revents && l->conn_fd >= 0 &&
-		    recv(l->conn_fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0 && errno != EAGAIN)
-			link_lost(l);
+		if (p[3].revents && l->conn_fd >= 0) {
+			ssize_t n = recv(l->conn_fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				link_lost(l);
+		}
 		if (p[2].revents && l->listen_fd >= 0)
 			link_accept(l);
 	}
