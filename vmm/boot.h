@@ -32,6 +32,7 @@
 enum boot_mode {
 	BOOT_MODE_PVH32,   /* 32-bit protected mode, paging off, EBX = hvm_start_info */
 	BOOT_MODE_LINUX64, /* long mode, identity paging, RSI = boot_params */
+	BOOT_MODE_RESET,   /* firmware: the reset vector, real mode at F000:FFF0 (base FFFF0000) */
 };
 
 struct boot_entry {

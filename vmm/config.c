@@ -6,6 +6,7 @@
  */
 #include "vmm/config.h"
 
+#include "firmware/seabios.h"
 #include "vmm/config_internal.h"
 #include "vmm/toml.h"
 #include "vmm/util.h"
@@ -25,6 +26,7 @@
 #define CONFIG_MEMORY_ALIGN MiB(2)
 #define CONFIG_MAX_CPUS	    255
 #define CONFIG_MAX_CMDLINE  4095
+#define CONFIG_MAX_REBOOT_TIMEOUT 3600000 /* ms */
 
 const char config_default_toml[] = "# The built-in machine of `vmm run` without --config.\n"
 				   "[machine]\n"
@@ -347,13 +349,30 @@ static char *get_input_file(struct ctx *c, const struct toml_keyval *kv)
 	return NULL;
 }
 
-static const char *const machine_keys[] = {"memory",  "cpus",	   "kernel", "initrd",
-					   "cmdline", "hugepages", NULL};
+static const char *const machine_keys[] = {"memory",	   "cpus",     "kernel", "initrd",
+					   "cmdline", "hugepages", "firmware", NULL};
+
+/* [machine] firmware: "seabios" (Debian's image) or a path to a BIOS image. */
+static char *get_firmware(struct ctx *c, const struct toml_keyval *kv)
+{
+	const char *s = cfg_get_string(c, kv);
+
+	if (!s || strcmp(s, "seabios"))
+		return s ? get_input_file(c, kv) : NULL;
+	if (access(SEABIOS_DEFAULT_IMAGE, R_OK) < 0) {
+		cfg_report(c, kv->value->pos,
+			   "firmware \"seabios\" needs %s (Debian package seabios): %s",
+			   SEABIOS_DEFAULT_IMAGE, strerror(errno));
+		return NULL;
+	}
+	return cfg_dup(c, SEABIOS_DEFAULT_IMAGE);
+}
 
 static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct machine_config *cfg)
 {
 	const struct toml_value *t = tkv->value;
-	bool have_kernel = false;
+	const struct toml_keyval *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	bool have_firmware = false;
 
 	for (size_t i = 0; i < t->table.len; i++) {
 		const struct toml_keyval *kv = &t->table.items[i];
@@ -371,12 +390,18 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 			else
 				cfg->cpus = (int)kv->value->integer;
 		} else if (!strcmp(k, "kernel")) {
-			have_kernel = true;
+			kernel = kv;
 			cfg->kernel = get_input_file(c, kv);
 		} else if (!strcmp(k, "initrd")) {
+			initrd = kv;
 			cfg->initrd = get_input_file(c, kv);
+		} else if (!strcmp(k, "firmware")) {
+			have_firmware = true;
+			cfg->firmware = get_firmware(c, kv);
 		} else if (!strcmp(k, "cmdline")) {
 			const char *s = cfg_get_string(c, kv);
+
+			cmdline = kv;
 			if (s && strlen(s) > CONFIG_MAX_CMDLINE)
 				cfg_report(c, kv->value->pos,
 					   "'cmdline' is %zu bytes long; at most %d are allowed",
@@ -389,9 +414,55 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 			cfg_unknown_key(c, kv, "machine", machine_keys);
 		}
 	}
-	if (!have_kernel)
+	if (!kernel && !have_firmware)
 		cfg_report(c, t->pos,
-			   "missing key 'kernel' in [machine] (the guest kernel to boot)");
+			   "missing key 'kernel' in [machine] (the guest kernel to boot, or set "
+			   "'firmware')");
+	/* Booting a kernel through SeaBIOS needs a linuxboot option ROM we do not have yet. */
+	for (int i = 0; have_firmware && i < 3; i++) {
+		const struct toml_keyval *kv = i == 0 ? kernel : i == 1 ? initrd : cmdline;
+
+		if (kv)
+			cfg_report(c, kv->pos,
+				   "'%s' cannot be used with 'firmware' (direct kernel boot through "
+				   "the firmware is not supported yet)",
+				   kv->key);
+	}
+}
+
+static const char *const firmware_keys[] = {"debugcon", "reboot_timeout", NULL};
+
+static void load_firmware(struct ctx *c, const struct toml_keyval *tkv, struct machine_config *cfg)
+{
+	const struct toml_value *t = tkv->value;
+
+	for (size_t i = 0; i < t->table.len; i++) {
+		const struct toml_keyval *kv = &t->table.items[i];
+
+		if (!strcmp(kv->key, "debugcon")) {
+			const char *s = cfg_get_string(c, kv);
+
+			if (s && !s[0])
+				cfg_report(c, kv->value->pos, "'debugcon' must not be empty");
+			else if (s)
+				cfg->firmware_opts.debugcon = cfg_resolve(c, s);
+		} else if (!strcmp(kv->key, "reboot_timeout")) {
+			if (!cfg_want_type(c, kv, TOML_INTEGER))
+				continue;
+			if (kv->value->integer < -1 ||
+			    kv->value->integer > CONFIG_MAX_REBOOT_TIMEOUT) {
+				cfg_report(c, kv->value->pos,
+					   "'reboot_timeout' must be -1 (never) or 0 to %d ms, "
+					   "found %lld",
+					   CONFIG_MAX_REBOOT_TIMEOUT, (long long)kv->value->integer);
+				continue;
+			}
+			cfg->firmware_opts.have_reboot_timeout = true;
+			cfg->firmware_opts.reboot_timeout = (int32_t)kv->value->integer;
+		} else {
+			cfg_unknown_key(c, kv, "firmware", firmware_keys);
+		}
+	}
 }
 
 static const char *const cpu_keys[] = {"model", NULL};
@@ -446,13 +517,14 @@ static void load_console(struct ctx *c, const struct toml_keyval *tkv, struct ma
 	}
 }
 
-static const char *const table_names[] = {"machine", "cpu", "console", NULL};
+static const char *const table_names[] = {"machine", "cpu", "console", "firmware", NULL};
 /* Device kinds still to come (docs/config.md, "Devices"). */
 static const char *const device_kinds[] = {"ntb", NULL};
 
 static void load_root(struct ctx *c, const struct toml_value *root, struct machine_config *cfg)
 {
-	bool have_machine = false;
+	const struct toml_keyval *firmware = NULL;
+	bool have_machine = false, machine_firmware = false;
 	char k[80];
 
 	for (size_t i = 0; i < root->table.len; i++) {
@@ -471,6 +543,12 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 			cfg_load_devices(c, kv, cfg);
 			continue;
 		}
+		if (!strcmp(kv->key, "firmware")) {
+			firmware = kv;
+			if (cfg_want_type(c, kv, TOML_TABLE))
+				load_firmware(c, kv, cfg);
+			continue;
+		}
 		if (!strcmp(kv->key, "machine") || !strcmp(kv->key, "cpu") ||
 		    !strcmp(kv->key, "console")) {
 			have_machine |= kv->key[1] == 'a';
@@ -478,6 +556,9 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 				continue;
 			if (kv->key[1] == 'a') {
 				load_machine(c, kv, cfg);
+				for (size_t j = 0; j < kv->value->table.len; j++)
+					machine_firmware |=
+						!strcmp(kv->value->table.items[j].key, "firmware");
 			} else if (kv->key[1] == 'p') {
 				load_cpu(c, kv, cfg);
 			} else {
@@ -497,6 +578,8 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 				   hint ? "]?" : "");
 	}
 	cfg_check_devices(c, cfg);
+	if (firmware && have_machine && !machine_firmware)
+		cfg_report(c, firmware->pos, "[firmware] needs 'firmware' in [machine]");
 	if (!have_machine)
 		cfg_report(c, (struct toml_pos){1, 1},
 			   "missing table [machine] (it needs at least "
@@ -508,6 +591,8 @@ void config_free(struct machine_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->source);
+	free(cfg->firmware);
+	free(cfg->firmware_opts.debugcon);
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);

@@ -20,6 +20,13 @@ struct console_config {
 	bool input; /* forward stdin to the guest (default true) */
 };
 
+/* [firmware]: options for a firmware boot ([machine] firmware). */
+struct firmware_config {
+	char *debugcon;		  /* log of the debug console port 0x402; NULL: dropped */
+	bool have_reboot_timeout; /* else SeaBIOS's default (60 s) */
+	int32_t reboot_timeout;	  /* ms after "No bootable device" until reset; -1: never */
+};
+
 /* PCIe devices, in the order written (docs/config.md, "Devices"). */
 enum dev_kind {
 	DEV_ROOT_PORT,
@@ -72,11 +79,13 @@ struct machine_config {
 	enum cpu_model cpu_model;
 	bool hugepages;
 
+	char *firmware; /* BIOS image (SeaBIOS), resolved; NULL: direct kernel boot */
 	char *kernel;  /* absolute or relative to the config file's directory, resolved */
 	char *initrd;  /* NULL: none */
 	char *cmdline; /* NULL: empty */
 
 	struct console_config console;
+	struct firmware_config firmware_opts;
 
 	struct dev_config *devices;
 	int ndevices;

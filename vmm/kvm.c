@@ -15,9 +15,12 @@
 
 #include "vmm/util.h"
 
-/* Addresses KVM needs for its real-mode helpers on Intel; in the hole below the firmware. */
-#define KVM_TSS_ADDR 0xfffbd000UL
-#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+/*
+ * Addresses KVM needs for its real-mode helpers on Intel (4 pages). QEMU's choice: between
+ * the LAPIC and 0xFF000000, so a firmware image of up to 16 MiB fits below 4 GiB.
+ */
+#define KVM_TSS_ADDR 0xfeffd000UL
+#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -279,7 +282,19 @@ static int setup_boot_regs(struct vcpu *v, const struct boot_entry *e)
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
-	if (e->mode == BOOT_MODE_PVH32) {
+	if (e->mode == BOOT_MODE_RESET) {
+		/* SDM Vol. 3 9.1.4: after RESET, CS = F000 with base FFFF0000 and IP = FFF0, so
+		 * the first fetch is at FFFFFFF0; data segments base 0 limit FFFF; CR0 = 60000010. */
+		seg(&sregs.cs, 0xf000, 0xb, false, false, 0xffff, false, false);
+		sregs.cs.base = 0xffff0000;
+		seg(&sregs.ds, 0, 0x3, false, false, 0xffff, false, false);
+		sregs.cr0 = 0x60000010;
+		sregs.cr3 = 0;
+		sregs.cr4 = 0;
+		sregs.efer = 0;
+		sregs.gdt.base = sregs.idt.base = 0;
+		sregs.gdt.limit = sregs.idt.limit = 0xffff;
+	} else if (e->mode == BOOT_MODE_PVH32) {
 		/* Xen PVH ABI: 32-bit protected mode, paging off, flat CS/DS, EBX = start info */
 		seg(&sregs.cs, 0x8, 0xb, false, true, 0xffffffff, true, false);
 		seg(&sregs.ds, 0x10, 0x3, false, true, 0xffffffff, true, false);

@@ -8,10 +8,12 @@
 
 #include "firmware/acpi.h"
 #include "firmware/fdt.h"
+#include "firmware/seabios.h"
 #include "vmm/boot.h"
 #include "vmm/console.h"
 #include "vmm/dev/cmos.h"
 #include "vmm/dev/debugport.h"
+#include "vmm/dev/fw_cfg.h"
 #include "vmm/dev/i8042.h"
 #include "vmm/dev/pm.h"
 #include "vmm/dev/serial.h"
@@ -48,6 +50,11 @@ struct machine {
 	uint64_t rsdp;
 	void *dtb;
 	int dtb_size;
+	/* Firmware boot ([machine] firmware) */
+	void *bios;
+	size_t bios_size;
+	struct fw_cfg *fw_cfg;
+	struct seabios_debugcon debugcon;
 };
 
 static void com1_tx(void *opaque, uint8_t byte)
@@ -212,6 +219,8 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 	m->fw.io_base = m->topo.windows.io_base;
 	m->fw.io_size = m->topo.windows.io_size;
 	m->fw.pci = &m->topo.root;
+	if (m->cfg->firmware)
+		goto dtb; /* the firmware places the ACPI tables it reads from fw_cfg */
 	if (!acpi) {
 		snprintf(err, errlen, "guest RAM too small for the ACPI tables");
 		return -ENOSPC;
@@ -221,6 +230,7 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 		snprintf(err, errlen, "building ACPI tables: %s", strerror(-ret));
 		return ret;
 	}
+dtb:
 	m->dtb = calloc(1, DTB_MAX);
 	if (!m->dtb)
 		return -ENOMEM;
@@ -229,9 +239,95 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 		snprintf(err, errlen, "building the device tree: %s", strerror(-m->dtb_size));
 		return m->dtb_size;
 	}
-	pr_debug("ACPI tables at 0x%llx (%zu bytes), RSDP 0x%llx; device tree %d bytes", ACPI_BASE,
-		 total, (unsigned long long)m->rsdp, m->dtb_size);
+	if (!m->cfg->firmware)
+		pr_debug("ACPI tables at 0x%llx (%zu bytes), RSDP 0x%llx", ACPI_BASE, total,
+			 (unsigned long long)m->rsdp);
+	pr_debug("device tree %d bytes", m->dtb_size);
 	return 0;
+}
+
+/*
+ * Firmware boot: the image at 4 GiB - size (read-only) and its end below 1 MiB, the fw_cfg
+ * device with what SeaBIOS reads, the debug console, and the boot CPU at the reset
+ * vector.
+ */
+static int load_firmware(struct machine *m, char *err, size_t errlen)
+{
+	const struct machine_config *cfg = m->cfg;
+	struct e820_entry e820[MEM_MAX_E820];
+	struct boot_entry entry = {.mode = BOOT_MODE_RESET, .rip = 0xfff0};
+	struct seabios_config sc = {
+		.ncpus = cfg->cpus,
+		.e820 = e820,
+		.sercon_port = SERIAL_COM1_BASE,
+		.have_reboot_timeout = cfg->firmware_opts.have_reboot_timeout,
+		.reboot_timeout_ms = cfg->firmware_opts.reboot_timeout,
+	};
+	struct acpi_tables acpi;
+	const uint8_t *low;
+	size_t low_size;
+	int ret;
+
+	if (cfg->kernel) {
+		snprintf(err, errlen, "a kernel cannot be booted through the firmware yet");
+		m->config_error = true;
+		return -EINVAL;
+	}
+	sc.ne820 = mem_e820(&m->mem, e820, MEM_MAX_E820);
+	ret = build_platform(m, e820, sc.ne820, err, errlen);
+	if (ret)
+		return ret;
+	ret = seabios_image_load(cfg->firmware, &m->bios, &m->bios_size, err, errlen);
+	if (ret)
+		return ret;
+	ret = vm_add_memslot(&m->vm, MEM_HOLE_END - m->bios_size, m->bios_size, m->bios, true);
+	if (ret < 0) {
+		snprintf(err, errlen, "mapping the firmware below 4 GiB: %s", strerror(-ret));
+		return ret;
+	}
+	low_size = m->bios_size < SEABIOS_LOW_MAX ? m->bios_size : SEABIOS_LOW_MAX;
+	low = (const uint8_t *)m->bios + m->bios_size - low_size;
+	if (mem_write(&m->mem, SEABIOS_LOW_END - low_size, low, low_size)) {
+		snprintf(err, errlen, "guest RAM too small for the BIOS area");
+		return -ENOSPC;
+	}
+
+	m->fw_cfg = fw_cfg_create(&m->mem);
+	if (!m->fw_cfg)
+		return -ENOMEM;
+	ret = acpi_tables_build(&m->fw, &acpi);
+	if (ret) {
+		snprintf(err, errlen, "building ACPI tables: %s", strerror(-ret));
+		return ret;
+	}
+	sc.acpi = &acpi;
+	ret = seabios_fw_cfg_setup(m->fw_cfg, &sc);
+	acpi_tables_free(&acpi);
+	if (ret) {
+		snprintf(err, errlen, "filling fw_cfg: %s", strerror(-ret));
+		return ret;
+	}
+	if (cfg->firmware_opts.debugcon) {
+		m->debugcon.log = fopen(cfg->firmware_opts.debugcon, "we");
+		if (!m->debugcon.log) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot create debugcon log %s: %s",
+				 cfg->firmware_opts.debugcon, strerror(errno));
+			return ret;
+		}
+		setvbuf(m->debugcon.log, NULL, _IOLBF, 0);
+	}
+	ret = bus_register(&m->vm.pio, FW_CFG_PORT_BASE, FW_CFG_PORT_SIZE, &fw_cfg_bus_ops,
+			   m->fw_cfg, "fw_cfg");
+	ret |= bus_register(&m->vm.pio, SEABIOS_DEBUGCON_PORT, 1, &seabios_debugcon_ops,
+			    &m->debugcon, "debugcon");
+	if (ret) {
+		snprintf(err, errlen, "internal error: fw_cfg or debugcon ports overlap");
+		return -EEXIST;
+	}
+	pr_debug("firmware %s (%zu KiB) at 0x%llx", cfg->firmware, m->bios_size >> 10,
+		 (unsigned long long)(MEM_HOLE_END - m->bios_size));
+	return vm_setup_vcpus(&m->vm, &entry, err, errlen);
 }
 
 static int load_images(struct machine *m, char *err, size_t errlen)
@@ -244,6 +340,8 @@ static int load_images(struct machine *m, char *err, size_t errlen)
 	size_t ksz = 0, isz = 0;
 	int ret;
 
+	if (cfg->firmware)
+		return load_firmware(m, err, errlen);
 	ret = read_file(cfg->kernel, &kernel, &ksz);
 	if (ret) {
 		snprintf(err, errlen, "cannot read kernel %s: %s", cfg->kernel, strerror(-ret));
@@ -421,6 +519,10 @@ out:
 	if (m->vm.fd >= 0 || m->vm.kvm_fd >= 0)
 		vm_destroy(&m->vm);
 	free(m->dtb);
+	fw_cfg_destroy(m->fw_cfg);
+	seabios_image_free(m->bios, m->bios_size);
+	if (m->debugcon.log)
+		fclose(m->debugcon.log);
 	serial_destroy(m->com1);
 	cmos_destroy(m->cmos);
 	i8042_destroy(m->i8042);

@@ -1,0 +1,76 @@
+# SeaBIOS (Debian's bios-256k.bin) as the firmware: it finds our fw_cfg (with DMA), loads the
+# e820 map and our ACPI tables through etc/table-loader, starts the APs, enumerates the PCIe
+# tree of examples/p2p.toml (root port -> XIO3130 -> two endpoints, and a second root port),
+# assigns bus numbers and BARs, and reaches its boot attempt on the serial console. With
+# reboot_timeout = 0 it resets at once after "No bootable device", which stops vmm (status 0).
+
+SEABIOS_IMAGE=/usr/share/seabios/bios-256k.bin
+
+seabios_config() {
+	cat <<EOF
+[machine]
+memory = "1G"
+cpus = 2
+firmware = "seabios"
+
+[firmware]
+debugcon = "$TMP/debugcon.log"
+reboot_timeout = 0
+
+[[root_port]]
+id = "rp0"
+
+[[switch]]
+id = "sw0"
+bus = "rp0"
+downstream = 2
+
+[[testdev]]
+id = "ep0"
+bus = "sw0.0"
+ram_bar = "64M"
+
+[[testdev]]
+id = "ep1"
+bus = "sw0.1"
+ram_bar = "64M"
+
+[[root_port]]
+id = "rp1"
+
+[[testdev]]
+id = "ep2"
+bus = "rp1"
+EOF
+}
+
+name=seabios_enumerates_the_pcie_tree_and_reaches_its_boot_attempt
+if need_kvm "$name"; then
+	if [ ! -r "$SEABIOS_IMAGE" ]; then
+		skipped "$name" "$SEABIOS_IMAGE not found (Debian package seabios)"
+	else
+		seabios_config >"$TMP/seabios.toml"
+		rm -f "$TMP/debugcon.log"
+		run_vmm 120 run --config "$TMP/seabios.toml"
+		# SeaBIOS's own log (debug console 0x402) is checked along with vmm's output.
+		[ -f "$TMP/debugcon.log" ] && cat "$TMP/debugcon.log" >>"$TMP/err"
+		expect "$name" 0 \
+			'SeaBIOS \(version' "Booting from Hard Disk" "No bootable device" \
+			"guest requested a reset" \
+			"Found QEMU fw_cfg" "QEMU fw_cfg DMA interface supported" \
+			'qemu/e820: addr 0x0000000000100000 len 0x000000003ff00000 \[RAM\]' \
+			'Found 2 cpu\(s\)' \
+			'Found 9 PCI devices \(max PCI bus is 05\)' \
+			'PCI: init bdf=01:00.0 id=104c:8232' 'PCI: init bdf=02:01.0 id=104c:8233' \
+			'PCI: map device bdf=03:00.0  bar 2, addr [0-9a-f]+, size 04000000 \[prefmem\]' \
+			'PCI: map device bdf=04:00.0  bar 2, addr [0-9a-f]+, size 04000000 \[prefmem\]' \
+			'PCI: map device bdf=05:00.0  bar 0, addr [0-9a-f]+, size 00010000 \[mem\]' \
+			'table\(50434146\)=0x[0-9a-f]+ \(via xsdt\)' 'ACPI: parse DSDT' \
+			"sercon: using ioport 0x3f8"
+	fi
+fi
+
+name=seabios_boots_our_boot_sector_from_nvme
+if need_kvm "$name"; then
+	skipped "$name" "needs the NVMe controller (issue 4)"
+fi
