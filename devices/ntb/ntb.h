@@ -98,7 +98,8 @@ int ntb_shm_fd(const struct ntb *ntb);
  * mismatch, -EINVAL when the static setup differs (window sizes), -EBUSY when a live
  * process already serves this port there. Dups shm_fd. */
 int ntb_join(struct ntb *ntb, int shm_fd);
-/* The peer on `peer_port` offers `ram` and wakes us through... its kick eventfd. Maps the
+/* The peer on `peer_port` offers `ram`; `kick_fd` is its eventfd, written when we change
+ * state it must look at (doorbells, messages, switch events). Maps the
  * peer RAM (MAP_SHARED) for the windows. Dups the fds. */
 int ntb_set_peer(struct ntb *ntb, unsigned peer_port, const struct ntb_ram *ram, int kick_fd);
 /* The peer process is gone: its port goes link down (SELINKDNSTS, SEVENT to this guest),
