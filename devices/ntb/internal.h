@@ -10,8 +10,8 @@
 #include "devices/ntb/shm.h"
 
 enum ntb_win_mode {
-	NTB_WIN_NONE, /* untranslated: stores dropped and counted, loads all ones */
-	NTB_WIN_COPY, /* translated, carried by the trap handler (unaligned or map failed) */
+	NTB_WIN_NONE,	/* untranslated: stores dropped and counted, loads all ones */
+	NTB_WIN_COPY,	/* translated, carried by the trap handler (unaligned or map failed) */
 	NTB_WIN_MAPPED, /* translated and mapped as a memslot */
 };
 
@@ -41,9 +41,9 @@ struct ntb {
 	struct ntb_shm *shm;
 	struct ntb_shm_port *me;
 
-	int kick_fd;		       /* ours: the peer writes it */
-	int peer_kick[NTB_NR_PORTS];   /* theirs, -1 when unknown */
-	int peer_idx;		       /* -1: no peer */
+	int kick_fd;		     /* ours: the peer writes it */
+	int peer_kick[NTB_NR_PORTS]; /* theirs, -1 when unknown */
+	int peer_idx;		     /* -1: no peer */
 	int peer_memfd;
 	uint8_t *peer_ram;
 	uint64_t peer_ram_size;

@@ -23,9 +23,9 @@
 #include "devices/ntb/internal.h"
 #include "vmm/util.h"
 
-#define NTB_HELLO_MAGIC	     0x4f4c4c4548425e4eull /* "N^BHELLO" */
-#define NTB_HANDSHAKE_MS     5000
-#define NTB_RETRY_MS	     500
+#define NTB_HELLO_MAGIC	 0x4f4c4c4548425e4eull /* "N^BHELLO" */
+#define NTB_HANDSHAKE_MS 5000
+#define NTB_RETRY_MS	 500
 
 struct ntb_hello {
 	uint64_t magic;
@@ -93,7 +93,9 @@ static int send_hello(int sock, const struct ntb_hello *h, const int *fds, unsig
 {
 	char cbuf[CMSG_SPACE(3 * sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = (void *)h, .iov_len = sizeof(*h)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
 			     .msg_controllen = CMSG_SPACE(nfds * sizeof(int))};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
@@ -109,7 +111,9 @@ static int recv_hello(int sock, struct ntb_hello *h, int fds[3])
 {
 	char cbuf[CMSG_SPACE(3 * sizeof(int))];
 	struct iovec iov = {.iov_base = h, .iov_len = sizeof(*h)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c;
 	ssize_t n;

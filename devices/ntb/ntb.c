@@ -141,8 +141,8 @@ static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	struct ntb *ntb = opaque;
 	unsigned o = (unsigned)off;
 
-	if (off >= IDT_NT_REGS_SIZE || size > IDT_NT_REGS_SIZE - off || (size < 8 && (o & 3) + size > 4) ||
-	    (size == 8 && (o & 7))) {
+	if (off >= IDT_NT_REGS_SIZE || size > IDT_NT_REGS_SIZE - off ||
+	    (size < 8 && (o & 3) + size > 4) || (size == 8 && (o & 7))) {
 		pr_ratelimited("%s: %u-byte BAR0 write at 0x%x ignored", ntb->name, size, o);
 		return;
 	}
@@ -152,7 +152,8 @@ static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 		if (ntb->pci.root && ntb->pci.bus)
 			for (unsigned done = 0; done < size; done += 4)
 				pci_config_write(ntb->pci.root, bus_number(&ntb->pci),
-						 ntb->pci.devfn, o + done, (uint32_t)(val >> (8 * done)),
+						 ntb->pci.devfn, o + done,
+						 (uint32_t)(val >> (8 * done)),
 						 size < 4 ? size : 4);
 		return;
 	}
@@ -188,7 +189,8 @@ static void ntb_config_write(struct pci_dev *d, unsigned off, uint32_t val, unsi
 
 	pthread_mutex_lock(&ntb->lock);
 	if (off >= IDT_NT_PROPRIETARY) {
-		uint32_t mask = (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1) << (8 * (off & 3));
+		uint32_t mask = (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1)
+				<< (8 * (off & 3));
 
 		reg_write(ntb, off & ~3u, val << (8 * (off & 3)), mask);
 	} else {
@@ -234,14 +236,13 @@ static int build_config(struct ntb *ntb)
 	pci_dev_init(d, ntb->name, IDT_VENDOR, IDT_DEVICE_NT6AG2, IDT_CLASS_NT, 0, false);
 	d->ops = &ntb_pci_ops;
 	d->opaque = ntb;
-	if (pci_dev_set_bar(d, 0, PCI_BAR_MEM32, false, IDT_NT_REGS_SIZE, &ntb_bar0_ops, ntb,
-			    NULL))
+	if (pci_dev_set_bar(d, 0, PCI_BAR_MEM32, false, IDT_NT_REGS_SIZE, &ntb_bar0_ops, ntb, NULL))
 		return -EINVAL;
 	for (int i = 0; i < 2; i++) {
 		ntb->win[i] = (struct ntb_window){.ntb = ntb, .bar = 2 + 2 * i};
-		if (ntb->mw_size[i] && pci_dev_set_bar(d, 2 + 2 * i, PCI_BAR_MEM64, true,
-						       ntb->mw_size[i], &ntb_window_ops,
-						       &ntb->win[i], NULL))
+		if (ntb->mw_size[i] &&
+		    pci_dev_set_bar(d, 2 + 2 * i, PCI_BAR_MEM64, true, ntb->mw_size[i],
+				    &ntb_window_ops, &ntb->win[i], NULL))
 			return -EINVAL;
 	}
 
@@ -255,8 +256,8 @@ static int build_config(struct ntb *ntb)
 	set_wmask16(d, cap + PCIE_DEVCTL,
 		    PCIE_DEVCTL_ERR_REPORT | PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_PAYLOAD |
 			    PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ);
-	pci_set16(d, cap + PCIE_DEVCTL, PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_NOSNOOP_EN |
-					       PCIE_DEVCTL_READRQ_512);
+	pci_set16(d, cap + PCIE_DEVCTL,
+		  PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ_512);
 	d->w1cmask[cap + PCIE_DEVSTA] = PCIE_DEVSTA_ERR;
 	pci_set32(d, cap + PCIE_LNKCAP,
 		  (uint32_t)ntb->port << PCIE_LNKCAP_PN_SHIFT |
@@ -264,8 +265,8 @@ static int build_config(struct ntb *ntb)
 	set_wmask16(d, cap + PCIE_LNKCTL, PCIE_LNKCTL_ASPMC | PCIE_LNKCTL_CCC | PCIE_LNKCTL_ES);
 	pci_set16(d, cap + PCIE_LNKSTA,
 		  NTB_LINK_WIDTH << PCIE_LNKSTA_NLW_SHIFT | NTB_LINK_SPEED | PCIE_LNKSTA_SLC);
-	pci_set32(d, cap + PCIE_LNKCAP2, (1u << PCIE_SPEED_2_5GT | 1u << PCIE_SPEED_5GT)
-						 << PCIE_LNKCAP2_SLSV_SHIFT >> 1);
+	pci_set32(d, cap + PCIE_LNKCAP2,
+		  (1u << PCIE_SPEED_2_5GT | 1u << PCIE_SPEED_5GT) << PCIE_LNKCAP2_SLSV_SHIFT >> 1);
 
 	d->cap_next = IDT_NT_PMCAP;
 	cap = pci_add_cap(d, PCI_CAP_ID_PM, PCIE_PM_SIZE);
@@ -316,15 +317,18 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 	uint32_t nt_ports;
 
 	if (idx < 0) {
-		snprintf(err, errlen, "ntb: port %u is not a port of the IDT 89HPES24NT6AG2 "
-				      "(0, 2, 4, 6, 8, 12)", cfg->port);
+		snprintf(err, errlen,
+			 "ntb: port %u is not a port of the IDT 89HPES24NT6AG2 "
+			 "(0, 2, 4, 6, 8, 12)",
+			 cfg->port);
 		return NULL;
 	}
 	for (int i = 0; i < 2; i++)
 		if (!valid_mw_size(cfg->mw_size[i])) {
-			snprintf(err, errlen, "ntb: BAR%d window size 0x%llx: want 0 or a power of "
-					      "two from 4 KiB to 512 GiB", 2 + 2 * i,
-				 (unsigned long long)cfg->mw_size[i]);
+			snprintf(err, errlen,
+				 "ntb: BAR%d window size 0x%llx: want 0 or a power of "
+				 "two from 4 KiB to 512 GiB",
+				 2 + 2 * i, (unsigned long long)cfg->mw_size[i]);
 			return NULL;
 		}
 	ntb = calloc(1, sizeof(*ntb));
@@ -509,8 +513,8 @@ int ntb_join(struct ntb *ntb, int shm_fd)
 	old = ntb->shm;
 	ntb_shm_lock(shm);
 	p = &shm->port[ntb->idx];
-	if (shm->mw_size[0] != ntb->mw_size[0] ||
-	    shm->mw_size[1] != ntb->mw_size[1] || !(shm->nt_ports & (1u << ntb->idx))) {
+	if (shm->mw_size[0] != ntb->mw_size[0] || shm->mw_size[1] != ntb->mw_size[1] ||
+	    !(shm->nt_ports & (1u << ntb->idx))) {
 		ret = -EINVAL;
 	} else if (p->attached && (p->pid == (int32_t)getpid() || pid_alive(p->pid))) {
 		ret = -EBUSY;
@@ -549,8 +553,7 @@ int ntb_set_peer(struct ntb *ntb, unsigned peer_port, const struct ntb_ram *ram,
 	int idx = ntb_port_index(peer_port), memfd = -1, kfd = -1;
 	void *base = NULL;
 
-	if (idx < 0 || idx == ntb->idx || ram->nregions < 0 ||
-	    ram->nregions > NTB_MAX_RAM_REGIONS)
+	if (idx < 0 || idx == ntb->idx || ram->nregions < 0 || ram->nregions > NTB_MAX_RAM_REGIONS)
 		return -EINVAL;
 	for (int i = 0; i < ram->nregions; i++) {
 		const struct ntb_ram_region *r = &ram->region[i];

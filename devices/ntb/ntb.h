@@ -55,8 +55,8 @@ struct ntb_window_ops {
 };
 
 struct ntb_config {
-	const char *name;   /* instance name, e.g. "ntb0" */
-	unsigned port;	    /* switch port: 0, 2, 4, 6, 8 or 12 */
+	const char *name;    /* instance name, e.g. "ntb0" */
+	unsigned port;	     /* switch port: 0, 2, 4, 6, 8 or 12 */
 	uint64_t mw_size[2]; /* BAR2, BAR4 apertures; 0 = window absent */
 };
 
@@ -82,9 +82,9 @@ struct pci_dev *ntb_pci(struct ntb *ntb);
 
 /* What the guest did through windows that go nowhere (for `vmm inspect` and tests). */
 struct ntb_stats {
-	uint64_t dropped_stores;  /* stores to an untranslated window or beyond its limit */
-	uint64_t dropped_loads;	  /* loads from there (they read all ones) */
-	uint64_t trapped_copies;  /* accesses a translated but unmappable window carried */
+	uint64_t dropped_stores; /* stores to an untranslated window or beyond its limit */
+	uint64_t dropped_loads;	 /* loads from there (they read all ones) */
+	uint64_t trapped_copies; /* accesses a translated but unmappable window carried */
 };
 void ntb_get_stats(struct ntb *ntb, struct ntb_stats *st);
 
@@ -124,8 +124,8 @@ void ntb_link_stop(struct ntb_link *link);
 bool ntb_link_connected(struct ntb_link *link);
 
 /* The pieces, for tests and for a machine with its own event loop: */
-int ntb_link_listen(const char *path);			     /* listening socket fd or -errno */
-int ntb_link_connect(const char *path);			     /* connected fd or -errno */
+int ntb_link_listen(const char *path);	/* listening socket fd or -errno */
+int ntb_link_connect(const char *path); /* connected fd or -errno */
 /* Exchange hellos on a connected socket and set the function up: the listener (`listener`
  * true) sends its switch state, the connector joins it. 0 or -errno. */
 int ntb_link_handshake(struct ntb *ntb, int sock, bool listener, const struct ntb_ram *ram);

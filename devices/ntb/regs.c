@@ -230,7 +230,7 @@ static uint32_t swportsts(struct ntb *ntb, unsigned port)
 
 	if (!is_nt(ntb, idx))
 		return IDT_SWPORTxSTS_MODE_DIS | (uint32_t)(idx < 0 ? 0 : idx)
-							   << IDT_SWPORTxSTS_SWPART_SHIFT;
+							 << IDT_SWPORTxSTS_SWPART_SHIFT;
 	return IDT_SWPORTxSTS_MODE_NT | (uint32_t)idx << IDT_SWPORTxSTS_SWPART_SHIFT |
 	       (idx == ntb->idx || slot(ntb, idx)->attached ? IDT_SWPORTxSTS_LINKUP : 0);
 }

@@ -32,8 +32,7 @@ static uint32_t barsetup(const struct ntb_shm *shm, int bar)
 	size = shm->mw_size[bar == 4];
 	if (!size)
 		return 0;
-	return IDT_BARSETUP_EN | IDT_BARSETUP_ATRAN_DIR | IDT_BARSETUP_PREF |
-	       IDT_BARSETUP_TYPE_64 |
+	return IDT_BARSETUP_EN | IDT_BARSETUP_ATRAN_DIR | IDT_BARSETUP_PREF | IDT_BARSETUP_TYPE_64 |
 	       (uint32_t)__builtin_ctzll(size) << IDT_BARSETUP_SIZE_SHIFT;
 }
 

@@ -43,10 +43,10 @@ struct ntb_shm {
 	pthread_mutex_t lock;
 	uint32_t lock_recoveries; /* times a dead owner's lock was taken over */
 	/* Static switch configuration, set by the creator */
-	uint32_t nt_ports;	 /* bit i: port index i is an NT port */
-	uint64_t mw_size[2];	 /* BAR2, BAR4 apertures of every NT port (0: disabled) */
+	uint32_t nt_ports;   /* bit i: port index i is an NT port */
+	uint64_t mw_size[2]; /* BAR2, BAR4 apertures of every NT port (0: disabled) */
 	struct ntb_shm_port port[NTB_NR_PORTS];
-	uint32_t mtbl[64];	     /* NT mapping table, switch-global */
+	uint32_t mtbl[64];		  /* NT mapping table, switch-global */
 	uint32_t msgctl[NTB_NR_PARTS][4]; /* SWP<part>MSGCTL<m> */
 	uint32_t semsk, sepmsk;
 	uint32_t selinkupsts, selinkupmsk, selinkdnsts, selinkdnmsk;

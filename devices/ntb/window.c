@@ -49,7 +49,7 @@ static struct ntb_window want(struct ntb *ntb, int i)
 		w.size = size;
 		w.hva = ntb->peer_ram + reg->offset + (target - reg->gpa);
 		w.mode = ((target | size | base) & (page_size() - 1)) ? NTB_WIN_COPY
-								       : NTB_WIN_MAPPED;
+								      : NTB_WIN_MAPPED;
 		break;
 	}
 	return w;

@@ -41,7 +41,7 @@ Test(ntb_alone, identity_and_barsetup0_in_config_space)
 	/* BAR0 aliases the configuration space */
 	cr_assert_eq(nt_rd(&A, 0), 0x8091111du);
 	cr_assert_eq(nt_rd(&A, IDT_NT_PCIELCAP) >> 24, 0u);
-	cr_assert_eq((nt_rd(&A, IDT_NT_PCIELCTLSTS) >> 16) & 0xf, 2u); /* Gen2 */
+	cr_assert_eq((nt_rd(&A, IDT_NT_PCIELCTLSTS) >> 16) & 0xf, 2u);	/* Gen2 */
 	cr_assert_eq((nt_rd(&A, IDT_NT_PCIELCTLSTS) >> 20) & 0x3f, 4u); /* x4 */
 	cr_assert_eq(nt_rd(&A, IDT_NT_PCICMDSTS) & IDT_PCICMDSTS_BME, IDT_PCICMDSTS_BME);
 	cr_assert_eq(cfg_read(&A, PCI_INTERRUPT_PIN, 1), 1u);

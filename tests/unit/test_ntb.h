@@ -118,8 +118,8 @@ static inline void set_bme(struct side *s, bool on)
 
 static inline void side_init(struct side *s, unsigned port)
 {
-	struct ntb_config cfg = {.name = port ? "ntb-b" : "ntb-a", .port = port,
-				 .mw_size = {T_MW2, T_MW4}};
+	struct ntb_config cfg = {
+		.name = port ? "ntb-b" : "ntb-a", .port = port, .mw_size = {T_MW2, T_MW4}};
 	char err[200];
 
 	memset(s, 0, sizeof(*s));
@@ -129,7 +129,9 @@ static inline void side_init(struct side *s, unsigned port)
 	cr_assert_eq(ftruncate(s->memfd, T_RAM_SIZE), 0);
 	s->ram = mmap(NULL, T_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
 	cr_assert(s->ram != MAP_FAILED);
-	s->nram = (struct ntb_ram){.memfd = s->memfd, .size = T_RAM_SIZE, .nregions = 2,
+	s->nram = (struct ntb_ram){.memfd = s->memfd,
+				   .size = T_RAM_SIZE,
+				   .nregions = 2,
 				   .region = {{0, MiB(1), 0}, {T_HIGH_GPA, MiB(1), MiB(1)}}};
 	pci_root_init(&s->root, &fake_host_ops, &s->host, NULL, MEM_ECAM_BASE);
 	s->ntb = ntb_create(&cfg, &t_wops, s, err, sizeof(err));

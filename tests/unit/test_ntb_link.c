@@ -79,7 +79,9 @@ Test(ntb_link, handshake_refuses_a_bad_hello)
 	char junk[200] = "not a hello";
 	char cbuf[CMSG_SPACE(sizeof(fds))] = {0};
 	struct iovec iov = {.iov_base = junk, .iov_len = sizeof(junk)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	struct side a;
@@ -193,8 +195,7 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 	pid_t pid;
 	int status;
 	struct rd db = {&a, IDT_NT_INDBELLSTS, 0x4, 0x4};
-	struct rd up = {&a, IDT_SW_SWPORT0STS + 0x40, IDT_SWPORTxSTS_LINKUP,
-			IDT_SWPORTxSTS_LINKUP};
+	struct rd up = {&a, IDT_SW_SWPORT0STS + 0x40, IDT_SWPORTxSTS_LINKUP, IDT_SWPORTxSTS_LINKUP};
 
 	snprintf(path, sizeof(path), "/tmp/vmm-ntb-test-%d.sock", (int)getpid());
 	side_init(&a, 0);
