@@ -189,7 +189,7 @@ static pid_t spawn_peer(const char *path, const char *text)
 
 Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeout = 60)
 {
-	char path[64], err[200];
+	char path[80], err[200];
 	struct side a;
 	struct ntb_link *l;
 	pid_t pid;
@@ -231,5 +231,7 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	side_fini(&a);
+	unlink(path);
+	strcat(path, ".lock");
 	unlink(path);
 }
