@@ -134,6 +134,8 @@ struct nvme_ctrl {
 	uint64_t created_ns;
 
 	uint8_t *bitbucket; /* SGL Bit Bucket target: reads discard here */
+	struct nvme_cmb *cmb; /* cmb.h; NULL: no CMB */
+	struct nvme_pmr *pmr; /* pmr.h; NULL: no PMR */
 };
 
 /* ctrl.c */

@@ -60,6 +60,12 @@ struct nvme_ctrl_config {
 	uint32_t mdts_kib;   /* max data transfer (power of two, 4..2048 KiB); 0: 512 */
 	const struct nvme_ns_config *ns;
 	unsigned nr_ns; /* 0..NVME_MAX_NAMESPACES */
+	/* CMB in BAR2 (cmb.h): bytes, a power of two from 2 MiB to 64 GiB; 0: none. */
+	uint64_t cmb_size;
+	/* PMR in BAR4 (pmr.h): a file (NULL: none) and its size, a power of two from 4 KiB to
+	 * 64 GiB; 0: the existing file's size. */
+	const char *pmr_path;
+	uint64_t pmr_size;
 };
 
 /* Returns NULL and a message in err on a bad config or a backend that fails to open. */
@@ -88,5 +94,19 @@ void nvme_sq_process(struct nvme_ctrl *c, uint16_t sqid);
  * The PCI glue re-evaluates it after each BAR0 write and nvme_process().
  */
 bool nvme_intx_level(struct nvme_ctrl *c);
+
+/*
+ * Controller memory: the host memory behind the CMB (BAR2) and the PMR (BAR4), NULL when not
+ * configured; the address is fixed for the controller's life, so it can back a RAM BAR.
+ * The bus interface resolves the controller's own DMA with nvme_ctrl_mem_map first: addresses
+ * in an enabled controller memory space (CMBMSC/PMRMSC CMSE with a valid CBA) are served from
+ * that memory; only the rest goes out on the bus. nvme_ctrl_mem_owns tells whether a host
+ * pointer the bus returned is the controller's own memory (its own BAR while the memory space
+ * is off: the bus interface refuses such a self-request).
+ */
+void *nvme_cmb_ram(struct nvme_ctrl *c, uint64_t *size);
+void *nvme_pmr_ram(struct nvme_ctrl *c, uint64_t *size);
+void *nvme_ctrl_mem_map(struct nvme_ctrl *c, uint64_t addr, uint64_t len);
+bool nvme_ctrl_mem_owns(struct nvme_ctrl *c, const void *p, uint64_t len);
 
 #endif
