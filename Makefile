@@ -5,6 +5,7 @@
 #   make check-asan unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (clang)
 #   make guests     build the test guests only
+#   make guests-linux / test-linux   the Linux test kernel (cached) / boot it (tests/linux)
 #   make format / format-check
 
 CC      ?= gcc
@@ -67,6 +68,14 @@ test: deps
 	$(MAKE) check-asan
 	$(MAKE) fuzz
 	$(MAKE) test-integration
+
+# The Linux test kernel (guests/linux; cached outside the tree, ~10 min to build once) and
+# the tests that boot it (tests/linux/run.sh; skipped with the reason when it is not built).
+.PHONY: guests-linux test-linux
+guests-linux:
+	$(MAKE) -C guests/linux
+test-linux: vmm guests-linux
+	VMM_BUILD=$(abspath $(BUILD)) tests/linux/run.sh
 
 # libFuzzer harnesses (clang): each runs FUZZ_SECONDS on its corpus under ASan/UBSan.
 FUZZ_SECONDS ?= 20
