@@ -519,7 +519,7 @@ static void load_console(struct ctx *c, const struct toml_keyval *tkv, struct ma
 
 static const char *const table_names[] = {"machine", "cpu", "console", "firmware", NULL};
 /* Device kinds still to come (docs/config.md, "Devices"). */
-static const char *const device_kinds[] = {"ntb", NULL};
+static const char *const device_kinds[] = {NULL};
 
 static void load_root(struct ctx *c, const struct toml_value *root, struct machine_config *cfg)
 {
@@ -602,6 +602,7 @@ void config_free(struct machine_config *cfg)
 
 		free(cfg->devices[i].id);
 		free(cfg->devices[i].bus);
+		free(cfg->devices[i].ntb.rendezvous);
 		free(n->serial);
 		free(n->model);
 		for (int j = 0; j < n->nns; j++) {

@@ -33,6 +33,7 @@ enum dev_kind {
 	DEV_SWITCH, /* XIO3130: upstream port + `downstream` ports "<id>.0".. */
 	DEV_TESTDEV, /* our test endpoint: MSI-X doorbell registers + a RAM BAR */
 	DEV_NVME, /* NVMe controller */
+	DEV_NTB, /* IDT 89HPES24NT6AG2 NT function, linked to a peer vmm */
 };
 
 /* One NVMe namespace: nsid = index + 1. */
@@ -69,6 +70,11 @@ struct dev_config {
 	uint64_t ram_bar; /* testdev: size of its RAM-backed BAR2 (0: none) */
 	int msix_vectors; /* testdev */
 	struct nvme_dev_config nvme; /* nvme */
+	struct {
+		unsigned port; /* switch port: 0, 2, 4, 6, 8 or 12 */
+		char *rendezvous; /* Unix socket path both vmm processes name */
+		uint64_t mw_size; /* BAR2 and BAR4 memory windows */
+	} ntb;
 };
 
 struct machine_config {

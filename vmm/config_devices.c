@@ -30,6 +30,7 @@ static const struct {
 	{"root_port", DEV_ROOT_PORT, (const char *const[]){"id", "bus", "slot", "acs", NULL}},
 	{"switch", DEV_SWITCH, (const char *const[]){"id", "bus", "downstream", "acs", NULL}},
 	{"testdev", DEV_TESTDEV, (const char *const[]){"id", "bus", "ram_bar", "msix", NULL}},
+	{"ntb", DEV_NTB, (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", NULL}},
 	{"nvme", DEV_NVME,
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
 			       "namespaces", NULL}},
@@ -225,6 +226,53 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 	}
 }
 
+/* The IDT switch's NT-capable ports (ntb_hw_idt.c, idt_ntb_portnums). */
+static const unsigned ntb_ports[] = {0, 2, 4, 6, 8, 12};
+
+static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev_config *d,
+			 bool *handled)
+{
+	uint64_t v;
+	int port;
+
+	*handled = true;
+	if (!strcmp(kv->key, "port")) {
+		if (!get_int(c, kv, 0, 12, &port))
+			return;
+		for (size_t i = 0; i < ARRAY_SIZE(ntb_ports); i++)
+			if ((unsigned)port == ntb_ports[i]) {
+				d->ntb.port = (unsigned)port;
+				return;
+			}
+		cfg_report(c, kv->value->pos, "'port' must be one of 0, 2, 4, 6, 8, 12");
+	} else if (!strcmp(kv->key, "rendezvous")) {
+		const char *s = cfg_get_string(c, kv);
+
+		if (s && !s[0])
+			cfg_report(c, kv->value->pos, "'rendezvous' must not be empty");
+		else if (s)
+			d->ntb.rendezvous = cfg_resolve(c, s);
+		/* sun_path holds 108 bytes with the NUL */
+		if (d->ntb.rendezvous && strlen(d->ntb.rendezvous) > 100) {
+			cfg_report(c, kv->value->pos,
+				   "'rendezvous' resolves to a path longer than 100 bytes (a Unix "
+				   "socket path must fit in 108)");
+			free(d->ntb.rendezvous);
+			d->ntb.rendezvous = NULL;
+		}
+	} else if (!strcmp(kv->key, "mw_size")) {
+		if (!cfg_get_size(c, kv, &v))
+			return;
+		if (v && (!IS_POW2(v) || v < KiB(4) || v > GiB(512)))
+			cfg_report(c, kv->value->pos,
+				   "'mw_size' must be 0 or a power of two from 4K to 512G");
+		else
+			d->ntb.mw_size = v;
+	} else {
+		*handled = false;
+	}
+}
+
 static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const char *const *keys,
 		     const struct toml_value *t, struct dev_config *d, struct dev_pos *pos)
 {
@@ -240,6 +288,8 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 		d->msix_vectors = 4;
 		d->ram_bar = MiB(2);
 	}
+	if (kind == DEV_NTB)
+		d->ntb.mw_size = MiB(16);
 	if (kind == DEV_NVME) {
 		d->nvme.queues = NVME_MAX_QUEUES;
 		d->nvme.queue_size = 1024;
@@ -292,6 +342,8 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 
 			if (kind == DEV_NVME)
 				load_nvme_key(c, kv, d, &handled);
+			else if (kind == DEV_NTB)
+				load_ntb_key(c, kv, d, &handled);
 			if (handled)
 				continue;
 			snprintf(table, sizeof(table), "[%s]", kname);
@@ -310,6 +362,10 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 			c->oom = true;
 		}
 	}
+	if (kind == DEV_NTB && !d->ntb.rendezvous)
+		cfg_report(c, t->pos,
+			   "missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
+			   "processes of the pair name)");
 	if (!have_id)
 		cfg_report(c, t->pos, "missing key 'id' in [[%s]]", kname);
 	if (!d->bus && kind == DEV_ROOT_PORT)

@@ -200,6 +200,9 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 		m->config_error = true; /* the tree does not fit the memory map: bad config */
 	if (ret)
 		return ret;
+	ret = topology_start_links(&m->topo, m->cfg, &m->mem, err, errlen);
+	if (ret)
+		return ret;
 	ret = bus_register(&vm->mmio, MEM_ECAM_BASE, MEM_ECAM_SIZE, &pci_ecam_ops, &m->topo.root,
 			   "ecam");
 	ret |= bus_register(&vm->pio, CF8_PORT, 8, &machine_cf8_ops, m, "pci-cf8");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/ntb/ntb.h"
 #include "devices/nvme/nvme_pci.h"
 #include "devices/pcie-switch/pcie_port.h"
 #include "devices/testdev/testdev.h"
@@ -26,6 +27,24 @@ void topology_windows(const struct guest_mem *mem, struct pci_windows *w)
 		.io_size = TOPO_IO_SIZE,
 	};
 }
+
+/* NTB memory windows translated onto the peer's RAM become RAM mappings (KVM memslots). */
+static int topo_ntb_map(void *opaque, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct topology *t = opaque;
+
+	return t->root.host->map_ram(t->root.host_opaque, gpa, size, hva);
+}
+
+static void topo_ntb_unmap(void *opaque, uint64_t gpa, uint64_t size)
+{
+	struct topology *t = opaque;
+
+	t->root.host->unmap_ram(t->root.host_opaque, gpa);
+}
+
+static const struct ntb_window_ops topo_ntb_window_ops = {.map = topo_ntb_map,
+							  .unmap = topo_ntb_unmap};
 
 /* The bus a device's `bus` key names: bus 0, a root port's, or a downstream port's. */
 static struct pci_bus *parent_bus(struct topology *t, const struct machine_config *cfg,
@@ -107,6 +126,22 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 			goto nomem;
 		n->obj = td;
 		n->dev = &td->pci;
+		break;
+	}
+	case DEV_NTB: {
+		struct ntb_config tc = {.name = d->id,
+					.port = d->ntb.port,
+					.mw_size = {d->ntb.mw_size, d->ntb.mw_size}};
+		struct ntb *ntb;
+		char nerr[256];
+
+		ntb = ntb_create(&tc, &topo_ntb_window_ops, t, nerr, sizeof(nerr));
+		if (!ntb) {
+			snprintf(err, errlen, "%s: %s", d->id, nerr);
+			return -EINVAL;
+		}
+		n->obj = ntb;
+		n->dev = ntb_pci(ntb);
 		break;
 	}
 	case DEV_NVME: {
@@ -202,10 +237,33 @@ int topology_build(struct topology *t, const struct machine_config *cfg,
 	return pci_assign(&t->root, &t->windows, err, errlen);
 }
 
+int topology_start_links(struct topology *t, const struct machine_config *cfg,
+			 const struct guest_mem *mem, char *err, size_t errlen)
+{
+	for (int i = 0; i < cfg->ndevices && i < t->ndev; i++) {
+		struct topo_node *n = &t->nodes[i];
+		struct ntb_ram ram;
+
+		if (n->kind != DEV_NTB || !n->obj)
+			continue;
+		ntb_ram_from_guest_mem(&ram, mem);
+		n->link = ntb_link_start(n->obj, cfg->devices[i].ntb.rendezvous, &ram, err, errlen);
+		if (!n->link)
+			return -EIO;
+	}
+	return 0;
+}
+
 void topology_destroy(struct topology *t)
 {
 	if (!t->nodes)
 		return;
+	/* the peer sees link down before this side's windows and RAM go away */
+	for (int i = 0; i < t->ndev; i++)
+		if (t->nodes[i].link) {
+			ntb_link_stop(t->nodes[i].link);
+			t->nodes[i].link = NULL;
+		}
 	pci_root_destroy(&t->root);
 	for (int i = 0; i < t->ndev; i++) {
 		struct topo_node *n = &t->nodes[i];
@@ -218,6 +276,8 @@ void topology_destroy(struct topology *t)
 			xio3130_destroy(n->obj);
 		else if (n->kind == DEV_NVME)
 			nvme_pci_destroy(n->obj);
+		else if (n->kind == DEV_NTB)
+			ntb_destroy(n->obj);
 		else
 			testdev_destroy(n->obj);
 	}

@@ -17,6 +17,8 @@
 #define TOPO_IO_SIZE		0xf000
 #define TOPO_MMIO64_SIZE	(32ULL << 30)
 
+struct ntb_link;
+
 struct topology {
 	struct pci_root root;
 	struct pci_dev host_bridge;
@@ -24,9 +26,10 @@ struct topology {
 	int ndev;
 	struct topo_node {
 		enum dev_kind kind;
-		void *obj;	     /* struct pcie_port / xio3130 / testdev */
-		struct pci_dev *dev; /* the function attached to its parent's bus */
-	} * nodes;		     /* parallel to cfg->devices */
+		void *obj;	       /* struct pcie_port / xio3130 / testdev */
+		struct pci_dev *dev;   /* the function attached to its parent's bus */
+		struct ntb_link *link; /* NTB: the rendezvous thread (vmm run only) */
+	} * nodes;		       /* parallel to cfg->devices */
 };
 
 /* The 64-bit MMIO window for a guest with `mem` RAM: above RAM, 4 GiB aligned. */
@@ -35,6 +38,9 @@ void topology_windows(const struct guest_mem *mem, struct pci_windows *w);
 int topology_build(struct topology *t, const struct machine_config *cfg,
 		   const struct guest_mem *mem, const struct pci_host_ops *host, void *opaque,
 		   char *err, size_t errlen);
+/* Start what talks to the world outside this process: the NTB links (not for inspect). */
+int topology_start_links(struct topology *t, const struct machine_config *cfg,
+			 const struct guest_mem *mem, char *err, size_t errlen);
 void topology_destroy(struct topology *t);
 
 /* The PCI function of the config device `id` (NULL if none). */

@@ -280,11 +280,14 @@ Test(config, unknown_table_suggests_close_known_table)
 			"x.toml:3:2: unknown table [gpu]; did you mean [cpu]?\n");
 }
 
-Test(config, future_device_kinds_are_not_supported_yet)
+Test(config, ntb_needs_a_rendezvous_and_a_port_below_the_root_bus)
 {
 	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[ntb]]\nid = \"ntb0\"\n"
 			"bus = \"pcie0\"\n",
-			"x.toml:3:1: device kind [[ntb]] is not supported yet\n");
+			"x.toml:3:1: missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
+			"processes of the pair name)\n"
+			"x.toml:5:7: only root ports sit on the root bus \"pcie0\"; put this device "
+			"under a [[root_port]] or a switch port\n");
 }
 
 Test(config, cpu_model_must_be_known)
@@ -316,7 +319,9 @@ Test(config, every_problem_is_reported_in_source_order)
 		"x.toml:3:8: 'cpus' must be an integer, found a string",
 		"x.toml:4:10: kernel '",
 		"x.toml:6:1: unknown key 'modle' in [cpu]; did you mean 'model'?",
-		"x.toml:7:1: device kind [[ntb]] is not supported yet",
+		"x.toml:7:1: missing key 'rendezvous' in [[ntb]]",
+		"x.toml:7:1: missing key 'id' in [[ntb]]",
+		"x.toml:7:1: missing key 'bus' in [[ntb]]",
 	};
 	struct machine_config cfg;
 	int ret;

@@ -103,7 +103,11 @@ static const struct bad_case bad[] = {
 	 "t.toml:6:1: slot 4 on the root bus is taken twice"},
 	{"[root_port]\nid = \"a\"\n",
 	 "t.toml:3:2: 'root_port' must be an array of tables: write [[root_port]]"},
-	{"[[ntb]]\nid = \"a\"\n", "device kind [[ntb]] is not supported yet"},
+	{"[[ntb]]\nid = \"a\"\n", "t.toml:3:1: missing key 'rendezvous' in [[ntb]]"},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nport = 3\n",
+	 "t.toml:9:8: 'port' must be one of 0, 2, 4, 6, 8, 12"},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_size = \"3M\"\n",
+	 "t.toml:9:11: 'mw_size' must be 0 or a power of two from 4K to 512G"},
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { backend = "
 	 "\"disk\" } ]\n",
 	 "t.toml:8:28: 'backend' must be \"ram\", \"null\" or \"file\""},
