@@ -1,0 +1,223 @@
+# NTB pair: two vmm processes, each with an IDT NT function ([[ntb]], ports 0 and 2) meeting at
+# one rendezvous socket, each booting guests/ntb-pair (role a or b). Both must print link up,
+# the doorbell ping-pong, messages both ways and the memory-window data check, and power off.
+# Then: B starts first; and a peer killed with SIGKILL and restarted while the survivor waits.
+
+# ntb_config FILE PORT ROLE SOCKET EXTRA_CMDLINE [BUS_TOML]: a machine with one NT function
+ntb_config() {
+	local file=$1 port=$2 role=$3 sock=$4 extra=$5 bus=${6:-}
+	{
+		cat <<TOML
+[machine]
+memory = "256M"
+kernel = "$GUESTS/ntb-pair.elf"
+cmdline = "ntbpair.role=$role ntbpair.link_ms=30000 $extra"
+
+TOML
+		if [ -n "$bus" ]; then
+			printf '%s\n' "$bus"
+		else
+			printf '[[root_port]]\nid = "rp0"\n'
+		fi
+		cat <<TOML
+
+[[ntb]]
+id = "ntb0"
+bus = "${NTB_BUS:-rp0}"
+port = $port
+rendezvous = "$sock"
+TOML
+	} >"$file"
+}
+
+# ntb_start SIDE CONFIG: vmm in the background (bounded), output in $TMP/SIDE.out; the pid
+# of its `timeout` goes to ntb_pid_SIDE
+ntb_start() {
+	timeout --kill-after=5 90 "$VMM" run --config "$2" </dev/null >"$TMP/$1.out" 2>&1 &
+	printf -v "ntb_pid_$1" '%s' $!
+}
+
+# ntb_wait SIDE: its exit status into ntb_status_SIDE
+ntb_wait() {
+	local pid_var="ntb_pid_$1"
+	wait "${!pid_var}" 2>/dev/null # no "Killed" notice for the one we kill
+	printf -v "ntb_status_$1" '%s' $?
+}
+
+# ntb_wait_line SIDE PATTERN SECONDS: until the side's output has the line (0) or not (1)
+ntb_wait_line() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -Eq -- "$2" "$TMP/$1.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ntb_side_ok TEST SIDE WANT_STATUS PATTERN...: reports the failure (and returns 1) if any
+ntb_side_ok() {
+	local name=$1 side=$2 want=$3 st_var="ntb_status_$2" p
+	shift 3
+	cp "$TMP/$side.out" "$TMP/out"
+	: >"$TMP/err"
+	if [ "${!st_var}" -eq 124 ] || { [ "${!st_var}" -eq 137 ] && [ "$want" -ne 137 ]; }; then
+		bad "$name" "$side timed out"
+		return 1
+	fi
+	if [ "${!st_var}" -ne "$want" ]; then
+		bad "$name" "$side: exit status ${!st_var}, expected $want"
+		return 1
+	fi
+	for p in "$@"; do
+		if ! grep -Eq -- "$p" "$TMP/$side.out"; then
+			bad "$name" "$side output lacks /$p/"
+			return 1
+		fi
+	done
+	if grep -q "ntb-pair: FAIL" "$TMP/$side.out"; then
+		bad "$name" "$side: $(grep -m3 'ntb-pair: FAIL' "$TMP/$side.out")"
+		return 1
+	fi
+}
+
+# ntb_count SIDE PATTERN: lines matching
+ntb_count() {
+	grep -Ec -- "$2" "$TMP/$1.out"
+}
+
+ntb_exchange_lines() {
+	local r=$1
+	echo "ntb-pair: $r link up" "ntb-pair: $r doorbell pingpong 100 rounds ok" \
+		"ntb-pair: $r msg ok" "ntb-pair: $r mw 1 MiB verified" "ntb-pair: $r done errors=0"
+}
+
+# Why the NTB tests cannot run here, or nothing.
+ntb_skip_reason() {
+	local msg
+	if [ -n "$KVM_REASON" ]; then
+		echo "$KVM_REASON"
+		return
+	fi
+	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
+		return # a missing guest is a failure, reported by the test
+	fi
+	ntb_config "$TMP/ntb-probe.toml" 0 a "$TMP/ntb-probe.sock" ""
+	if ! msg=$("$VMM" check --config "$TMP/ntb-probe.toml" 2>&1); then
+		case $msg in
+		*"not implemented"* | *"not supported"* | *"unknown table"* | *ntb*)
+			echo "vmm check does not accept [[ntb]] yet: $(echo "$msg" | head -n1)"
+			;;
+		esac
+	fi
+}
+
+NTB_SKIP=$(ntb_skip_reason)
+
+# ntb_pair TEST FIRST SECOND: the two sides, FIRST started 0.5 s before SECOND
+ntb_pair() {
+	local name=$1 first=$2 second=$3
+	if [ -n "$NTB_SKIP" ]; then
+		skipped "$name" "$NTB_SKIP"
+		return
+	fi
+	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
+		bad "$name" "$GUESTS/ntb-pair.elf was not built"
+		return
+	fi
+	local sock="$TMP/$name.sock"
+	ntb_config "$TMP/$name-a.toml" 0 a "$sock" ""
+	# B's function sits behind a switch: the guest's ECAM walk must follow two bridges.
+	NTB_BUS=sw0.1 ntb_config "$TMP/$name-b.toml" 2 b "$sock" "" \
+		"$(printf '[[root_port]]\nid = "rp0"\n\n[[switch]]\nid = "sw0"\nbus = "rp0"\ndownstream = 2\n')"
+	ntb_start "$first" "$TMP/$name-$first.toml"
+	sleep 0.5
+	ntb_start "$second" "$TMP/$name-$second.toml"
+	ntb_wait a
+	ntb_wait b
+	# shellcheck disable=SC2046
+	ntb_side_ok "$name" a 0 $(ntb_exchange_lines a) \
+		"ntb-pair: a function 01:00\.0 " "ntb-pair: a port 0 part 0 peer port 2 part 1" \
+		"guest powered off" || return
+	# shellcheck disable=SC2046
+	ntb_side_ok "$name" b 0 $(ntb_exchange_lines b) \
+		"ntb-pair: b function 04:00\.0 " "ntb-pair: b port 2 part 1 peer port 0 part 0" \
+		"guest powered off" || return
+	ok "$name"
+}
+
+ntb_pair ntb_pair_exchanges_doorbells_messages_and_window_data a b
+ntb_pair ntb_pair_links_when_b_starts_first b a
+
+# ntb_peer_killed TEST VICTIM SURVIVOR FIRST: the victim finishes one exchange and holds; it
+# is killed with SIGKILL and started again; the survivor must see link down, link up, and
+# finish a second exchange with the new victim. FIRST (victim or survivor) starts 0.5 s
+# earlier and so listens on the rendezvous: the one that owns the shared switch state.
+ntb_peer_killed() {
+	local name=$1 victim=$2 survivor=$3 first=$4 vport sport p n child
+	if [ -n "$NTB_SKIP" ]; then
+		skipped "$name" "$NTB_SKIP"
+		return
+	fi
+	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
+		bad "$name" "$GUESTS/ntb-pair.elf was not built"
+		return
+	fi
+	local sock="$TMP/$name.sock" vpid_var="ntb_pid_$victim" spid_var="ntb_pid_$survivor"
+	local vst_var="ntb_status_$victim"
+	[ "$victim" = a ] && vport=0 sport=2 || vport=2 sport=0
+	ntb_config "$TMP/$name-victim.toml" $vport "$victim" "$sock" "ntbpair.hold"
+	ntb_config "$TMP/$name-again.toml" $vport "$victim" "$sock" "ntbpair.gen=2"
+	ntb_config "$TMP/$name-survivor.toml" $sport "$survivor" "$sock" "ntbpair.wait_relink"
+	if [ "$first" = victim ]; then
+		ntb_start "$victim" "$TMP/$name-victim.toml"
+		sleep 0.5
+		ntb_start "$survivor" "$TMP/$name-survivor.toml"
+	else
+		ntb_start "$survivor" "$TMP/$name-survivor.toml"
+		sleep 0.5
+		ntb_start "$victim" "$TMP/$name-victim.toml"
+	fi
+	if ! ntb_wait_line "$victim" "ntb-pair: $victim holding" 60 ||
+		! ntb_wait_line "$survivor" "ntb-pair: $survivor waiting for relink" 30; then
+		kill "${!vpid_var}" "${!spid_var}" 2>/dev/null
+		ntb_wait "$victim"
+		ntb_wait "$survivor"
+		cat "$TMP/$victim.out" "$TMP/$survivor.out" >"$TMP/out"
+		: >"$TMP/err"
+		bad "$name" "the first exchange did not finish"
+		return
+	fi
+	# SIGKILL vmm itself (the child of our timeout), not the timeout.
+	child=$(cat "/proc/${!vpid_var}/task/${!vpid_var}/children" 2>/dev/null)
+	[ -n "$child" ] && kill -9 "$child"
+	ntb_wait "$victim"
+	if [ "${!vst_var}" -ne 137 ]; then
+		cp "$TMP/$victim.out" "$TMP/out"
+		: >"$TMP/err"
+		bad "$name" "killing the $victim vmm (pid ${child:-none}): status ${!vst_var}, expected 137"
+		ntb_wait "$survivor"
+		return
+	fi
+	mv "$TMP/$victim.out" "$TMP/$victim-killed.out"
+	sleep 0.5
+	ntb_start "$victim" "$TMP/$name-again.toml"
+	ntb_wait "$victim"
+	ntb_wait "$survivor"
+	# shellcheck disable=SC2046
+	ntb_side_ok "$name" "$victim" 0 $(ntb_exchange_lines "$victim") || return
+	# shellcheck disable=SC2046
+	ntb_side_ok "$name" "$survivor" 0 $(ntb_exchange_lines "$survivor") \
+		"ntb-pair: $survivor link down after" || return
+	for p in "link up after" "doorbell pingpong 100 rounds ok" "msg ok" "mw 1 MiB verified"; do
+		n=$(ntb_count "$survivor" "ntb-pair: $survivor $p")
+		if [ "$n" -ne 2 ]; then
+			cp "$TMP/$survivor.out" "$TMP/out"
+			bad "$name" "$survivor printed '$p' $n times, expected 2 (before and after the kill)"
+			return
+		fi
+	done
+	ok "$name"
+}
+
+ntb_peer_killed ntb_pair_survives_the_listener_killed_and_restarted a b victim
+ntb_peer_killed ntb_pair_survives_the_connector_killed_and_restarted b a survivor
