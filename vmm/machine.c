@@ -150,6 +150,13 @@ static void host_intx(void *opaque, uint32_t gsi, int level)
 	vm_set_irq_line(&m->vm, gsi, level);
 }
 
+static int host_ioeventfd(void *opaque, uint64_t addr, unsigned len, int efd, bool assign)
+{
+	struct machine *m = opaque;
+
+	return vm_ioeventfd(&m->vm, BUS_MMIO, addr, len, efd, !assign);
+}
+
 static const struct pci_host_ops machine_pci_host = {
 	.map_trap = host_map_trap,
 	.unmap_trap = host_unmap_trap,
@@ -157,6 +164,7 @@ static const struct pci_host_ops machine_pci_host = {
 	.unmap_ram = host_unmap_ram,
 	.msi = host_msi,
 	.intx = host_intx,
+	.ioeventfd = host_ioeventfd,
 };
 
 /*

@@ -224,6 +224,9 @@ struct pci_host_ops {
 	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
 	/* Set a legacy interrupt line (GSI). */
 	void (*intx)(void *opaque, uint32_t gsi, int level);
+	/* Optional: a `len`-byte guest write to MMIO `addr` signals eventfd `efd` instead of
+	 * exiting (KVM ioeventfd, any value), or stops doing so (assign = false). 0 or -errno. */
+	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, int efd, bool assign);
 };
 
 struct pci_root {

@@ -49,6 +49,7 @@ static uint16_t create_cq(struct nvme_ctrl *c, const struct nvme_sqe *cmd)
 		return NVME_SC_INVALID_FIELD | DNR;
 	if (!nvme_cq_create(c, qid, cmd->prp1, (cmd->cdw10 >> 16) + 1, ien, iv))
 		return NVME_SC_INTERNAL;
+	nvme_dbbuf_queue_created(c, qid, true);
 	return NVME_SC_SUCCESS;
 }
 
@@ -69,6 +70,7 @@ static uint16_t create_sq(struct nvme_ctrl *c, const struct nvme_sqe *cmd)
 		return NVME_SC_INVALID_FIELD | DNR;
 	if (!nvme_sq_create(c, qid, cqid, cmd->prp1, (cmd->cdw10 >> 16) + 1))
 		return NVME_SC_INTERNAL;
+	nvme_dbbuf_queue_created(c, qid, false);
 	return NVME_SC_SUCCESS;
 }
 
@@ -215,6 +217,8 @@ uint16_t nvme_admin_exec(struct nvme_ctrl *c, struct nvme_req *r)
 		return nvme_aer(c, r);
 	case NVME_ADM_FORMAT_NVM:
 		return format_nvm(c, r);
+	case NVME_ADM_DBBUF_CONFIG:
+		return nvme_dbbuf_config(c, r);
 	default:
 		pr_ratelimited("%s: unsupported admin opcode 0x%02x", c->name, cmd->opcode);
 		return NVME_SC_INVALID_OPCODE | DNR;

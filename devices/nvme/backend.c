@@ -11,6 +11,7 @@
 static const struct nvme_backend_ops *const backends[] = {
 	&nvme_backend_ram_ops,
 	&nvme_backend_null_ops,
+	&nvme_backend_file_ops,
 };
 
 const struct nvme_backend_ops *nvme_backend_find(const char *name)
@@ -21,19 +22,24 @@ const struct nvme_backend_ops *nvme_backend_find(const char *name)
 	return NULL;
 }
 
-int nvme_backend_open(struct nvme_backend *be, const char *name, const char *path, uint64_t size,
-		      char *err, size_t errlen)
+int nvme_backend_open(struct nvme_backend *be, const struct nvme_backend_args *a, char *err,
+		      size_t errlen)
 {
-	const struct nvme_backend_ops *ops = nvme_backend_find(name);
+	const struct nvme_backend_ops *ops = nvme_backend_find(a->name);
+	int ret;
 
 	memset(be, 0, sizeof(*be));
 	if (!ops) {
-		snprintf(err, errlen, "unknown nvme backend '%s'", name);
+		snprintf(err, errlen, "unknown nvme backend '%s'", a->name);
 		return -EINVAL;
 	}
-	be->ops = ops;
-	be->size = size;
-	return ops->open(be, path, err, errlen);
+	be->size = a->size;
+	be->ring = a->ring;
+	be->cache = a->cache;
+	ret = ops->open(be, a->path, err, errlen);
+	if (!ret)
+		be->ops = ops; /* closed (and drained) only once open */
+	return ret;
 }
 
 void nvme_backend_close(struct nvme_backend *be)
@@ -50,8 +56,14 @@ void nvme_backend_close(struct nvme_backend *be)
 
 static int ram_open(struct nvme_backend *be, const char *path, char *err, size_t errlen)
 {
+	void *p;
+
+	if (!be->size) {
+		snprintf(err, errlen, "ram backend: the namespace needs a size");
+		return -EINVAL;
+	}
 	/* Anonymous mapping: untouched pages cost nothing and read as zeroes. */
-	void *p = mmap(NULL, be->size, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, be->size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED) {
@@ -123,6 +135,10 @@ const struct nvme_backend_ops nvme_backend_ram_ops = {
 
 static int null_open(struct nvme_backend *be, const char *path, char *err, size_t errlen)
 {
+	if (!be->size) {
+		snprintf(err, errlen, "null backend: the namespace needs a size");
+		return -EINVAL;
+	}
 	return 0;
 }
 

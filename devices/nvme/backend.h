@@ -8,6 +8,12 @@
  *         written or deallocated blocks return zeroes.
  *   null: no storage and no data movement: writes are dropped and reads leave the guest
  *         buffer untouched, so it measures the cost of the emulation alone.
+ *   file: a regular file or block device through the controller's io_uring
+ *         (backend_file.c); O_DIRECT unless cache = "writeback".
+ *
+ * done(err): 0, or a negative errno the controller turns into a status (io.c):
+ * -EIO, -ENOSPC, -EDQUOT: media (Unrecovered Read Error / Write Fault); -ENODATA: a transfer
+ * that stopped short without an error (Data Transfer Error); anything else: Internal Error.
  */
 #ifndef NVME_BACKEND_H
 #define NVME_BACKEND_H
@@ -37,10 +43,12 @@ struct nvme_be_req {
 };
 
 struct nvme_backend;
+struct nvme_ring;
 
 struct nvme_backend_ops {
 	const char *name;
-	/* Set be->priv; be->size is the namespace size in bytes. 0 or -errno with a message. */
+	/* Set be->priv; be->size is the namespace size in bytes (0: the backend sets it from its
+	 * storage, or fails). 0 or -errno with a message. */
 	int (*open)(struct nvme_backend *be, const char *path, char *err, size_t errlen);
 	void (*close)(struct nvme_backend *be);
 	/* 0: done() will run (maybe already ran); <0: not queued, done() never runs. */
@@ -54,14 +62,25 @@ struct nvme_backend {
 	void *priv;
 	uint64_t size;
 	bool discard_zeroes; /* deallocated blocks read as zeroes (Identify NS DLFEAT) */
+	struct nvme_ring *ring; /* the controller's io_uring (iothread.h), lock held to use */
+	const char *cache;	/* file: "none" / "writeback"; NULL: "none" */
+};
+
+struct nvme_backend_args {
+	const char *name; /* registry name */
+	const char *path;
+	const char *cache;
+	uint64_t size; /* bytes; 0: from the storage (file) */
+	struct nvme_ring *ring;
 };
 
 /* The registry: NULL for an unknown name. */
 const struct nvme_backend_ops *nvme_backend_find(const char *name);
-int nvme_backend_open(struct nvme_backend *be, const char *name, const char *path, uint64_t size,
-		      char *err, size_t errlen);
+int nvme_backend_open(struct nvme_backend *be, const struct nvme_backend_args *a, char *err,
+		      size_t errlen);
 void nvme_backend_close(struct nvme_backend *be);
 
-extern const struct nvme_backend_ops nvme_backend_ram_ops, nvme_backend_null_ops;
+extern const struct nvme_backend_ops nvme_backend_ram_ops, nvme_backend_null_ops,
+	nvme_backend_file_ops;
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devices/nvme/internal.h"
+#include "devices/nvme/iothread.h"
 #include "vmm/util.h"
 
 #define CAP_TO_500MS 20 /* CAP.TO: 10 s until CSTS.RDY follows CC.EN */
@@ -62,6 +63,7 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 	struct nvme_ctrl *c;
 	char serial[21];
 	uint32_t mqes = cfg->mqes ? cfg->mqes : NVME_DEFAULT_MQES;
+	pthread_mutexattr_t attr;
 
 	if (check_config(cfg, err, errlen))
 		return NULL;
@@ -70,7 +72,11 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 		snprintf(err, errlen, "nvme: out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&c->lock, NULL);
+	/* Recursive: host->irq may come back for nvme_intx_level() while we hold it. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	c->host = *host;
 	snprintf(c->name, sizeof(c->name), "%s", cfg->name ? cfg->name : "nvme");
 	snprintf(serial, sizeof(serial), "VMM%08u",
@@ -103,6 +109,11 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 		nvme_ctrl_destroy(c);
 		return NULL;
 	}
+	/* Before the namespaces: asynchronous backends submit on the controller's ring. */
+	if (nvme_ring_init(c, !cfg->no_iothread, cfg->poll_idle_us, err, errlen)) {
+		nvme_ctrl_destroy(c);
+		return NULL;
+	}
 	for (unsigned i = 0; i < cfg->nr_ns; i++) {
 		if (nvme_ns_init(c, &c->ns[i], i + 1, &cfg->ns[i], err, errlen)) {
 			nvme_ctrl_destroy(c);
@@ -118,12 +129,16 @@ void nvme_ctrl_destroy(struct nvme_ctrl *c)
 {
 	if (!c)
 		return;
+	nvme_ring_stop(c); /* from here on only this thread touches the controller */
+	c->csts &= ~NVME_CSTS_RDY;
 	if (c->sq && c->cq) {
+		nvme_dbbuf_reset(c);
 		nvme_aer_reset(c);
 		nvme_queues_reset(c);
 	}
 	for (unsigned i = 0; i < c->nr_ns; i++)
 		nvme_ns_fini(&c->ns[i]);
+	nvme_ring_fini(c);
 	free(c->ns);
 	free(c->sq);
 	free(c->cq);
@@ -182,6 +197,9 @@ static void ctrl_enable(struct nvme_ctrl *c)
 /* 7.3.2 Controller Level Reset: I/O queues deleted, admin queues reset, features default. */
 static void ctrl_reset(struct nvme_ctrl *c)
 {
+	/* Not ready first: completions of commands still in flight are dropped (aborted). */
+	c->csts &= ~NVME_CSTS_RDY;
+	nvme_dbbuf_reset(c);
 	nvme_aer_reset(c);
 	nvme_queues_reset(c);
 	nvme_features_reset(c);
@@ -339,6 +357,7 @@ void nvme_bar0_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigned s
 	} else {
 		reg_write(c, off, val, size);
 	}
+	nvme_ring_kick_io(c->ring);
 	nvme_irq_flush(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -359,6 +378,7 @@ void nvme_process(struct nvme_ctrl *c)
 {
 	pthread_mutex_lock(&c->lock);
 	nvme_run_all(c);
+	nvme_ring_kick_io(c->ring);
 	nvme_irq_flush(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -368,6 +388,7 @@ void nvme_sq_process(struct nvme_ctrl *c, uint16_t sqid)
 	pthread_mutex_lock(&c->lock);
 	if (sqid <= c->max_queues && c->sq[sqid])
 		nvme_sq_run(c, c->sq[sqid]);
+	nvme_ring_kick_io(c->ring);
 	nvme_irq_flush(c);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -18,6 +18,7 @@
 #define NVME_SGL_MAX_DESC   1024   /* descriptors per command (Invalid Number of SGL Descriptors) */
 #define NVME_TEMP_KELVIN    313	   /* composite temperature we report: 40 C */
 #define NVME_STATUS_PENDING 0xffff /* exec: completion comes later */
+#define NVME_ADM_DBBUF_CONFIG 0x7c /* Doorbell Buffer Config (5.8) */
 
 struct nvme_ctrl;
 
@@ -60,7 +61,8 @@ struct nvme_sq {
 	uint64_t base;
 	uint32_t size, head, tail;
 	struct nvme_req *reqs, *free;
-	bool stalled; /* ran out of requests with entries left */
+	bool stalled;	    /* ran out of requests with entries left */
+	uint32_t bad_shadow; /* last invalid shadow tail reported (+1; 0: none) */
 };
 
 struct nvme_cq {
@@ -71,6 +73,18 @@ struct nvme_cq {
 	uint16_t vector;
 	unsigned nsq;			    /* SQs that complete here */
 	struct nvme_req *held, **held_tail; /* completions waiting for free slots */
+	unsigned coalesced;		    /* entries posted since the last interrupt */
+	uint64_t first_ns;		    /* when the first of them was posted */
+	uint32_t bad_shadow;
+};
+
+/* Doorbell Buffer Config (NVMe 1.4 5.8): shadow doorbells and EventIdx, DSTRD = 0 layout:
+ * SQ y tail at dbs[2y], CQ y head at dbs[2y + 1]; EventIdx entries alike in eis. */
+struct nvme_dbbuf {
+	bool enabled;
+	uint32_t *dbs, *eis; /* host pointers to (max_queues + 1) * 8 bytes each */
+	uint64_t dbs_addr, eis_addr;
+	bool polling; /* EventIdx entries say "do not ring": the I/O thread is polling */
 };
 
 struct nvme_aen {
@@ -136,6 +150,9 @@ struct nvme_ctrl {
 	uint8_t *bitbucket; /* SGL Bit Bucket target: reads discard here */
 	struct nvme_cmb *cmb; /* cmb.h; NULL: no CMB */
 	struct nvme_pmr *pmr; /* pmr.h; NULL: no PMR */
+
+	struct nvme_ring *ring; /* io_uring and I/O thread (iothread.h) */
+	struct nvme_dbbuf dbbuf;
 };
 
 /* ctrl.c */
@@ -154,8 +171,26 @@ void nvme_sq_run(struct nvme_ctrl *c, struct nvme_sq *sq);
 void nvme_run_all(struct nvme_ctrl *c);
 void nvme_req_complete(struct nvme_req *r);
 void nvme_irq_flush(struct nvme_ctrl *c);
+void nvme_cq_post_held(struct nvme_ctrl *c, struct nvme_cq *cq);
 void nvme_sq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val);
 void nvme_cq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val);
+
+/* dbbuf.c: Doorbell Buffer Config, shadow doorbells, EventIdx */
+uint16_t nvme_dbbuf_config(struct nvme_ctrl *c, struct nvme_req *r);
+void nvme_dbbuf_reset(struct nvme_ctrl *c);
+void nvme_dbbuf_queue_created(struct nvme_ctrl *c, uint16_t qid, bool cq);
+void nvme_dbbuf_queue_deleted(struct nvme_ctrl *c, uint16_t qid, bool cq);
+/* Take the tail / head from the shadow buffer; true when it moved. */
+bool nvme_dbbuf_sq_tail(struct nvme_ctrl *c, struct nvme_sq *sq);
+bool nvme_dbbuf_cq_head(struct nvme_ctrl *c, struct nvme_cq *cq);
+/* I/O thread: process every queue from the shadow buffer; true when there was work. */
+bool nvme_dbbuf_poll(struct nvme_ctrl *c);
+/* EventIdx for polling (host need not ring) or sleeping (host rings on its next update).
+ * Returns true when, arming for sleep, new work was found instead. */
+bool nvme_dbbuf_eventidx(struct nvme_ctrl *c, bool polling);
+/* A register doorbell of an I/O queue while the shadow buffer is on. */
+void nvme_dbbuf_sq_rung(struct nvme_ctrl *c, struct nvme_sq *sq);
+void nvme_dbbuf_cq_rung(struct nvme_ctrl *c, struct nvme_cq *cq);
 
 /* admin.c */
 uint16_t nvme_admin_exec(struct nvme_ctrl *c, struct nvme_req *r);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* NVM command set I/O commands (NVMe 1.4 6): Read, Write, Compare, Flush, Write Zeroes,
  * Dataset Management, Verify. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,12 +66,27 @@ static void io_finish(struct nvme_req *r)
 	nvme_req_complete(r);
 }
 
+/* Backend errors as status codes (4.6.1.2.1 generic, 4.6.1.2.4 media errors). */
+static uint16_t be_status(const struct nvme_be_req *b, int err)
+{
+	switch (err) {
+	case -EIO:
+	case -ENOSPC:
+	case -EDQUOT:
+		return b->op == NVME_BE_READ ? NVME_SC_READ_ERROR : NVME_SC_WRITE_FAULT;
+	case -ENODATA:
+		return NVME_SC_DATA_XFER_ERROR;
+	default:
+		return NVME_SC_INTERNAL;
+	}
+}
+
 static void be_done(struct nvme_be_req *b, int err)
 {
 	struct nvme_req *r = b->opaque;
 
 	if (err && !r->status)
-		r->status = b->op == NVME_BE_READ ? NVME_SC_READ_ERROR : NVME_SC_WRITE_FAULT;
+		r->status = be_status(b, err);
 	if (--r->pending == 0)
 		io_finish(r);
 }

@@ -38,6 +38,12 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 		 const struct nvme_ns_config *cfg, char *err, size_t errlen)
 {
 	unsigned lba = cfg->lba_size ? cfg->lba_size : 512;
+	struct nvme_backend_args args = {.name = cfg->backend ? cfg->backend : "ram",
+					 .path = cfg->path,
+					 .cache = cfg->cache,
+					 .size = cfg->size,
+					 .ring = c->ring};
+	char why[200] = "";
 	uint64_t h1, h2, h3;
 	int ret;
 
@@ -46,18 +52,26 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 			 nsid);
 		return -EINVAL;
 	}
-	if (!cfg->size || cfg->size % 4096) {
-		snprintf(err, errlen, "%s: namespace %u: size must be a non-zero multiple of 4096",
-			 c->name, nsid);
+	/* 0: the size of the file or device (backends that have storage) */
+	if (cfg->size % 4096) {
+		snprintf(err, errlen, "%s: namespace %u: size must be a multiple of 4096", c->name,
+			 nsid);
+		return -EINVAL;
+	}
+	ret = nvme_backend_open(&ns->be, &args, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "%s: namespace %u: %s", c->name, nsid, why);
+		return ret;
+	}
+	/* Both LBA formats must fit whole blocks: whole 4 KiB of the storage only. */
+	ns->size = ns->be.size & ~4095ULL;
+	if (!ns->size) {
+		snprintf(err, errlen, "%s: namespace %u: smaller than 4096 bytes", c->name, nsid);
+		nvme_backend_close(&ns->be);
 		return -EINVAL;
 	}
 	ns->nsid = nsid;
-	ns->size = cfg->size;
 	nvme_ns_set_format(ns, lba == 512 ? 0 : 1);
-	ret = nvme_backend_open(&ns->be, cfg->backend ? cfg->backend : "ram", cfg->path, cfg->size,
-				err, errlen);
-	if (ret)
-		return ret;
 	/* 5.15.2.4: NGUID, EUI64 and UUID unique per namespace, stable for a serial. */
 	h1 = id_hash(c->serial, nsid, 1);
 	h2 = id_hash(c->serial, nsid, 2);
@@ -143,7 +157,7 @@ void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	nvme_put32(id + 80, NVME_VS_1_4);
 	nvme_put32(id + 92, 1u << 8);  /* OAES: Namespace Attribute Notices */
 	id[111] = 1;		       /* CNTRLTYPE: I/O controller */
-	nvme_put16(id + 256, 1u << 1); /* OACS: Format NVM */
+	nvme_put16(id + 256, 1u << 1 | 1u << 8); /* OACS: Format NVM, Doorbell Buffer Config */
 	id[258] = 3;		       /* ACL: 4 concurrent Aborts */
 	id[259] = NVME_AERL;
 	id[260] = 1 << 1 | 1 << 0; /* FRMW: one slot, read-only */

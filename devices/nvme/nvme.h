@@ -11,9 +11,12 @@
  * No KVM, no PCI: the PCI glue (a later part) owns config space, MSI-X (its table may sit in
  * BAR0 from nvme_bar0_regs_size() on) and forwards BAR0 accesses below that offset here.
  *
- * Threading: every entry point takes the controller's lock. Doorbell writes process the
- * submission queue synchronously today; an I/O thread will later call nvme_process() instead
- * (ioeventfd doorbells). Backend completion callbacks run with the lock held.
+ * Threading (DESIGN.md rule 5): every entry point takes the controller's lock. A trapped
+ * doorbell write (an MMIO exit: the value is known) is processed inline on the writing vCPU
+ * thread. Each controller has one I/O thread around its own io_uring (iothread.c): it reaps
+ * backend completions, the ioeventfd doorbells of Doorbell Buffer Config (shadow doorbells),
+ * and the interrupt-coalescing timer, and polls the shadow doorbells adaptively.
+ * Backend completion callbacks run with the lock held.
  */
 #ifndef DEVICES_NVME_H
 #define DEVICES_NVME_H
@@ -31,6 +34,12 @@ struct nvme_host {
 	void *(*dma_map)(void *opaque, uint64_t addr, uint64_t len);
 	/* Raise interrupt vector `vector` (edge: MSI/MSI-X message). */
 	void (*irq)(void *opaque, unsigned vector);
+	/*
+	 * Optional: make a 4-byte guest write at BAR0 offset `off` signal eventfd `efd` instead
+	 * of exiting (KVM ioeventfd), or undo it (assign = false). 0 or -errno. Called with the
+	 * controller lock held; must not call back into the controller.
+	 */
+	int (*ioeventfd)(void *opaque, uint64_t off, int efd, bool assign);
 	void *opaque;
 };
 
@@ -38,14 +47,19 @@ struct nvme_host {
 struct nvme_ns_config {
 	uint64_t size;	     /* bytes; a multiple of 4096 */
 	unsigned lba_size;   /* 512 or 4096 (selects LBA format 0 or 1); 0: 512 */
-	const char *backend; /* "ram" or "null"; NULL: "ram" */
-	const char *path;    /* backend-specific (file backends); may be NULL */
+	const char *backend; /* "ram", "null" or "file"; NULL: "ram" */
+	const char *path;    /* backend-specific (file: regular file or block device) */
+	/* file: "none" (O_DIRECT, the default; NULL means it) or "writeback" (host page cache).
+	 * Either way Flush and FUA reach stable storage before they complete. */
+	const char *cache;
 };
 
 #define NVME_DEFAULT_MQES	1023
 #define NVME_DEFAULT_MAX_QUEUES 64
 #define NVME_DEFAULT_MDTS_KIB	512
 #define NVME_MAX_NAMESPACES	256
+/* Adaptive polling window of the I/O thread (see iothread.c for the measurements). */
+#define NVME_DEFAULT_POLL_IDLE_US 50
 
 struct nvme_ctrl_config {
 	const char *name;     /* for log messages, e.g. "nvme0"; NULL: "nvme" */
@@ -66,7 +80,14 @@ struct nvme_ctrl_config {
 	 * 64 GiB; 0: the existing file's size. */
 	const char *pmr_path;
 	uint64_t pmr_size;
+	/* No I/O thread: everything runs on the vCPU thread that rings, file I/O is waited for
+	 * inline, no ioeventfd doorbells, no coalescing delay. For debugging and tests. */
+	bool no_iothread;
+	/* I/O thread: keep polling this long after the last work before sleeping. 0: default
+	 * (NVME_DEFAULT_POLL_IDLE_US); NVME_POLL_OFF: never poll (sleep at once). */
+	uint32_t poll_idle_us;
 };
+#define NVME_POLL_OFF 0xffffffffu
 
 /* Returns NULL and a message in err on a bad config or a backend that fails to open. */
 struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const struct nvme_host *host,

@@ -59,6 +59,70 @@ static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
 static const struct bus_ops nvme_pci_bar0_ops = {.read = bar0_read, .write = bar0_write};
 
+static void efd_host(struct nvme_pci *n, const struct nvme_pci_efd *e, bool assign)
+{
+	const struct pci_host_ops *h = n->pci.root ? n->pci.root->host : NULL;
+
+	if (h && h->ioeventfd && n->efd_bar != ~0ULL)
+		h->ioeventfd(n->pci.root->host_opaque, n->efd_bar + e->off, 4, e->efd, assign);
+}
+
+/* nvme_host.ioeventfd: doorbells through KVM ioeventfds (DESIGN.md rule 4). */
+static int glue_ioeventfd(void *opaque, uint64_t off, int efd, bool assign)
+{
+	struct nvme_pci *n = opaque;
+	const struct pci_host_ops *h = n->pci.root ? n->pci.root->host : NULL;
+	struct nvme_pci_efd e = {.off = off, .efd = efd};
+	int ret = 0;
+
+	if (!h || !h->ioeventfd)
+		return -ENOTSUP;
+	pthread_mutex_lock(&n->efd_lock);
+	if (assign) {
+		if (n->nefd == n->efd_cap) {
+			unsigned cap = n->efd_cap ? 2 * n->efd_cap : 16;
+			struct nvme_pci_efd *v = realloc(n->efd, cap * sizeof(*v));
+
+			if (!v) {
+				pthread_mutex_unlock(&n->efd_lock);
+				return -ENOMEM;
+			}
+			n->efd = v;
+			n->efd_cap = cap;
+		}
+		if (n->efd_bar != ~0ULL)
+			ret = h->ioeventfd(n->pci.root->host_opaque, n->efd_bar + off, 4, efd, true);
+		if (!ret)
+			n->efd[n->nefd++] = e;
+	} else {
+		for (unsigned i = 0; i < n->nefd; i++)
+			if (n->efd[i].efd == efd && n->efd[i].off == off) {
+				efd_host(n, &n->efd[i], false);
+				n->efd[i] = n->efd[--n->nefd];
+				break;
+			}
+	}
+	pthread_mutex_unlock(&n->efd_lock);
+	return ret;
+}
+
+static void glue_bar_mapped(struct pci_dev *dev, int bar, uint64_t addr)
+{
+	struct nvme_pci *n = dev->opaque;
+
+	if (bar != 0)
+		return;
+	pthread_mutex_lock(&n->efd_lock);
+	for (unsigned i = 0; i < n->nefd; i++)
+		efd_host(n, &n->efd[i], false);
+	n->efd_bar = addr;
+	for (unsigned i = 0; i < n->nefd; i++)
+		efd_host(n, &n->efd[i], true);
+	pthread_mutex_unlock(&n->efd_lock);
+}
+
+static const struct pci_dev_ops nvme_pci_dev_ops = {.bar_mapped = glue_bar_mapped};
+
 struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, size_t errlen)
 {
 	struct nvme_pci *n = calloc(1, sizeof(*n));
@@ -71,7 +135,10 @@ struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	host = (struct nvme_host){.dma_map = glue_dma_map, .irq = glue_irq, .opaque = n};
+	host = (struct nvme_host){
+		.dma_map = glue_dma_map, .irq = glue_irq, .ioeventfd = glue_ioeventfd, .opaque = n};
+	pthread_mutex_init(&n->efd_lock, NULL);
+	n->efd_bar = ~0ULL;
 	c.vid = NVME_PCI_VENDOR;
 	c.ssvid = NVME_PCI_VENDOR;
 	n->ctrl = nvme_ctrl_create(&c, &host, err, errlen);
@@ -93,6 +160,7 @@ struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, 
 	pci_dev_init(&n->pci, cfg->name ? cfg->name : "nvme", NVME_PCI_VENDOR, NVME_PCI_DEVICE,
 		     NVME_PCI_CLASS, 0, false);
 	n->pci.opaque = n;
+	n->pci.ops = &nvme_pci_dev_ops;
 	pci_set16(&n->pci, PCI_SUBSYSTEM_VENDOR_ID, NVME_PCI_VENDOR);
 	pci_set16(&n->pci, PCI_SUBSYSTEM_ID, NVME_PCI_DEVICE);
 	if (pci_dev_set_bar(&n->pci, 0, PCI_BAR_MEM64, false, bar, &nvme_pci_bar0_ops, n, NULL) ||
@@ -126,8 +194,10 @@ void nvme_pci_destroy(struct nvme_pci *n)
 {
 	if (!n)
 		return;
+	n->efd_bar = ~0ULL; /* the VM may be gone: leave KVM alone */
 	if (n->ctrl)
 		nvme_ctrl_destroy(n->ctrl);
+	free(n->efd);
 	pci_dev_destroy(&n->pci);
 	free(n);
 }

@@ -21,10 +21,21 @@
 #define NVME_PCI_DEVICE 0x7110
 #define NVME_PCI_CLASS	0x010802
 
+struct nvme_pci_efd {
+	uint64_t off; /* in BAR0 */
+	int efd;
+};
+
 struct nvme_pci {
 	struct pci_dev pci;
 	struct nvme_ctrl *ctrl;
 	uint32_t regs_size; /* BAR0 bytes the controller decodes */
+	/* ioeventfd doorbells the controller asked for; registered at BAR0's bus address and
+	 * moved with it (the guest may reprogram BAR0). */
+	pthread_mutex_t efd_lock;
+	struct nvme_pci_efd *efd;
+	unsigned nefd, efd_cap;
+	uint64_t efd_bar; /* where they are registered now; ~0: nowhere */
 };
 
 /* NULL with a message in err. The caller attaches n->pci to a bus. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "devices/nvme/internal.h"
+#include "devices/nvme/iothread.h"
 #include "vmm/util.h"
 
 struct nvme_sq *nvme_sq_create(struct nvme_ctrl *c, uint16_t qid, uint16_t cqid, uint64_t base,
@@ -52,7 +53,9 @@ void nvme_sq_delete(struct nvme_ctrl *c, uint16_t qid)
 
 	if (!sq)
 		return;
-	/* 5.6: commands still in flight complete first; their completions are dropped below. */
+	nvme_dbbuf_queue_deleted(c, qid, false);
+	/* 5.7: commands still in flight complete first (posted while the CQ has room, dropped
+	 * below otherwise); the Delete command completes after them. */
 	drain_backends(c);
 	cq = c->cq[sq->cqid];
 	for (pp = &cq->held; *pp;) {
@@ -95,6 +98,8 @@ struct nvme_cq *nvme_cq_create(struct nvme_ctrl *c, uint16_t qid, uint64_t base,
 
 void nvme_cq_delete(struct nvme_ctrl *c, uint16_t qid)
 {
+	if (c->cq[qid])
+		nvme_dbbuf_queue_deleted(c, qid, true);
 	free(c->cq[qid]);
 	c->cq[qid] = NULL;
 }
@@ -107,9 +112,21 @@ void nvme_queues_reset(struct nvme_ctrl *c)
 		nvme_cq_delete(c, (uint16_t)q);
 }
 
-static bool cq_full(const struct nvme_cq *cq)
+static bool cq_full(struct nvme_ctrl *c, struct nvme_cq *cq)
 {
-	return (cq->tail + 1) % cq->size == cq->head;
+	if ((cq->tail + 1) % cq->size != cq->head)
+		return false;
+	/* With shadow doorbells the host may have consumed entries without ringing. */
+	return !nvme_dbbuf_cq_head(c, cq) || (cq->tail + 1) % cq->size == cq->head;
+}
+
+/* Feature 08h (5.21.1.8): aggregation threshold (THR + 1 entries) and time (TIME * 100 us),
+ * for I/O CQs whose vector has not opted out (Feature 09h CD). Both zero: off. */
+static bool coalescing(const struct nvme_ctrl *c, const struct nvme_cq *cq)
+{
+	uint32_t v = c->feat.irq_coalesce;
+
+	return cq->qid && (v & 0xff) && (v & 0xff00) && !c->feat.irq_cd[cq->vector];
 }
 
 static void req_release(struct nvme_req *r)
@@ -140,8 +157,11 @@ static bool cq_post(struct nvme_ctrl *c, struct nvme_cq *cq, struct nvme_req *r)
 		cq->tail = 0;
 		cq->phase = !cq->phase;
 	}
-	if (cq->ien)
+	if (cq->ien) {
 		cq->irq_pending = true;
+		if (!cq->coalesced++ && coalescing(c, cq))
+			cq->first_ns = time_ns();
+	}
 	return true;
 }
 
@@ -150,11 +170,16 @@ void nvme_req_complete(struct nvme_req *r)
 	struct nvme_ctrl *c = r->c;
 	struct nvme_cq *cq = c->cq[r->sq->cqid];
 
+	/* 7.3.2: outstanding commands are aborted by a reset; nothing is posted any more. */
+	if (!(c->csts & NVME_CSTS_RDY)) {
+		req_release(r);
+		return;
+	}
 	if (r->status != NVME_SC_SUCCESS && r->sq->qid == 0)
 		pr_debug("%s: admin opcode 0x%02x failed: status 0x%x", c->name, r->cmd.opcode,
 			 r->status);
 	/* 4.1: a full CQ takes no entry; hold it, in order, until the host frees a slot. */
-	if (cq->held || cq_full(cq)) {
+	if (cq->held || cq_full(c, cq)) {
 		r->next = NULL;
 		*cq->held_tail = r;
 		cq->held_tail = &r->next;
@@ -164,9 +189,9 @@ void nvme_req_complete(struct nvme_req *r)
 		req_release(r);
 }
 
-static void cq_post_held(struct nvme_ctrl *c, struct nvme_cq *cq)
+void nvme_cq_post_held(struct nvme_ctrl *c, struct nvme_cq *cq)
 {
-	while (cq->held && !cq_full(cq)) {
+	while (cq->held && !cq_full(c, cq)) {
 		struct nvme_req *r = cq->held;
 
 		if (!cq_post(c, cq, r))
@@ -178,8 +203,15 @@ static void cq_post_held(struct nvme_ctrl *c, struct nvme_cq *cq)
 	}
 }
 
+/*
+ * Interrupts for CQs with new entries. Coalesced vectors wait until THR + 1 entries or until
+ * TIME has passed since the first, on the I/O thread's timer (without a thread: no delay).
+ * Counted per CQ: a vector shared by several CQs aggregates each of them separately.
+ */
 void nvme_irq_flush(struct nvme_ctrl *c)
 {
+	uint64_t now = 0;
+
 	for (unsigned q = 0; q <= c->max_queues; q++) {
 		struct nvme_cq *cq = c->cq[q];
 
@@ -188,7 +220,17 @@ void nvme_irq_flush(struct nvme_ctrl *c)
 		/* 3.1.3: a vector masked by INTMS stays pending until INTMC unmasks it. */
 		if (cq->vector < 32 && (c->intms & (1u << cq->vector)))
 			continue;
+		if (coalescing(c, cq) && cq->coalesced < (c->feat.irq_coalesce & 0xff) + 1u) {
+			uint64_t deadline =
+				cq->first_ns + ((c->feat.irq_coalesce >> 8) & 0xff) * 100000ULL;
+
+			if (!now)
+				now = time_ns();
+			if (now < deadline && nvme_ring_timer(c->ring, deadline))
+				continue;
+		}
 		cq->irq_pending = false;
+		cq->coalesced = 0;
 		c->host.irq(c->host.opaque, cq->vector);
 	}
 }
@@ -265,6 +307,10 @@ void nvme_sq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val)
 		bad_doorbell(c, NVME_AER_ERR_INVALID_DB_VALUE, qid, val);
 		return;
 	}
+	if (c->dbbuf.enabled && qid) {
+		nvme_dbbuf_sq_rung(c, sq);
+		return;
+	}
 	sq->tail = val;
 	nvme_sq_run(c, sq);
 }
@@ -283,6 +329,10 @@ void nvme_cq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val)
 		bad_doorbell(c, NVME_AER_ERR_INVALID_DB_REG, qid, val);
 		return;
 	}
+	if (c->dbbuf.enabled && qid) {
+		nvme_dbbuf_cq_rung(c, cq);
+		return;
+	}
 	/* The new head may not pass entries the controller has not posted. */
 	posted = (cq->tail + cq->size - cq->head) % cq->size;
 	if (val >= cq->size || (val + cq->size - cq->head) % cq->size > posted) {
@@ -291,7 +341,7 @@ void nvme_cq_doorbell(struct nvme_ctrl *c, uint16_t qid, uint32_t val)
 	}
 	cq->head = val;
 	if (cq->held) {
-		cq_post_held(c, cq);
+		nvme_cq_post_held(c, cq);
 		nvme_run_all(c); /* SQs that ran out of requests go on */
 	}
 }
