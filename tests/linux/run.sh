@@ -14,7 +14,8 @@
 # Environment: VMM_BUILD (build dir, default ./build), VMM_CACHE (kernel cache, see
 # guests/linux/build.sh), VMM_LINUX_TIMEOUT (seconds for one boot, default 900),
 # VMM_LINUX_HANG (seconds without console output that count as a hang, default 300),
-# VMM_LINUX_CPUS (vCPUs, default 1: see the note at CPUS below).
+# VMM_LINUX_CPUS (vCPUs, default 1: see the note at CPUS below), VMM_LINUX_CMDLINE (appended to
+# the kernel command line, e.g. "initcall_debug" to see where boot time goes).
 # The console log of the last boot is kept in $VMM_BUILD/linux-console.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -90,7 +91,7 @@ P2P="03:00.0+04:00.0=ok,04:00.0+03:00.0=ok,03:00.0+05:00.0=no,05:00.0+04:00.0=no
 # Linux 6.1 no longer has "nosmap"/"nosmep": clearcpuid=smap,smep does it (this KVM reports
 # SMAP to the guest whatever the CPUID table says, and clac/stac cannot be emulated).
 WORKAROUNDS="noxsave nopku nofsgsbase mitigations=off clearcpuid=popcnt,smap,smep,rdrand,rdseed"
-CMDLINE="console=ttyS0 earlyprintk=serial $WORKAROUNDS vmmtest.expect=$EXPECT vmmtest.p2p=$P2P"
+CMDLINE="console=ttyS0 earlyprintk=serial $WORKAROUNDS vmmtest.expect=$EXPECT vmmtest.p2p=$P2P ${VMM_LINUX_CMDLINE:-}"
 
 cat >"$TMP/linux.toml" <<EOF
 [machine]

@@ -107,6 +107,33 @@ static int report_port_service(struct device *dev, void *bdf)
 	return 0;
 }
 
+/*
+ * PCIe link and slot as Linux reads them. A link that reports width 0 makes pciehp log
+ * "Cannot train link" (REFERENCE.md section 3); every function below a port must see x1+.
+ */
+static void report_pcie(struct pci_dev *pdev)
+{
+	u16 lnksta = 0;
+	u32 lnkcap = 0, sltcap = 0;
+	int type = pci_pcie_type(pdev);
+
+	pcie_capability_read_dword(pdev, PCI_EXP_LNKCAP, &lnkcap);
+	pcie_capability_read_word(pdev, PCI_EXP_LNKSTA, &lnksta);
+	if (type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM)
+		pcie_capability_read_dword(pdev, PCI_EXP_SLTCAP, &sltcap);
+	pr_info("VMMTEST pcie %s type=%d lnkcap=x%u/gen%u lnksta=x%u/gen%u sltcap=%#x hotplug=%d\n",
+		pci_name(pdev), type, (lnkcap & PCI_EXP_LNKCAP_MLW) >> 4,
+		lnkcap & PCI_EXP_LNKCAP_SLS, (lnksta & PCI_EXP_LNKSTA_NLW) >> 4,
+		lnksta & PCI_EXP_LNKSTA_CLS, sltcap, pdev->is_hotplug_bridge);
+	/* a port's link is up when something is below it; endpoints and upstream ports: always */
+	if (type == PCI_EXP_TYPE_RC_END)
+		return;
+	if (!pci_is_bridge(pdev) || type == PCI_EXP_TYPE_UPSTREAM ||
+	    (pdev->subordinate && !list_empty(&pdev->subordinate->devices)))
+		check(lnksta & PCI_EXP_LNKSTA_NLW, "link", "%s x%u", pci_name(pdev),
+		      (lnksta & PCI_EXP_LNKSTA_NLW) >> 4);
+}
+
 /* What the kernel made of the tree: IDs, drivers, resources, port services. */
 static void report_tree(void)
 {
@@ -127,6 +154,8 @@ static void report_tree(void)
 				r->flags & IORESOURCE_PREFETCH ? " pref" : "",
 				r->parent ? "" : " unassigned");
 		}
+		if (pci_is_pcie(pdev))
+			report_pcie(pdev);
 		device_for_each_child(&pdev->dev, (void *)pci_name(pdev), report_port_service);
 	}
 }
