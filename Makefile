@@ -47,6 +47,7 @@ unit: $(BUILD)/unit-tests
 
 guests:
 	$(MAKE) -C guests OUT=$(abspath $(BUILD))/guests
+	$(MAKE) -C guests/bootsector OUT=$(abspath $(BUILD))/guests
 
 deps:
 	@scripts/deps.sh
@@ -98,5 +99,6 @@ format-check:
 clean:
 	rm -rf $(BUILD) build-asan
 	$(MAKE) -C guests clean OUT=$(abspath $(BUILD))/guests
+	$(MAKE) -C guests/bootsector clean OUT=$(abspath $(BUILD))/guests
 
 -include $(DEPS)

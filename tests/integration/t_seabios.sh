@@ -70,6 +70,32 @@ if need_kvm "$name"; then
 	fi
 fi
 
+# Boot from NVMe behind root port -> XIO3130 upstream -> downstream port, from the disk
+# image guests/bootsector builds: SeaBIOS's NVMe driver reads LBA 0, our boot sector prints
+# its marker through INT 10h (SeaBIOS's serial console forwards it to COM1) and writes 0x10
+# to the debug-exit port: exit status 33. Ready for when the NVMe controller boots (issue 4):
+# then call seabios_nvme_boot instead of skipping.
+seabios_nvme_boot() {
+	local name=$1
+	seabios_config | sed -e '/^\[\[testdev\]\]/,$d' >"$TMP/nvme.toml"
+	cat >>"$TMP/nvme.toml" <<EOF
+[[nvme]]
+id = "nvme0"
+bus = "sw0.0"
+namespaces = [{ backend = "file", path = "$GUESTS/bootsector.img" }]
+
+[[nvme]]
+id = "nvme1"
+bus = "sw0.1"
+namespaces = [{ backend = "ram", size = "1M" }]
+EOF
+	rm -f "$TMP/debugcon.log"
+	run_vmm 120 run --config "$TMP/nvme.toml"
+	[ -f "$TMP/debugcon.log" ] && cat "$TMP/debugcon.log" >>"$TMP/err"
+	expect "$name" 33 "NVMe NS 1" "Booting from Hard Disk" \
+		"vmm-bootsector: booted from LBA 0, drive 0x80"
+}
+
 name=seabios_boots_our_boot_sector_from_nvme
 if need_kvm "$name"; then
 	skipped "$name" "needs the NVMe controller (issue 4)"
