@@ -100,7 +100,8 @@ int seabios_acpi_build(const struct acpi_tables *t, struct seabios_acpi *out)
 	loader_allocate(out, SEABIOS_FILE_RSDP, 16, LOADER_ZONE_FSEG);
 	loader_allocate(out, SEABIOS_FILE_TABLES, tables_align, LOADER_ZONE_HIGH);
 
-	/* Pointer fields hold the target's offset in its file; the loader adds the file's address. */
+	/* Pointer fields hold the target's offset in its file; the loader adds the file's address.
+	 */
 	for (int i = 0; i < ACPI_NBLOBS; i++) {
 		const struct acpi_blob *b = &t->blob[i];
 		uint8_t *data = (i == ACPI_BLOB_RSDP ? out->rsdp : out->tables) + out->offset[i];

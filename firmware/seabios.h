@@ -28,35 +28,35 @@
  * registers (src/fw/shadow.c). Our host bridge has no PAM, so that copy never happens: the
  * machine does it (writable RAM), which is the state SeaBIOS would have reached.
  */
-#define SEABIOS_LOW_END	     0x100000ULL
-#define SEABIOS_LOW_MAX	     0x40000ULL
-#define SEABIOS_MIN_SIZE     0x20000ULL
+#define SEABIOS_LOW_END	 0x100000ULL
+#define SEABIOS_LOW_MAX	 0x40000ULL
+#define SEABIOS_MIN_SIZE 0x20000ULL
 #define SEABIOS_MAX_SIZE (16ULL << 20)
 
 /* QEMU's debug console (isa-debugcon): SeaBIOS writes its log here; reads return 0xE9. */
-#define SEABIOS_DEBUGCON_PORT 0x402
+#define SEABIOS_DEBUGCON_PORT	  0x402
 #define SEABIOS_DEBUGCON_READBACK 0xe9
 
 /* etc/table-loader commands (romfile_loader.h): 128 bytes each, little-endian. */
-#define LOADER_ENTRY_SIZE	  128
-#define LOADER_FILESZ		  56
-#define LOADER_CMD_ALLOCATE	  1
-#define LOADER_CMD_ADD_POINTER	  2
-#define LOADER_CMD_ADD_CHECKSUM	  3
-#define LOADER_ZONE_HIGH	  1 /* malloc_high: RAM below 4 GiB */
-#define LOADER_ZONE_FSEG	  2 /* the 0xF0000 segment, where the RSDP scan looks */
+#define LOADER_ENTRY_SIZE	128
+#define LOADER_FILESZ		56
+#define LOADER_CMD_ALLOCATE	1
+#define LOADER_CMD_ADD_POINTER	2
+#define LOADER_CMD_ADD_CHECKSUM 3
+#define LOADER_ZONE_HIGH	1 /* malloc_high: RAM below 4 GiB */
+#define LOADER_ZONE_FSEG	2 /* the 0xF0000 segment, where the RSDP scan looks */
 /* Field offsets inside an entry */
-#define LOADER_ALLOC_FILE	  4
-#define LOADER_ALLOC_ALIGN	  60
-#define LOADER_ALLOC_ZONE	  64
-#define LOADER_PTR_DEST		  4
-#define LOADER_PTR_SRC		  60
-#define LOADER_PTR_OFFSET	  116
-#define LOADER_PTR_SIZE		  120
-#define LOADER_CKSUM_FILE	  4
-#define LOADER_CKSUM_OFFSET	  60
-#define LOADER_CKSUM_START	  64
-#define LOADER_CKSUM_LENGTH	  68
+#define LOADER_ALLOC_FILE   4
+#define LOADER_ALLOC_ALIGN  60
+#define LOADER_ALLOC_ZONE   64
+#define LOADER_PTR_DEST	    4
+#define LOADER_PTR_SRC	    60
+#define LOADER_PTR_OFFSET   116
+#define LOADER_PTR_SIZE	    120
+#define LOADER_CKSUM_FILE   4
+#define LOADER_CKSUM_OFFSET 60
+#define LOADER_CKSUM_START  64
+#define LOADER_CKSUM_LENGTH 68
 
 #define SEABIOS_FILE_RSDP   "etc/acpi/rsdp"
 #define SEABIOS_FILE_TABLES "etc/acpi/tables"

@@ -16,10 +16,10 @@
 #include "vmm/config.h"
 #include "vmm/dev/fw_cfg.h"
 
-#define RAM_SIZE   0x100000u
-#define DESC_GPA   0x1000u
-#define BUF_GPA	   0x2000u
-#define BUF_SIZE   0x1000u
+#define RAM_SIZE 0x100000u
+#define DESC_GPA 0x1000u
+#define BUF_GPA	 0x2000u
+#define BUF_SIZE 0x1000u
 
 static uint8_t *ram;
 static struct guest_mem mem;
@@ -157,9 +157,8 @@ Test(fw_cfg, dma_read_continues_from_the_data_port_offset)
 
 Test(fw_cfg, dma_skip_then_read)
 {
-	cr_assert_eq(dma(FW_CFG_SIGNATURE << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_SKIP, 2,
-			 0),
-		     0);
+	cr_assert_eq(
+		dma(FW_CFG_SIGNATURE << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_SKIP, 2, 0), 0);
 	cr_assert_eq(dma(FW_CFG_DMA_CTL_READ, 2, BUF_GPA), 0);
 	cr_assert_arr_eq(ram + BUF_GPA, "MU", 2);
 	/* Skipping past the end is not an error; reads there are zeros. */
@@ -182,7 +181,7 @@ Test(fw_cfg, dma_descriptor_outside_ram_is_ignored)
 {
 	fw_cfg_bus_ops.write(f, 4, 0, 4);
 	fw_cfg_bus_ops.write(f, 8, __builtin_bswap32(RAM_SIZE - 8), 4); /* crosses the end */
-	fw_cfg_bus_ops.write(f, 4, __builtin_bswap32(1), 4);		  /* above 4 GiB */
+	fw_cfg_bus_ops.write(f, 4, __builtin_bswap32(1), 4);		/* above 4 GiB */
 	fw_cfg_bus_ops.write(f, 8, 0, 4);
 	sel(FW_CFG_SIGNATURE);
 	cr_assert_eq(data(), 'Q', "device state must be untouched");
@@ -192,9 +191,9 @@ Test(fw_cfg, dma_descriptor_above_4g_uses_both_halves)
 {
 	/* The high half alone does not start anything; a 64-bit address outside RAM fails. */
 	fw_cfg_bus_ops.write(f, 4, __builtin_bswap32(0), 4);
-	cr_assert_eq(dma_at(0x3000, FW_CFG_SIGNATURE << 16 | FW_CFG_DMA_CTL_SELECT |
-					  FW_CFG_DMA_CTL_READ,
-			    4, BUF_GPA),
+	cr_assert_eq(dma_at(0x3000,
+			    FW_CFG_SIGNATURE << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ, 4,
+			    BUF_GPA),
 		     0);
 	cr_assert_arr_eq(ram + BUF_GPA, "QEMU", 4);
 }
@@ -461,7 +460,8 @@ Test(seabios, table_loader_commands_rebuild_valid_linked_tables, .init = seabios
 			cr_assert(size == 4 || size == 8);
 			cr_assert_leq(o + size, d->len);
 			for (int i = 0, c = 0; i < size; i++) {
-				int v = d->data[o + i] + (int)(((uint64_t)s->gpa >> (8 * i)) & 0xff) + c;
+				int v = d->data[o + i] +
+					(int)(((uint64_t)s->gpa >> (8 * i)) & 0xff) + c;
 
 				d->data[o + i] = (uint8_t)v;
 				c = v >> 8;

@@ -16,7 +16,7 @@
 
 #include "vmm/util.h"
 
-#define FW_CFG_KEY_MASK	  0xbfff /* drop bit 14, the write channel */
+#define FW_CFG_KEY_MASK	     0xbfff /* drop bit 14, the write channel */
 #define FW_CFG_DMA_DESC_SIZE 16
 
 struct fw_cfg_item {

@@ -54,8 +54,8 @@
 #define FW_CFG_DMA_SIGNATURE 0x51454d5520434647ULL
 
 /* File directory entry: be32 size, be16 select, u16 reserved, char name[56]. */
-#define FW_CFG_FILE_NAME_MAX   56
-#define FW_CFG_DIR_ENTRY_SIZE  64
+#define FW_CFG_FILE_NAME_MAX  56
+#define FW_CFG_DIR_ENTRY_SIZE 64
 
 struct fw_cfg;
 
