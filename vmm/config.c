@@ -605,9 +605,11 @@ void config_free(struct machine_config *cfg)
 		free(cfg->devices[i].ntb.rendezvous);
 		free(n->serial);
 		free(n->model);
+		free(n->pmr);
 		for (int j = 0; j < n->nns; j++) {
 			free(n->ns[j].backend);
 			free(n->ns[j].path);
+			free(n->ns[j].cache);
 		}
 		free(n->ns);
 	}

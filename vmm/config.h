@@ -42,6 +42,7 @@ struct nvme_ns_spec {
 	char *path; /* file backend: regular file or block device (absolute) */
 	uint64_t size; /* bytes; 0 with "file": the file's size */
 	unsigned lba_size; /* 512 or 4096 */
+	char *cache; /* file: "none" (O_DIRECT) or "writeback"; NULL: "none" */
 };
 
 struct nvme_dev_config {
@@ -51,6 +52,11 @@ struct nvme_dev_config {
 	uint64_t mdts; /* bytes, power of two, 4 KiB..2 MiB */
 	struct nvme_ns_spec *ns;
 	int nns;
+	uint64_t cmb; /* CMB (BAR2) bytes; 0: none */
+	char *pmr; /* PMR (BAR4) backing file; NULL: none */
+	uint64_t pmr_size; /* 0: the file's size */
+	bool iothread; /* false: everything on the vCPU thread (debugging) */
+	uint32_t poll_idle_us; /* I/O thread polling window; 0: default; UINT32_MAX: never */
 };
 
 #define CONFIG_ROOT_BUS "pcie0"

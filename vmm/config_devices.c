@@ -33,10 +33,11 @@ static const struct {
 	{"ntb", DEV_NTB, (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", NULL}},
 	{"nvme", DEV_NVME,
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
-			       "namespaces", NULL}},
+			       "namespaces", "cmb", "pmr", "pmr_size", "iothread", "poll_idle_us",
+			       NULL}},
 };
 
-static const char *const ns_keys[] = {"backend", "size", "path", "lba_size", NULL};
+static const char *const ns_keys[] = {"backend", "size", "path", "lba_size", "cache", NULL};
 
 #define positions  (c->dev_pos)
 #define npositions (c->ndev_pos)
@@ -124,6 +125,13 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 				ns->path = cfg_resolve(c, s);
 			else if (s)
 				cfg_report(c, kv->value->pos, "'path' must not be empty");
+		} else if (!strcmp(kv->key, "cache")) {
+			s = cfg_get_string(c, kv);
+			if (s && strcmp(s, "none") && strcmp(s, "writeback"))
+				cfg_report(c, kv->value->pos,
+					   "'cache' must be \"none\" (O_DIRECT) or \"writeback\"");
+			else if (s)
+				ns->cache = cfg_dup(c, s);
 		} else if (!strcmp(kv->key, "lba_size")) {
 			if (get_int(c, kv, 512, 4096, &v) && v != 512 && v != 4096)
 				cfg_report(c, kv->value->pos, "'lba_size' must be 512 or 4096");
@@ -159,6 +167,8 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 	} else {
 		if (ns->path)
 			cfg_report(c, path_pos, "'path' only applies to the \"file\" backend");
+		if (ns->cache)
+			cfg_report(c, t->pos, "'cache' only applies to the \"file\" backend");
 		if (!have_size)
 			ns->size = NVME_DEFAULT_NS_SIZE;
 	}
@@ -221,6 +231,37 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 			n->mdts = v;
 	} else if (!strcmp(kv->key, "namespaces")) {
 		load_namespaces(c, kv, n);
+	} else if (!strcmp(kv->key, "cmb")) {
+		if (!cfg_get_size(c, kv, &v))
+			return;
+		/* Linux uses a CMB only when it is 2 MiB aligned (nvme_map_cmb) */
+		if (v && (!IS_POW2(v) || v < MiB(2) || v > GiB(64)))
+			cfg_report(c, kv->value->pos,
+				   "'cmb' must be 0 or a power of two from 2M to 64G");
+		else
+			n->cmb = v;
+	} else if (!strcmp(kv->key, "pmr")) {
+		const char *s = cfg_get_string(c, kv);
+
+		if (s && !s[0])
+			cfg_report(c, kv->value->pos, "'pmr' must not be empty");
+		else if (s)
+			n->pmr = cfg_resolve(c, s);
+	} else if (!strcmp(kv->key, "pmr_size")) {
+		if (!cfg_get_size(c, kv, &v))
+			return;
+		if (!IS_POW2(v) || v < KiB(4) || v > GiB(64))
+			cfg_report(c, kv->value->pos,
+				   "'pmr_size' must be a power of two from 4K to 64G");
+		else
+			n->pmr_size = v;
+	} else if (!strcmp(kv->key, "iothread")) {
+		cfg_get_bool(c, kv, &n->iothread);
+	} else if (!strcmp(kv->key, "poll_idle_us")) {
+		int us;
+
+		if (get_int(c, kv, -1, 10000000, &us))
+			n->poll_idle_us = us < 0 ? UINT32_MAX : (uint32_t)us;
 	} else {
 		*handled = false;
 	}
@@ -291,6 +332,7 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 	if (kind == DEV_NTB)
 		d->ntb.mw_size = MiB(16);
 	if (kind == DEV_NVME) {
+		d->nvme.iothread = true;
 		d->nvme.queues = NVME_MAX_QUEUES;
 		d->nvme.queue_size = 1024;
 		d->nvme.mdts = KiB(512);

@@ -202,8 +202,19 @@ static void nop_msi(void *o, uint64_t a, uint32_t d)
 static void nop_intx(void *o, uint32_t gsi, int level)
 {
 }
-static const struct pci_host_ops inspect_host = {nop_map_trap,	nop_unmap_trap, nop_map_ram,
-						 nop_unmap_ram, nop_msi,	nop_intx};
+static int nop_ioeventfd(void *o, uint64_t addr, unsigned len, int efd, bool assign)
+{
+	return 0;
+}
+static const struct pci_host_ops inspect_host = {
+	.map_trap = nop_map_trap,
+	.unmap_trap = nop_unmap_trap,
+	.map_ram = nop_map_ram,
+	.unmap_ram = nop_unmap_ram,
+	.msi = nop_msi,
+	.intx = nop_intx,
+	.ioeventfd = nop_ioeventfd,
+};
 
 static int write_dtb(const struct machine_config *cfg, struct topology *t,
 		     const struct guest_mem *mem, const char *path)

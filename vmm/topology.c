@@ -155,6 +155,12 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 			.mdts_kib = (uint32_t)(d->nvme.mdts >> 10),
 			.ns = ns,
 			.nr_ns = (unsigned)d->nvme.nns,
+			.cmb_size = d->nvme.cmb,
+			.pmr_path = d->nvme.pmr,
+			.pmr_size = d->nvme.pmr_size,
+			.no_iothread = !d->nvme.iothread,
+			/* config: -1 never polls (UINT32_MAX), like NVME_POLL_OFF */
+			.poll_idle_us = d->nvme.poll_idle_us,
 		};
 		struct nvme_pci *np;
 		char nerr[256];
@@ -163,7 +169,8 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 			ns[k] = (struct nvme_ns_config){.size = d->nvme.ns[k].size,
 							.lba_size = d->nvme.ns[k].lba_size,
 							.backend = d->nvme.ns[k].backend,
-							.path = d->nvme.ns[k].path};
+							.path = d->nvme.ns[k].path,
+							.cache = d->nvme.ns[k].cache};
 		np = nvme_pci_create(&nc, nerr, sizeof(nerr));
 		if (!np) {
 			snprintf(err, errlen, "%s: %s", d->id, nerr);

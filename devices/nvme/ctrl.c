@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/nvme/cmb.h"
 #include "devices/nvme/internal.h"
 #include "devices/nvme/iothread.h"
+#include "devices/nvme/pmr.h"
 #include "vmm/util.h"
 
 #define CAP_TO_500MS 20 /* CAP.TO: 10 s until CSTS.RDY follows CC.EN */
@@ -109,6 +111,10 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 		nvme_ctrl_destroy(c);
 		return NULL;
 	}
+	if (nvme_cmb_init(c, cfg, err, errlen) || nvme_pmr_init(c, cfg, err, errlen)) {
+		nvme_ctrl_destroy(c);
+		return NULL;
+	}
 	/* Before the namespaces: asynchronous backends submit on the controller's ring. */
 	if (nvme_ring_init(c, !cfg->no_iothread, cfg->poll_idle_us, err, errlen)) {
 		nvme_ctrl_destroy(c);
@@ -139,6 +145,8 @@ void nvme_ctrl_destroy(struct nvme_ctrl *c)
 	for (unsigned i = 0; i < c->nr_ns; i++)
 		nvme_ns_fini(&c->ns[i]);
 	nvme_ring_fini(c);
+	nvme_pmr_fini(c);
+	nvme_cmb_fini(c);
 	free(c->ns);
 	free(c->sq);
 	free(c->cq);
@@ -203,6 +211,7 @@ static void ctrl_reset(struct nvme_ctrl *c)
 	nvme_aer_reset(c);
 	nvme_queues_reset(c);
 	nvme_features_reset(c);
+	nvme_pmr_persist(c); /* a persistence point; CMB and PMR registers survive (pmr.h) */
 	c->intms = 0;
 	c->page_shift = 12;
 	c->csts &= ~(NVME_CSTS_RDY | NVME_CSTS_CFS);
@@ -212,6 +221,7 @@ static void ctrl_reset(struct nvme_ctrl *c)
 static void ctrl_shutdown(struct nvme_ctrl *c)
 {
 	nvme_flush_all(c, NULL);
+	nvme_pmr_persist(c);
 	c->csts = (c->csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_COMPLETE;
 }
 
@@ -252,8 +262,21 @@ static uint64_t reg_read(struct nvme_ctrl *c, uint64_t off)
 		return c->asq;
 	case NVME_REG_ACQ:
 		return c->acq;
+	case NVME_REG_CMBLOC:
+	case NVME_REG_CMBSZ:
+	case NVME_REG_CMBMSC:
+	case NVME_REG_CMBSTS:
+		return nvme_cmb_reg_read(c, off);
+	case NVME_REG_PMRCAP:
+	case NVME_REG_PMRCTL:
+	case NVME_REG_PMRSTS:
+	case NVME_REG_PMREBS:
+	case NVME_REG_PMRSWTP:
+	case NVME_REG_PMRMSCL:
+	case NVME_REG_PMRMSCU:
+		return nvme_pmr_reg_read(c, off);
 	default:
-		/* NSSR reads 0 (3.1.7); CMB (CAP.CMBS = 0), BP and PMR (CAP.PMRS = 0) read 0. */
+		/* NSSR reads 0 (3.1.7); BP reads 0 (no boot partitions). */
 		return 0;
 	}
 }
@@ -279,6 +302,9 @@ static void reg_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigned 
 		set64(&c->acq, off, val, size);
 		c->acq &= ~0xfffULL;
 		return;
+	case NVME_REG_CMBMSC:
+		nvme_cmb_reg_write(c, off, val, size);
+		return;
 	}
 	switch (off) {
 	case NVME_REG_INTMS:
@@ -296,6 +322,11 @@ static void reg_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigned 
 		break;
 	case NVME_REG_NSSR:
 		/* CAP.NSSRS = 0: NVM Subsystem Reset is not supported; writes have no effect. */
+		break;
+	case NVME_REG_PMRCTL:
+	case NVME_REG_PMRMSCL:
+	case NVME_REG_PMRMSCU:
+		nvme_pmr_reg_write(c, off, (uint32_t)val);
 		break;
 	default:
 		pr_ratelimited("%s: write to read-only or reserved register 0x%llx", c->name,

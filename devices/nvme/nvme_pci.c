@@ -10,11 +10,20 @@
 
 #define PAGE 4096u
 
+/*
+ * The controller's own memory space (CMB/PMR with CMSE) is routed inside the device; the rest
+ * goes upstream. A request that comes back to the device's own RAM BAR while the memory
+ * space is off would target its ingress port: refused, like any DMA to its own BARs.
+ */
 static void *glue_dma_map(void *opaque, uint64_t addr, uint64_t len)
 {
 	struct nvme_pci *n = opaque;
+	void *p = nvme_ctrl_mem_map(n->ctrl, addr, len);
 
-	return pci_dma_map(&n->pci, addr, len);
+	if (p)
+		return p;
+	p = pci_dma_map(&n->pci, addr, len);
+	return p && nvme_ctrl_mem_owns(n->ctrl, p, len ? len : 1) ? NULL : p;
 }
 
 static bool msi_or_msix_enabled(const struct pci_dev *d)
@@ -128,8 +137,9 @@ struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, 
 	struct nvme_pci *n = calloc(1, sizeof(*n));
 	struct nvme_ctrl_config c = *cfg;
 	struct nvme_host host;
-	uint64_t regs, table, pba, bar = 16 * 1024;
+	uint64_t regs, table, pba, bar = 16 * 1024, cmb_size, pmr_size;
 	uint32_t nvec;
+	void *cmb, *pmr;
 
 	if (!n) {
 		snprintf(err, errlen, "out of memory");
@@ -163,7 +173,11 @@ struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, 
 	n->pci.ops = &nvme_pci_dev_ops;
 	pci_set16(&n->pci, PCI_SUBSYSTEM_VENDOR_ID, NVME_PCI_VENDOR);
 	pci_set16(&n->pci, PCI_SUBSYSTEM_ID, NVME_PCI_DEVICE);
+	cmb = nvme_cmb_ram(n->ctrl, &cmb_size);
+	pmr = nvme_pmr_ram(n->ctrl, &pmr_size);
 	if (pci_dev_set_bar(&n->pci, 0, PCI_BAR_MEM64, false, bar, &nvme_pci_bar0_ops, n, NULL) ||
+	    (cmb && pci_dev_set_bar(&n->pci, 2, PCI_BAR_MEM64, true, cmb_size, NULL, NULL, cmb)) ||
+	    (pmr && pci_dev_set_bar(&n->pci, 4, PCI_BAR_MEM64, true, pmr_size, NULL, NULL, pmr)) ||
 	    pci_add_msix(&n->pci, (int)nvec, 0, (uint32_t)table, (uint32_t)pba) < 0) {
 		snprintf(err, errlen, "%s: PCI setup failed", cfg->name ? cfg->name : "nvme");
 		nvme_pci_destroy(n);

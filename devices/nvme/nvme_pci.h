@@ -10,6 +10,8 @@
  *
  * BAR0 (64-bit, non-prefetchable): [0, regs) controller registers and doorbells, then the
  * MSI-X table and PBA, each 4 KiB aligned; the BAR is the next power of two (at least 16 KiB).
+ * BAR2 (64-bit, prefetchable, RAM-backed): the CMB when configured (cmb.h).
+ * BAR4 (64-bit, prefetchable, RAM-backed): the PMR when configured (pmr.h).
  */
 #ifndef DEVICES_NVME_PCI_H
 #define DEVICES_NVME_PCI_H
