@@ -46,6 +46,33 @@ static uint64_t doorbell(const struct nvme_ctrl *c, uint16_t qid, bool cq)
 	return c->bar0 + NVME_REG_DBS + (uint64_t)(2 * qid + cq) * c->dstrd_bytes;
 }
 
+/*
+ * Like Linux (pci_alloc_irq_vectors before the admin queue exists): MSI-X on, every entry
+ * masked, so the admin CQ's vector 0 only sets its pending bit and INTx stays quiet.
+ */
+static void msix_enable(struct nvme_ctrl *c)
+{
+	const struct nvme_pci *p = &c->pci;
+	uint8_t cap = pci_find_cap(p, PCI_CAP_ID_MSIX);
+	uint32_t table;
+	uint16_t ctrl;
+
+	if (!cap)
+		return;
+	ctrl = pci_read16(p, cap + PCI_MSIX_FLAGS);
+	table = pci_read32(p, cap + PCI_MSIX_TABLE);
+	c->msix_cap = cap;
+	c->msix_vectors = (uint16_t)((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1);
+	c->msix_table = pci_bar_addr(p, table & PCI_MSIX_BIR) + (table & ~7u);
+	if (c->msix_table >= 0x100000000ULL)
+		rt_map(c->msix_table, PAGE_SIZE, RT_MAP_UC);
+	pci_write16(p, cap + PCI_MSIX_FLAGS,
+		    (uint16_t)(ctrl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL));
+	mmio_write32(c->msix_table + PCI_MSIX_ENTRY_VECTOR_CTRL, 1); /* entry 0 masked */
+	pci_write16(p, cap + PCI_MSIX_FLAGS,
+		    (uint16_t)((ctrl | PCI_MSIX_FLAGS_ENABLE) & ~PCI_MSIX_FLAGS_MASKALL));
+}
+
 int nvme_ctrl_init(struct nvme_ctrl *c, const struct nvme_pci *p)
 {
 	uint16_t cmd;
@@ -64,6 +91,8 @@ int nvme_ctrl_init(struct nvme_ctrl *c, const struct nvme_pci *p)
 	}
 	cmd = pci_read16(p, PCI_COMMAND);
 	pci_write16(p, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	if (!rt_cmdline_get("nvme-smoke.intx"))
+		msix_enable(c);
 	c->cap = mmio_read64(c->bar0 + NVME_REG_CAP);
 	c->vs = reg_read32(c, NVME_REG_VS);
 	c->dstrd_bytes = 4u << NVME_CAP_DSTRD(c->cap);

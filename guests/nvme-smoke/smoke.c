@@ -31,7 +31,7 @@ struct smoke {
 	struct nvme_queue io;
 	uint8_t *wbuf, *rbuf, *id;
 	uint64_t *prp_list;
-	bool verify, cmb_sq;
+	bool verify, cmb_sq, irq;
 	uint32_t nsids[MAX_NS];
 	int nr_ns;
 	uint64_t first_lba_size; /* ns 1's LBA size, for the check after a reset */
@@ -77,44 +77,32 @@ static bool check_status(const char *what, uint16_t got, uint16_t want)
 static void msix_setup(void)
 {
 	struct nvme_ctrl *c = &sm.c;
-	uint8_t cap = pci_find_cap(&c->pci, PCI_CAP_ID_MSIX);
-	uint32_t table, svr;
-	uint16_t ctrl;
+	uint32_t svr;
 	uint64_t entry;
 
-	c->msix_cap = cap;
-	if (!cap || rt_cmdline_get("nvme-smoke.irq")) {
+	if (!c->msix_cap || rt_cmdline_get("nvme-smoke.irq")) {
 		rt_printf("nvme-smoke: %s msix %s: I/O CQ polled without interrupts\n",
-			  c->pci.bdf, cap ? "off (nvme-smoke.irq)" : "absent");
-		c->msix_cap = 0;
+			  c->pci.bdf, c->msix_cap ? "not used (nvme-smoke.irq)" : "off");
+		sm.irq = false;
 		return;
 	}
-	ctrl = pci_read16(&c->pci, cap + PCI_MSIX_FLAGS);
-	table = pci_read32(&c->pci, cap + PCI_MSIX_TABLE);
-	c->msix_vectors = (uint16_t)((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1);
-	c->msix_table = pci_bar_addr(&c->pci, table & PCI_MSIX_BIR) + (table & ~7u);
 	if (c->msix_vectors <= MSIX_VECTOR) {
 		smoke_fail("%s msix has %u vectors", c->pci.bdf, c->msix_vectors);
-		c->msix_cap = 0;
+		sm.irq = false;
 		return;
 	}
-	if (c->msix_table >= 0x100000000ULL)
-		rt_map(c->msix_table, PAGE_SIZE, RT_MAP_UC);
 	svr = mmio_read32(LAPIC_BASE + LAPIC_SVR);
 	mmio_write32(LAPIC_BASE + LAPIC_SVR, (svr & ~0xffu) | 0x100 | 0xff);
 	mmio_write32(LAPIC_BASE + LAPIC_TPR, 0);
 	msix_count = 0;
 	rt_set_trap_hook(msix_hook);
-	/* Linux msix_capability_init: enable with everything masked, program, unmask. */
-	pci_write16(&c->pci, cap + PCI_MSIX_FLAGS,
-		    (uint16_t)(ctrl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL));
+	/* MSI-X is on since nvme_ctrl_init (every entry masked): program entry 1, unmask it. */
 	entry = c->msix_table + MSIX_VECTOR * PCI_MSIX_ENTRY_SIZE;
 	mmio_write32(entry + 0, 0xFEE00000u | (mmio_read32(LAPIC_BASE + LAPIC_ID) >> 24) << 12);
 	mmio_write32(entry + 4, 0);
 	mmio_write32(entry + 8, APIC_VECTOR);
 	mmio_write32(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
-	pci_write16(&c->pci, cap + PCI_MSIX_FLAGS,
-		    (uint16_t)((ctrl | PCI_MSIX_FLAGS_ENABLE) & ~PCI_MSIX_FLAGS_MASKALL));
+	sm.irq = true;
 	rt_printf("nvme-smoke: %s msix vectors %u table 0x%llx: I/O CQ on vector %u\n",
 		  c->pci.bdf, c->msix_vectors, (unsigned long long)c->msix_table, MSIX_VECTOR);
 }
@@ -125,7 +113,7 @@ static void msix_check(void)
 	uint32_t irr = mmio_read32(LAPIC_BASE + LAPIC_IRR + 0x10 * (APIC_VECTOR / 32));
 	bool pending = irr >> (APIC_VECTOR % 32) & 1;
 
-	if (!sm.c.msix_cap)
+	if (!sm.irq)
 		return;
 	if (msix_count || pending)
 		rt_printf("nvme-smoke: %s msix ok (%s)\n", sm.c.pci.bdf,
@@ -506,13 +494,13 @@ static bool setup_queues(void)
 	pmr_check();
 	if (depth > NVME_CAP_MQES(c->cap) + 1)
 		depth = (uint16_t)(NVME_CAP_MQES(c->cap) + 1);
-	st = nvme_create_io_pair(c, &sm.io, IO_QID, depth, c->msix_cap ? MSIX_VECTOR : -1, sq_mem,
+	st = nvme_create_io_pair(c, &sm.io, IO_QID, depth, sm.irq ? MSIX_VECTOR : -1, sq_mem,
 				 sq_bus);
 	if (!check_status("create I/O queue pair", st, NVME_SC_SUCCESS))
 		return false;
 	sm.cmb_sq = sq_mem != NULL;
 	rt_printf("nvme-smoke: %s io queue %u depth %u sq in %s cq %s\n", c->pci.bdf, IO_QID, depth,
-		  sm.cmb_sq ? "cmb" : "ram", c->msix_cap ? "msix" : "polled");
+		  sm.cmb_sq ? "cmb" : "ram", sm.irq ? "msix" : "polled");
 	return true;
 }
 
@@ -585,8 +573,10 @@ void smoke_ctrl(const struct nvme_pci *p)
 	error_checks();
 	if (check_status("delete I/O queue pair", nvme_delete_io_pair(c, &sm.io), NVME_SC_SUCCESS))
 		rt_printf("nvme-smoke: %s io queue deleted\n", p->bdf);
-	if (c->msix_cap) {
-		pci_write16(p, c->msix_cap + PCI_MSIX_FLAGS, 0);
+	if (sm.irq) {
+		mmio_write32(c->msix_table + MSIX_VECTOR * PCI_MSIX_ENTRY_SIZE +
+				     PCI_MSIX_ENTRY_VECTOR_CTRL,
+			     1);
 		rt_set_trap_hook(NULL);
 	}
 	reset_check();
