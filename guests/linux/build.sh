@@ -124,8 +124,14 @@ make -s -C "$SRC" O="$CFG" ARCH=x86_64 tinyconfig >>"$LOG" 2>&1
 make -s -C "$SRC" O="$CFG" ARCH=x86_64 olddefconfig >>"$LOG" 2>&1
 missing=""
 while IFS= read -r line; do
-	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-	grep -qxF "$line" "$CFG/.config" || missing="$missing ${line%%=*}"
+	case "$line" in
+	CONFIG_*=*) grep -qxF "$line" "$CFG/.config" || missing="$missing ${line%%=*}" ;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }
+		opt=${opt%% *}
+		grep -q "^$opt=" "$CFG/.config" && missing="$missing $opt(should be off)"
+		;;
+	esac
 done <"$HERE/config.fragment"
 [ -z "$missing" ] || die "config.fragment options lost in olddefconfig (unmet dependencies):$missing"
 cmp -s "$CFG/.config" "$OBJ/.config" || cp "$CFG/.config" "$OBJ/.config"
