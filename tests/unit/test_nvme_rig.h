@@ -92,4 +92,31 @@ static inline void rig_start(struct rig *r, int i)
 	cr_assert_eq(tn_create_sq(&r->t[i], 1, 1, 64), 0);
 }
 
+/* Read/write nlb 512-byte blocks at slba from/to bus address buf (page aligned) through PRPs
+ * sized for exactly that transfer (tn_rw sizes them for 4 KiB blocks). */
+static inline uint16_t rig_rw(struct tnvme *t, uint8_t opc, uint64_t slba, uint32_t nlb,
+			      uint64_t buf)
+{
+	uint64_t len = (uint64_t)nlb * 512, pages = (len + 4095) / 4096;
+	struct nvme_sqe cmd = {.opcode = opc,
+			       .nsid = 1,
+			       .prp1 = buf,
+			       .cdw10 = (uint32_t)slba,
+			       .cdw11 = (uint32_t)(slba >> 32),
+			       .cdw12 = nlb - 1};
+
+	if (pages == 2) {
+		cmd.prp2 = buf + 4096;
+	} else if (pages > 2) {
+		uint64_t list = tn_alloc(t, (pages - 1) * 8, 4096);
+		uint64_t *e = tn_ptr(t, list);
+
+		cr_assert(pages <= 513);
+		for (uint64_t i = 1; i < pages; i++)
+			e[i - 1] = buf + i * 4096;
+		cmd.prp2 = list;
+	}
+	return tn_cmd(t, 1, &cmd, NULL);
+}
+
 #endif
