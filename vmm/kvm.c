@@ -675,8 +675,21 @@ int vm_wait(struct vm *vm)
 		}
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
-	for (int i = 0; i < vm->ncpus; i++)
-		if (vm->vcpus[i].started)
-			pthread_join(vm->vcpus[i].thread, NULL);
+	/* A vCPU stuck in a device (a bug) must not keep vmm from exiting: wait 5 s, then
+	 * report it and leave the thread behind (the process exits). */
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct timespec ts;
+
+		if (!vm->vcpus[i].started)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		if (pthread_timedjoin_np(vm->vcpus[i].thread, NULL, &ts) == 0) {
+			vm->vcpus[i].started = false;
+			continue;
+		}
+		pr_err("vCPU %d did not stop within 5 s (stuck in a device?); exiting anyway", i);
+		vm->vcpus_stuck = true;
+	}
 	return vm->exit_status;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "firmware/acpi.h"
 #include "firmware/fdt.h"
@@ -507,6 +508,16 @@ int machine_run(const struct machine_config *cfg)
 	status = vm_wait(&m->vm);
 	console_close(m->console);
 	m->console = NULL;
+	if (m->vm.vcpus_stuck) {
+		/* A vCPU may still be inside a device: tearing down under it would crash. */
+		pr_err("%s; exit status 1", stop_reason_text(m->vm.stop_reason));
+		fflush(NULL);
+		_exit(1);
+	}
+	for (int i = 0; i < m->vm.ncpus; i++)
+		pr_debug("vCPU %d: %llu port I/O exits, %llu MMIO exits", i,
+			 (unsigned long long)m->vm.vcpus[i].exits_io,
+			 (unsigned long long)m->vm.vcpus[i].exits_mmio);
 	{
 		uint64_t ms = (time_ns() - m->vm.start_ns) / 1000000;
 		enum log_level lvl = m->vm.stop_reason == VM_STOP_TRIPLE_FAULT ||

@@ -349,8 +349,10 @@ static int cmd_check(int argc, char **argv)
 	ret = load_config(config, &cfg);
 	if (ret)
 		return ret;
-	printf("%s: ok (%d vCPU%s, %llu MiB, kernel %s)\n", config, cfg.cpus,
-	       cfg.cpus == 1 ? "" : "s", (unsigned long long)(cfg.memory >> 20), cfg.kernel);
+	printf("%s: ok (%d vCPU%s, %llu MiB, %s %s, %d PCIe device%s)\n", config, cfg.cpus,
+	       cfg.cpus == 1 ? "" : "s", (unsigned long long)(cfg.memory >> 20),
+	       cfg.firmware ? "firmware" : "kernel", cfg.firmware ? cfg.firmware : cfg.kernel,
+	       cfg.ndevices, cfg.ndevices == 1 ? "" : "s");
 	config_free(&cfg);
 	return 0;
 }
