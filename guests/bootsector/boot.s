@@ -28,6 +28,9 @@ start:
 	call	puthex
 	movw	$eol, %si
 	call	puts
+	movw	$4, %cx			# SeaBIOS's serial console flushes from its timer
+1:	hlt				# interrupt: let 4 ticks (~220 ms) pass before exiting
+	loop	1b
 	movb	$0x10, %al
 	outb	%al, $0xf4
 halt:

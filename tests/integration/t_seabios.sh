@@ -73,8 +73,7 @@ fi
 # Boot from NVMe behind root port -> XIO3130 upstream -> downstream port, from the disk
 # image guests/bootsector builds: SeaBIOS's NVMe driver reads LBA 0, our boot sector prints
 # its marker through INT 10h (SeaBIOS's serial console forwards it to COM1) and writes 0x10
-# to the debug-exit port: exit status 33. Ready for when the NVMe controller boots (issue 4):
-# then call seabios_nvme_boot instead of skipping.
+# to the debug-exit port: exit status 33.
 seabios_nvme_boot() {
 	local name=$1
 	seabios_config | sed -e '/^\[\[testdev\]\]/,$d' >"$TMP/nvme.toml"
@@ -92,11 +91,16 @@ EOF
 	rm -f "$TMP/debugcon.log"
 	run_vmm 120 run --config "$TMP/nvme.toml"
 	[ -f "$TMP/debugcon.log" ] && cat "$TMP/debugcon.log" >>"$TMP/err"
-	expect "$name" 33 "NVMe NS 1" "Booting from Hard Disk" \
-		"vmm-bootsector: booted from LBA 0, drive 0x80"
+	# SeaBIOS found both controllers behind the switch (their boot paths) and a disk on
+	# each, booted the first and our boot sector ran.
+	expect "$name" 33 \
+		"Searching bootorder for: /pci@i0cf8/pci-bridge@1/pci-bridge@0/pci-bridge@0/\\*@0" \
+		"Searching bootorder for: /pci@i0cf8/pci-bridge@1/pci-bridge@0/pci-bridge@1/\\*@0" \
+		"drive 0x[0-9a-f]+: PCHS=0/0/0 translation=lba LCHS=[0-9/]+ s=2048" \
+		"Booting from Hard Disk" "vmm-bootsector: booted from LBA 0, drive 0x80"
 }
 
 name=seabios_boots_our_boot_sector_from_nvme
 if need_kvm "$name"; then
-	skipped "$name" "needs the NVMe controller (issue 4)"
+	seabios_nvme_boot "$name"
 fi
