@@ -217,3 +217,32 @@ Test(config_devices, nvme_namespaces_and_defaults)
 	cr_assert_eq(cfg.devices[3].nvme.ns[0].size, 64 << 20);
 	config_free(&cfg);
 }
+
+Test(config_devices, nvme_cmb_pmr_and_thread_keys)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[root_port]]\nid = \"rp0\"\n"
+			    "[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\ncmb = \"64M\"\npmr = \"/tmp/pmr.img\"\n"
+			    "pmr_size = \"16M\"\niothread = false\npoll_idle_us = -1\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.devices[1].nvme.cmb, 64 << 20);
+	cr_assert_str_eq(cfg.devices[1].nvme.pmr, "/tmp/pmr.img");
+	cr_assert_eq(cfg.devices[1].nvme.pmr_size, 16 << 20);
+	cr_assert_not(cfg.devices[1].nvme.iothread);
+	cr_assert_eq(cfg.devices[1].nvme.poll_idle_us, UINT32_MAX, "-1: never poll");
+	config_free(&cfg);
+
+	e = load(HEAD "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
+		      "cmb = \"1M\"\npmr_size = \"3K\"\nnamespaces = [ { cache = \"writeback\" } ]\n",
+		 &cfg, &ret);
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_not_null(strstr(e, "t.toml:8:7: 'cmb' must be 0 or a power of two from 2M to 64G"),
+			   "%s", e);
+	cr_assert_not_null(strstr(e, "t.toml:9:12: 'pmr_size' must be a power of two from 4K to 64G"),
+			   "%s", e);
+	cr_assert_not_null(strstr(e, "'cache' only applies to the \"file\" backend"), "%s", e);
+	free(e);
+}
