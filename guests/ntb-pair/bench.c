@@ -7,9 +7,11 @@
  *   ntbpair.bench_reps times, at CPL 3 with the same routine (rep movsb), timed with rdtsc.
  *   B then checks the last copy in its RAM.
  * Output:
- *   ntb-pair: a bench doorbell rounds N rtt_avg_ns X rtt_min_ns X rtt_max_ns X
- *   ntb-pair: a bench copy bytes N reps R mw_best_mbps X mw_avg_mbps X ram_best_mbps X
- *     ram_avg_mbps X mw_vs_ram_pct P            (one line; MB = 10^6 bytes)
+ *   ntb-pair: a bench doorbell rounds N rtt_avg_ns X rtt_min_ns X rtt_p50_ns X rtt_p99_ns X
+ *     rtt_max_ns X                               (one line)
+ *   ntb-pair: a bench copy bytes N reps R mw_best_mbps X mw_med_mbps X mw_avg_mbps X
+ *     ram_best_mbps X ram_med_mbps X ram_avg_mbps X mw_vs_ram_pct P
+ *                                   (one line; MB = 10^6 bytes; pct: medians, window / RAM)
  *   ntb-pair: b bench copy verified bytes N
  */
 #include "ntb_pair.h"
@@ -18,6 +20,7 @@
 #define ALIGN_2M      (2 * 1024 * 1024ULL)
 #define COPY_WAIT_MS  600000 /* a window that traps every store would take minutes */
 #define CHECK_WAIT_MS 60000
+#define MAX_REPS      64
 
 struct copy_arg {
 	void *dst;
@@ -76,11 +79,24 @@ static void bench_b(const struct ntb_dev *d, uint64_t bytes)
 			  (unsigned long long)bytes);
 }
 
+/* Median of n cycle counts (n <= MAX_REPS, sorted in place; small enough for ring 0). */
+static uint64_t median(uint64_t *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
 static void bench_a(const struct ntb_dev *d, uint64_t bytes, unsigned reps)
 {
 	struct pattern src = {.words = bytes / 8, .seed = BENCH_SEED};
 	void *dst = rt_alloc(bytes, ALIGN_2M), *win = (void *)(uintptr_t)d->mw_addr;
-	uint64_t mw_best = ~0ULL, mw_sum = 0, ram_best = ~0ULL, ram_sum = 0, addr;
+	uint64_t mw[MAX_REPS], ram[MAX_REPS], mw_sum = 0, ram_sum = 0, addr, mw_med, ram_med;
 	uint32_t lo, hi, result;
 
 	src.buf = rt_alloc(bytes, ALIGN_2M);
@@ -99,13 +115,10 @@ static void bench_a(const struct ntb_dev *d, uint64_t bytes, unsigned reps)
 	copy(dst, (const void *)src.buf, bytes);
 	copy(win, (const void *)src.buf, bytes);
 	for (unsigned r = 0; r < reps; r++) {
-		uint64_t c_ram = copy(dst, (const void *)src.buf, bytes);
-		uint64_t c_mw = copy(win, (const void *)src.buf, bytes);
-
-		ram_sum += c_ram;
-		mw_sum += c_mw;
-		ram_best = c_ram < ram_best ? c_ram : ram_best;
-		mw_best = c_mw < mw_best ? c_mw : mw_best;
+		ram[r] = copy(dst, (const void *)src.buf, bytes);
+		mw[r] = copy(win, (const void *)src.buf, bytes);
+		ram_sum += ram[r];
+		mw_sum += mw[r];
 	}
 	nt_write(d, IDT_NT_OUTDBELLSET, DB_BENCH);
 	if (!msg_recv(d, MSG_DATA, &result, CHECK_WAIT_MS))
@@ -114,13 +127,17 @@ static void bench_a(const struct ntb_dev *d, uint64_t bytes, unsigned reps)
 		np_fail("a: b found bench word %u wrong", result - 1);
 		return;
 	}
-	rt_printf("ntb-pair: a bench copy bytes %llu reps %u mw_best_mbps %llu mw_avg_mbps %llu "
-		  "ram_best_mbps %llu ram_avg_mbps %llu mw_vs_ram_pct %llu\n",
-		  (unsigned long long)bytes, reps, (unsigned long long)mbps(bytes, mw_best),
+	mw_med = median(mw, reps);
+	ram_med = median(ram, reps);
+	rt_printf("ntb-pair: a bench copy bytes %llu reps %u mw_best_mbps %llu mw_med_mbps %llu "
+		  "mw_avg_mbps %llu ram_best_mbps %llu ram_med_mbps %llu ram_avg_mbps %llu "
+		  "mw_vs_ram_pct %llu\n",
+		  (unsigned long long)bytes, reps, (unsigned long long)mbps(bytes, mw[0]),
+		  (unsigned long long)mbps(bytes, mw_med),
 		  (unsigned long long)mbps(bytes * reps, mw_sum),
-		  (unsigned long long)mbps(bytes, ram_best),
+		  (unsigned long long)mbps(bytes, ram[0]), (unsigned long long)mbps(bytes, ram_med),
 		  (unsigned long long)mbps(bytes * reps, ram_sum),
-		  (unsigned long long)(mw_best ? ram_best * 100 / mw_best : 0));
+		  (unsigned long long)(mw_med ? ram_med * 100 / mw_med : 0));
 }
 
 void bench_run(struct ntb_dev *d)
@@ -134,12 +151,15 @@ void bench_run(struct ntb_dev *d)
 		bytes = d->mw_size;
 	if (!reps)
 		reps = 1;
-	if (!db_pingpong(d, rounds, &r))
+	if (reps > MAX_REPS)
+		reps = MAX_REPS;
+	if (!db_pingpong(d, rounds, rt_alloc((uint64_t)rounds * 8 + 8, 8), &r))
 		return;
 	if (d->a)
 		rt_printf("ntb-pair: a bench doorbell rounds %u rtt_avg_ns %llu rtt_min_ns %llu "
-			  "rtt_max_ns %llu\n",
+			  "rtt_p50_ns %llu rtt_p99_ns %llu rtt_max_ns %llu\n",
 			  rounds, (unsigned long long)r.avg_ns, (unsigned long long)r.min_ns,
+			  (unsigned long long)r.p50_ns, (unsigned long long)r.p99_ns,
 			  (unsigned long long)r.max_ns);
 	if (d->a)
 		bench_a(d, bytes, reps);

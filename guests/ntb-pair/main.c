@@ -3,7 +3,9 @@
  * ntb-pair: runs on both VMs of an NTB pair (vmm [[ntb]] on ports 0 and 2 of one emulated
  * IDT 89HPES24NT6AG2 switch). It finds the NT function, enables the link the way ntb_hw_idt
  * does, waits for the peer and exchanges doorbells, messages and data through a memory
- * window with it (xchg.c).
+ * window with it (xchg.c). At the end A rings a bye doorbell and B, which sent the last
+ * message, waits for it (or for A to leave) before powering off: when a vmm leaves, its
+ * peer's registers may be reset, inbox included, so B must not leave before A has read.
  *
  * Command line:
  *   ntbpair.role=a|b        A drives, B answers (required)
@@ -69,6 +71,8 @@ static void run(struct ntb_dev *d)
 		return;
 	if (rt_cmdline_flag("ntbpair.bench"))
 		bench_run(d);
+	if (np_errors)
+		return;
 	if (rt_cmdline_flag("ntbpair.hold")) {
 		rt_printf("ntb-pair: %s holding until the link goes down\n", d->role);
 		link_wait(d, false, rt_cmdline_u64("ntbpair.hold_ms", 300000));
@@ -77,12 +81,17 @@ static void run(struct ntb_dev *d)
 	if (rt_cmdline_flag("ntbpair.wait_relink")) {
 		uint64_t ms = rt_cmdline_u64("ntbpair.relink_ms", 120000);
 
+		if (d->a)
+			xchg_finish(d); /* the peer may leave now, and come back */
 		rt_printf("ntb-pair: %s waiting for relink\n", d->role);
 		if (!link_wait(d, false, ms) || !link_wait(d, true, ms))
 			return;
 		d->gen++;
 		xchg_run(d, rounds);
+		if (np_errors)
+			return;
 	}
+	xchg_finish(d);
 }
 
 int main(void)

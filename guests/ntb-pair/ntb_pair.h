@@ -83,6 +83,7 @@
 #define DB_MW_DONE (1u << 2) /* A -> B: the pattern is in B's buffer */
 #define DB_REFUSED (1u << 3) /* A -> B: read message 1 now */
 #define DB_BENCH   (1u << 4) /* A -> B: a bench copy is in B's buffer */
+#define DB_BYE	   (1u << 5) /* A -> B: got everything, B may go */
 #define MSG_DATA   0	     /* greetings and results */
 #define MSG_FULL   1	     /* sent twice to an inbox nobody empties: refused */
 #define MSG_ADDRLO 2	     /* B's buffer address */
@@ -131,11 +132,15 @@ bool link_wait(struct ntb_dev *d, bool up, uint64_t timeout_ms);
 
 /* xchg.c: one whole exchange (ping-pong, messages, window), both roles. */
 void xchg_run(struct ntb_dev *d, unsigned rounds);
-/* `rounds` of DB_PING/DB_PONG at CPL 3; A measures the round trips. false on a stall. */
+/* Before powering off: A says bye; B, which sent the last message, stays until it hears
+ * that or sees A gone (a vmm leaving may reset its peer's registers, inbox included). */
+void xchg_finish(struct ntb_dev *d);
+/* `rounds` of DB_PING/DB_PONG at CPL 3; A measures the round trips (percentiles when
+ * `samples` has room for one per round). false on a stall. */
 struct rtt {
-	uint64_t avg_ns, min_ns, max_ns;
+	uint64_t avg_ns, min_ns, max_ns, p50_ns, p99_ns;
 };
-bool db_pingpong(const struct ntb_dev *d, unsigned rounds, struct rtt *r);
+bool db_pingpong(const struct ntb_dev *d, unsigned rounds, uint64_t *samples, struct rtt *r);
 /* A pattern of 64-bit words, written and checked at CPL 3 (rt_run_user with &pattern):
  * u_fill returns 0, u_check 0 or 1 + the index of the first wrong word. */
 struct pattern {

@@ -21,25 +21,34 @@
 #define MAGIC_FULL_2 0xf2000000u
 #define PATTERN_SEED 0x4e54425041495200ULL /* "NTBPAIR" */
 #define TIMED_OUT    (1ULL << 32)
+#define POLL_GAP     (ms_to_tsc(1) / 50) /* 20 us */
 
 /* ---- ring 3 ---- */
 
 struct wait_arg {
 	uint64_t reg;
 	uint32_t bits;
-	uint64_t limit; /* TSC cycles */
+	uint64_t limit, gap; /* TSC cycles */
 };
 
-/* Until every bit is set in the register: its value, or TIMED_OUT | value. */
+/*
+ * Until every bit is set in the register: its value, or TIMED_OUT | value. Reads `gap`
+ * cycles apart: every read is an exit to vmm, and a waiting side should not take a host
+ * CPU from the side that works (the bench copies while B waits).
+ */
 static uint64_t u_wait_bits(uint64_t p)
 {
 	const struct wait_arg *w = (const struct wait_arg *)(uintptr_t)p;
-	uint64_t t0 = rt_rdtsc();
+	uint64_t t0 = rt_rdtsc(), t;
 	uint32_t v;
 
-	while (((v = mmio_read32(w->reg)) & w->bits) != w->bits)
-		if (rt_rdtsc() - t0 > w->limit)
+	while (((v = mmio_read32(w->reg)) & w->bits) != w->bits) {
+		t = rt_rdtsc();
+		if (t - t0 > w->limit)
 			return TIMED_OUT | v;
+		while (rt_rdtsc() - t < w->gap)
+			__asm__ volatile("pause");
+	}
 	return v;
 }
 
@@ -47,6 +56,7 @@ struct pingpong {
 	const struct ntb_dev *d;
 	unsigned rounds, done;
 	uint64_t limit, rtt_sum, rtt_min, rtt_max;
+	uint64_t *samples; /* NULL, or one per round */
 };
 
 static uint64_t u_pingpong(uint64_t p)
@@ -70,6 +80,8 @@ static uint64_t u_pingpong(uint64_t p)
 			continue;
 		}
 		dt = rt_rdtsc() - t0;
+		if (pp->samples)
+			pp->samples[pp->done] = dt;
 		pp->rtt_sum += dt;
 		if (dt < pp->rtt_min)
 			pp->rtt_min = dt;
@@ -109,7 +121,7 @@ uint64_t u_check(uint64_t p)
 
 bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
 {
-	struct wait_arg w = {d->regs + IDT_NT_INDBELLSTS, bits, ms_to_tsc(timeout_ms)};
+	struct wait_arg w = {d->regs + IDT_NT_INDBELLSTS, bits, ms_to_tsc(timeout_ms), POLL_GAP};
 	uint64_t v = rt_run_user(u_wait_bits, (uint64_t)(uintptr_t)&w, NULL);
 
 	if (v & TIMED_OUT) {
@@ -121,16 +133,27 @@ bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
 	return true;
 }
 
-void msg_send(const struct ntb_dev *d, unsigned m, uint32_t data)
+/* ntb_hw_idt's idt_ntb_peer_msg_write: route, then write OUTMSG. */
+static void msg_post(const struct ntb_dev *d, unsigned m, uint32_t data)
 {
-	/* ntb_hw_idt's idt_ntb_peer_msg_write: route, then write OUTMSG. */
 	sw_write(d, IDT_SW_SWPMSGCTL(d->part, m), IDT_SWPMSGCTL(m, d->peer_part));
 	nt_write(d, IDT_NT_OUTMSG(m), data);
 }
 
+void msg_send(const struct ntb_dev *d, unsigned m, uint32_t data)
+{
+	msg_post(d, m, data);
+	if (nt_read(d, IDT_NT_MSGSTS) & IDT_MSGSTS_OUT(m)) {
+		np_fail("%s: message %u (0x%08x) refused: the peer's inbox is full", d->role, m,
+			data);
+		nt_write(d, IDT_NT_MSGSTS, IDT_MSGSTS_OUT(m));
+	}
+}
+
 bool msg_recv(const struct ntb_dev *d, unsigned m, uint32_t *data, uint64_t timeout_ms)
 {
-	struct wait_arg w = {d->regs + IDT_NT_MSGSTS, IDT_MSGSTS_IN(m), ms_to_tsc(timeout_ms)};
+	struct wait_arg w = {d->regs + IDT_NT_MSGSTS, IDT_MSGSTS_IN(m), ms_to_tsc(timeout_ms),
+			     POLL_GAP};
 	uint64_t v = rt_run_user(u_wait_bits, (uint64_t)(uintptr_t)&w, NULL);
 	uint32_t src;
 
@@ -194,19 +217,54 @@ int mw_translate(const struct ntb_dev *d, uint64_t addr, uint64_t size)
 
 /* ---- the exchange ---- */
 
-bool db_pingpong(const struct ntb_dev *d, unsigned rounds, struct rtt *r)
-{
-	struct pingpong pp = {
-		.d = d, .rounds = rounds, .limit = ms_to_tsc(WAIT_MS), .rtt_min = ~0ULL};
+/* Shell sort at CPL 3 (ring 0 would pay an emulated microsecond per instruction). */
+struct sort_arg {
+	uint64_t *v;
+	unsigned n;
+};
 
+static uint64_t u_sort(uint64_t p)
+{
+	const struct sort_arg *a = (const struct sort_arg *)(uintptr_t)p;
+
+	for (unsigned gap = a->n / 2; gap; gap /= 2)
+		for (unsigned i = gap; i < a->n; i++) {
+			uint64_t x = a->v[i];
+			unsigned j = i;
+
+			for (; j >= gap && a->v[j - gap] > x; j -= gap)
+				a->v[j] = a->v[j - gap];
+			a->v[j] = x;
+		}
+	return 0;
+}
+
+bool db_pingpong(const struct ntb_dev *d, unsigned rounds, uint64_t *samples, struct rtt *r)
+{
+	struct pingpong pp = {.d = d,
+			      .rounds = rounds,
+			      .limit = ms_to_tsc(WAIT_MS),
+			      .rtt_min = ~0ULL,
+			      .samples = samples};
+
+	memset(r, 0, sizeof(*r));
 	if (rt_run_user(u_pingpong, (uint64_t)(uintptr_t)&pp, NULL)) {
 		np_fail("%s: doorbell pingpong stalled in round %u (INDBELLSTS 0x%08x)", d->role,
 			pp.done, nt_read(d, IDT_NT_INDBELLSTS));
 		return false;
 	}
-	r->avg_ns = tsc_to_ns(rounds ? pp.rtt_sum / rounds : 0);
-	r->min_ns = tsc_to_ns(rounds ? pp.rtt_min : 0);
+	if (!rounds)
+		return true;
+	r->avg_ns = tsc_to_ns(pp.rtt_sum / rounds);
+	r->min_ns = tsc_to_ns(pp.rtt_min);
 	r->max_ns = tsc_to_ns(pp.rtt_max);
+	if (samples && d->a) {
+		struct sort_arg sa = {samples, rounds};
+
+		rt_run_user(u_sort, (uint64_t)(uintptr_t)&sa, NULL);
+		r->p50_ns = tsc_to_ns(samples[rounds / 2]);
+		r->p99_ns = tsc_to_ns(samples[(uint64_t)rounds * 99 / 100]);
+	}
 	return true;
 }
 
@@ -214,7 +272,7 @@ static void pingpong(const struct ntb_dev *d, unsigned rounds)
 {
 	struct rtt r;
 
-	if (!db_pingpong(d, rounds, &r))
+	if (!db_pingpong(d, rounds, NULL, &r))
 		return;
 	if (!d->a)
 		rt_printf("ntb-pair: b doorbell pingpong %u rounds ok\n", rounds);
@@ -237,14 +295,10 @@ static void messages(const struct ntb_dev *d)
 			msg_expect(d, MSG_FULL, MAGIC_FULL_1 | d->gen);
 	} else {
 		msg_send(d, MSG_DATA, MAGIC_A | d->gen);
-		if (nt_read(d, IDT_NT_MSGSTS) & IDT_MSGSTS_OUT(MSG_DATA))
-			np_fail("a: message 0 to an empty inbox was refused");
 		msg_expect(d, MSG_DATA, MAGIC_B | d->gen);
 
 		msg_send(d, MSG_FULL, MAGIC_FULL_1 | d->gen);
-		if (nt_read(d, IDT_NT_MSGSTS) & IDT_MSGSTS_OUT(MSG_FULL))
-			np_fail("a: message 1 to an empty inbox was refused");
-		msg_send(d, MSG_FULL, MAGIC_FULL_2 | d->gen);
+		msg_post(d, MSG_FULL, MAGIC_FULL_2 | d->gen);
 		sts = nt_read(d, IDT_NT_MSGSTS);
 		if (!(sts & IDT_MSGSTS_OUT(MSG_FULL)))
 			np_fail("a: message 1 to a full inbox was not refused (MSGSTS 0x%08x)",
@@ -325,6 +379,10 @@ void xchg_run(struct ntb_dev *d, unsigned rounds)
 {
 	int errors = np_errors;
 
+	/* A bye from an earlier exchange (a peer that left since) is not for this one. */
+	if (!d->a)
+		nt_write(d, IDT_NT_INDBELLSTS, DB_BYE);
+
 	pingpong(d, rounds);
 	if (np_errors != errors)
 		return;
@@ -335,4 +393,22 @@ void xchg_run(struct ntb_dev *d, unsigned rounds)
 		window_a(d);
 	else
 		window_b(d);
+}
+
+void xchg_finish(struct ntb_dev *d)
+{
+	uint64_t t0 = rt_rdtsc(), limit = ms_to_tsc(WAIT_MS);
+
+	if (d->a) {
+		nt_write(d, IDT_NT_OUTDBELLSET, DB_BYE);
+		return;
+	}
+	while (!(nt_read(d, IDT_NT_INDBELLSTS) & DB_BYE) && link_is_up(d)) {
+		if (rt_rdtsc() - t0 > limit) {
+			np_fail("b: a neither said bye nor left within %u ms", WAIT_MS);
+			return;
+		}
+		delay_ms(1);
+	}
+	nt_write(d, IDT_NT_INDBELLSTS, DB_BYE);
 }

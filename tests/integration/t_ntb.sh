@@ -1,7 +1,8 @@
 # NTB pair: two vmm processes, each with an IDT NT function ([[ntb]], ports 0 and 2) meeting at
 # one rendezvous socket, each booting guests/ntb-pair (role a or b). Both must print link up,
 # the doorbell ping-pong, messages both ways and the memory-window data check, and power off.
-# Then: B starts first; and a peer killed with SIGKILL and restarted while the survivor waits.
+# Then: B starts first; a peer killed with SIGKILL (the listener, then the connector) and
+# restarted while the survivor waits; a peer that powers off and is started again.
 
 # ntb_config FILE PORT ROLE SOCKET EXTRA_CMDLINE [BUS_TOML]: a machine with one NT function
 ntb_config() {
@@ -148,12 +149,13 @@ ntb_pair() {
 ntb_pair ntb_pair_exchanges_doorbells_messages_and_window_data a b
 ntb_pair ntb_pair_links_when_b_starts_first b a
 
-# ntb_peer_killed TEST VICTIM SURVIVOR FIRST: the victim finishes one exchange and holds; it
-# is killed with SIGKILL and started again; the survivor must see link down, link up, and
-# finish a second exchange with the new victim. FIRST (victim or survivor) starts 0.5 s
-# earlier and so listens on the rendezvous: the one that owns the shared switch state.
-ntb_peer_killed() {
-	local name=$1 victim=$2 survivor=$3 first=$4 vport sport p n child
+# ntb_peer_leaves TEST VICTIM SURVIVOR FIRST HOW: the victim finishes one exchange, then
+# HOW=kill: holds and is killed with SIGKILL; HOW=exit: powers off as usual. It is started
+# again, and the survivor must see link down, link up, and finish a second exchange with
+# the new victim. FIRST (victim or survivor) starts 0.5 s earlier and so listens on the
+# rendezvous: the one whose shared switch state both use.
+ntb_peer_leaves() {
+	local name=$1 victim=$2 survivor=$3 first=$4 how=$5 vport sport p n child
 	if [ -n "$NTB_SKIP" ]; then
 		skipped "$name" "$NTB_SKIP"
 		return
@@ -163,9 +165,10 @@ ntb_peer_killed() {
 		return
 	fi
 	local sock="$TMP/$name.sock" vpid_var="ntb_pid_$victim" spid_var="ntb_pid_$survivor"
-	local vst_var="ntb_status_$victim"
+	local vst_var="ntb_status_$victim" hold="" wait_line="ntb-pair: $victim done errors=0"
 	[ "$victim" = a ] && vport=0 sport=2 || vport=2 sport=0
-	ntb_config "$TMP/$name-victim.toml" $vport "$victim" "$sock" "ntbpair.hold"
+	[ "$how" = kill ] && hold=ntbpair.hold wait_line="ntb-pair: $victim holding"
+	ntb_config "$TMP/$name-victim.toml" $vport "$victim" "$sock" "$hold"
 	ntb_config "$TMP/$name-again.toml" $vport "$victim" "$sock" "ntbpair.gen=2"
 	ntb_config "$TMP/$name-survivor.toml" $sport "$survivor" "$sock" "ntbpair.wait_relink"
 	if [ "$first" = victim ]; then
@@ -177,7 +180,7 @@ ntb_peer_killed() {
 		sleep 0.5
 		ntb_start "$victim" "$TMP/$name-victim.toml"
 	fi
-	if ! ntb_wait_line "$victim" "ntb-pair: $victim holding" 60 ||
+	if ! ntb_wait_line "$victim" "$wait_line" 60 ||
 		! ntb_wait_line "$survivor" "ntb-pair: $survivor waiting for relink" 30; then
 		kill "${!vpid_var}" "${!spid_var}" 2>/dev/null
 		ntb_wait "$victim"
@@ -187,18 +190,21 @@ ntb_peer_killed() {
 		bad "$name" "the first exchange did not finish"
 		return
 	fi
-	# SIGKILL vmm itself (the child of our timeout), not the timeout.
-	child=$(cat "/proc/${!vpid_var}/task/${!vpid_var}/children" 2>/dev/null)
-	[ -n "$child" ] && kill -9 "$child"
+	if [ "$how" = kill ]; then
+		# SIGKILL vmm itself (the child of our timeout), not the timeout.
+		child=$(cat "/proc/${!vpid_var}/task/${!vpid_var}/children" 2>/dev/null)
+		[ -n "$child" ] && kill -9 "$child"
+	fi
 	ntb_wait "$victim"
-	if [ "${!vst_var}" -ne 137 ]; then
+	if [ "${!vst_var}" -ne "$([ "$how" = kill ] && echo 137 || echo 0)" ]; then
 		cp "$TMP/$victim.out" "$TMP/out"
 		: >"$TMP/err"
-		bad "$name" "killing the $victim vmm (pid ${child:-none}): status ${!vst_var}, expected 137"
+		bad "$name" "$how the $victim vmm (pid ${child:-}): status ${!vst_var}"
+		kill "${!spid_var}" 2>/dev/null
 		ntb_wait "$survivor"
 		return
 	fi
-	mv "$TMP/$victim.out" "$TMP/$victim-killed.out"
+	mv "$TMP/$victim.out" "$TMP/$victim-first.out"
 	sleep 0.5
 	ntb_start "$victim" "$TMP/$name-again.toml"
 	ntb_wait "$victim"
@@ -212,12 +218,13 @@ ntb_peer_killed() {
 		n=$(ntb_count "$survivor" "ntb-pair: $survivor $p")
 		if [ "$n" -ne 2 ]; then
 			cp "$TMP/$survivor.out" "$TMP/out"
-			bad "$name" "$survivor printed '$p' $n times, expected 2 (before and after the kill)"
+			bad "$name" "$survivor printed '$p' $n times, expected 2 (before and after the restart)"
 			return
 		fi
 	done
 	ok "$name"
 }
 
-ntb_peer_killed ntb_pair_survives_the_listener_killed_and_restarted a b victim
-ntb_peer_killed ntb_pair_survives_the_connector_killed_and_restarted b a survivor
+ntb_peer_leaves ntb_pair_survives_the_listener_killed_and_restarted a b victim kill
+ntb_peer_leaves ntb_pair_survives_the_connector_killed_and_restarted b a survivor kill
+ntb_peer_leaves ntb_pair_relinks_after_the_peer_powers_off_and_restarts b a survivor exit
