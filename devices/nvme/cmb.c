@@ -26,8 +26,7 @@ uint32_t nvme_cmbsz_encode(uint64_t size)
 	       NVME_CMBSZ_SZ((uint32_t)(size >> (12 + 4 * szu)));
 }
 
-int nvme_cmb_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char *err,
-		  size_t errlen)
+int nvme_cmb_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char *err, size_t errlen)
 {
 	struct nvme_cmb *cmb;
 	uint64_t size = cfg->cmb_size;

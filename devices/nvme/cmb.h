@@ -34,27 +34,27 @@
 
 #include "devices/nvme/nvme.h"
 
-#define NVME_CMB_MIN_SIZE  (2ULL << 20) /* Linux ignores a CMB not 2 MiB aligned */
-#define NVME_CMB_MAX_SIZE  (64ULL << 30)
-#define NVME_CMB_BIR	   2
+#define NVME_CMB_MIN_SIZE (2ULL << 20) /* Linux ignores a CMB not 2 MiB aligned */
+#define NVME_CMB_MAX_SIZE (64ULL << 30)
+#define NVME_CMB_BIR	  2
 
 /* CMBLOC (3.1.11) */
-#define NVME_CMBLOC_BIR(x)   ((uint32_t)(x)&0x7)
-#define NVME_CMBLOC_CQMMS    (1u << 3)
-#define NVME_CMBLOC_CQPDS    (1u << 4)
-#define NVME_CMBLOC_CDPMLS   (1u << 5)
-#define NVME_CMBLOC_CDPCILS  (1u << 6)
-#define NVME_CMBLOC_CDMMMS   (1u << 7)
-#define NVME_CMBLOC_CQDA     (1u << 8)
-#define NVME_CMBLOC_OFST(x)  ((uint32_t)(x) << 12)
+#define NVME_CMBLOC_BIR(x)  ((uint32_t)(x)&0x7)
+#define NVME_CMBLOC_CQMMS   (1u << 3)
+#define NVME_CMBLOC_CQPDS   (1u << 4)
+#define NVME_CMBLOC_CDPMLS  (1u << 5)
+#define NVME_CMBLOC_CDPCILS (1u << 6)
+#define NVME_CMBLOC_CDMMMS  (1u << 7)
+#define NVME_CMBLOC_CQDA    (1u << 8)
+#define NVME_CMBLOC_OFST(x) ((uint32_t)(x) << 12)
 /* CMBSZ (3.1.12) */
-#define NVME_CMBSZ_SQS	     (1u << 0)
-#define NVME_CMBSZ_CQS	     (1u << 1)
-#define NVME_CMBSZ_LISTS     (1u << 2)
-#define NVME_CMBSZ_RDS	     (1u << 3)
-#define NVME_CMBSZ_WDS	     (1u << 4)
-#define NVME_CMBSZ_SZU(x)    ((uint32_t)(x) << 8)
-#define NVME_CMBSZ_SZ(x)     ((uint32_t)(x) << 12)
+#define NVME_CMBSZ_SQS	  (1u << 0)
+#define NVME_CMBSZ_CQS	  (1u << 1)
+#define NVME_CMBSZ_LISTS  (1u << 2)
+#define NVME_CMBSZ_RDS	  (1u << 3)
+#define NVME_CMBSZ_WDS	  (1u << 4)
+#define NVME_CMBSZ_SZU(x) ((uint32_t)(x) << 8)
+#define NVME_CMBSZ_SZ(x)  ((uint32_t)(x) << 12)
 /* CMBMSC (3.1.16), CMBSTS (3.1.17) */
 #define NVME_CMBMSC_CRE	     (1ULL << 0)
 #define NVME_CMBMSC_CMSE     (1ULL << 1)

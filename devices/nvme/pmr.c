@@ -17,8 +17,7 @@
 
 #define PMR_OFF ~0ULL
 
-static int pmr_open(struct nvme_ctrl *c, const char *path, uint64_t *size, char *err,
-		    size_t errlen)
+static int pmr_open(struct nvme_ctrl *c, const char *path, uint64_t *size, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, e;
@@ -90,8 +89,7 @@ static uint32_t pmr_timeout(uint64_t size)
 	return to > 255 ? 255 : (uint32_t)to;
 }
 
-int nvme_pmr_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char *err,
-		  size_t errlen)
+int nvme_pmr_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char *err, size_t errlen)
 {
 	struct nvme_pmr *pmr;
 	uint64_t size = cfg->pmr_size;
@@ -105,8 +103,9 @@ int nvme_pmr_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char 
 		return 0;
 	}
 	if (size && (!IS_POW2(size) || size < NVME_PMR_MIN_SIZE || size > NVME_PMR_MAX_SIZE)) {
-		snprintf(err, errlen, "%s: pmr size %llu must be a power of two from 4 KiB to 64 GiB",
-			 c->name, (unsigned long long)size);
+		snprintf(err, errlen,
+			 "%s: pmr size %llu must be a power of two from 4 KiB to 64 GiB", c->name,
+			 (unsigned long long)size);
 		return -EINVAL;
 	}
 	fd = pmr_open(c, cfg->pmr_path, &size, err, errlen);
@@ -174,12 +173,10 @@ static void pmr_enable(struct nvme_ctrl *c, struct nvme_pmr *pmr)
 
 	if (fstat(pmr->fd, &st) || (uint64_t)st.st_size < pmr->size) {
 		/* Shrunk behind our back: mapping it would SIGBUS on the first store. */
-		pmr_error(c, pmr, NVME_PMR_HSTS_RESTORE_ERR, "file shorter than the region",
-			  EIO);
+		pmr_error(c, pmr, NVME_PMR_HSTS_RESTORE_ERR, "file shorter than the region", EIO);
 		return;
 	}
-	p = mmap(pmr->ram, pmr->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, pmr->fd,
-		 0);
+	p = mmap(pmr->ram, pmr->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, pmr->fd, 0);
 	if (p == MAP_FAILED) {
 		pmr_error(c, pmr, NVME_PMR_HSTS_RESTORE_ERR, "cannot map the file", errno);
 		return;

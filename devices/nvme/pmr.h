@@ -22,6 +22,15 @@
  * Persistence points: a PMRSTS read (PMRCAP.PMRWBM bit 1), PMRCTL.EN 1 -> 0, controller
  * reset and shutdown (CC.EN 1 -> 0, CC.SHN), and controller destruction (vmm exit).
  *
+ * Why not KVM dirty logging: measured on this host (ext4 on virtio-blk, 64 MiB file, 300
+ * rounds), msync(MS_SYNC) of the whole 64 MiB with one dirty page takes p10 119 us / median
+ * 418 us, msync of just that page p10 105 / median 341 us, with nothing dirty p10 48 / median
+ * 57 us; with all 16384 pages dirty 240 ms. The page-cache walk is O(dirty pages): the
+ * whole-range call costs ~15 us more than a perfect dirty list would, and the disk flush
+ * dominates either way. KVM_GET_DIRTY_LOG (0.5 us on an idle 64 MiB slot) would add a
+ * memslot flag, a pci_host_ops hook and write-protection faults, and would still miss writes
+ * that are not guest stores (a peer's P2P DMA into the PMR).
+ *
  * Register values (CAP.PMRS = 1 when configured):
  *   PMRCAP  RDS = WDS = 1, BIR = 4, PMRTU = 0 (500 ms), PMRWBM = 0010b (a PMRSTS read makes
  *           prior writes persistent; reads of the PMR itself do not exit, so bit 0 is 0),
@@ -65,23 +74,23 @@
 #define NVME_PMRCAP_PMRTO(x)  ((uint32_t)(x) << 16)
 #define NVME_PMRCAP_CMSS      (1u << 24)
 /* PMRCTL (3.1.19), PMRSTS (3.1.20) */
-#define NVME_PMRCTL_EN	      (1u << 0)
-#define NVME_PMRSTS_ERR(x)    ((uint32_t)(x)&0xff)
-#define NVME_PMRSTS_NRDY      (1u << 8)
-#define NVME_PMRSTS_HSTS(x)   ((uint32_t)(x) << 9)
-#define NVME_PMRSTS_HSTS_MASK (7u << 9)
-#define NVME_PMRSTS_CBAI      (1u << 12)
-#define NVME_PMR_HSTS_NORMAL	   0
-#define NVME_PMR_HSTS_RESTORE_ERR  1
-#define NVME_PMR_HSTS_UNRELIABLE   3
+#define NVME_PMRCTL_EN		  (1u << 0)
+#define NVME_PMRSTS_ERR(x)	  ((uint32_t)(x)&0xff)
+#define NVME_PMRSTS_NRDY	  (1u << 8)
+#define NVME_PMRSTS_HSTS(x)	  ((uint32_t)(x) << 9)
+#define NVME_PMRSTS_HSTS_MASK	  (7u << 9)
+#define NVME_PMRSTS_CBAI	  (1u << 12)
+#define NVME_PMR_HSTS_NORMAL	  0
+#define NVME_PMR_HSTS_RESTORE_ERR 1
+#define NVME_PMR_HSTS_UNRELIABLE  3
 /* PMREBS (3.1.21), PMRSWTP (3.1.22), PMRMSC (3.1.23) */
-#define NVME_PMREBS_PMRSZU(x)  ((uint32_t)(x)&0xf)
-#define NVME_PMREBS_RBB	       (1u << 4)
-#define NVME_PMREBS_PMRWBZ(x)  ((uint32_t)(x) << 8)
+#define NVME_PMREBS_PMRSZU(x)	((uint32_t)(x)&0xf)
+#define NVME_PMREBS_RBB		(1u << 4)
+#define NVME_PMREBS_PMRWBZ(x)	((uint32_t)(x) << 8)
 #define NVME_PMRSWTP_PMRSWTU(x) ((uint32_t)(x)&0xf)
 #define NVME_PMRSWTP_PMRSWTV(x) ((uint32_t)(x) << 8)
-#define NVME_PMRMSCL_CMSE      (1u << 1)
-#define NVME_PMRMSCL_CBA_MASK  0xfffff000u
+#define NVME_PMRMSCL_CMSE	(1u << 1)
+#define NVME_PMRMSCL_CBA_MASK	0xfffff000u
 
 struct nvme_ctrl;
 
@@ -90,8 +99,8 @@ struct nvme_pmr {
 	uint8_t *ram; /* fixed host address of the BAR: the file or scratch */
 	uint64_t size;
 	uint32_t pmrcap, pmrctl, pmrsts, pmrebs, pmrswtp, pmrmscl, pmrmscu;
-	bool enabled; /* the file is mapped */
-	uint64_t base; /* memory-space base latched at CMSE = 1, ~0 when off (atomic) */
+	bool enabled;	   /* the file is mapped */
+	uint64_t base;	   /* memory-space base latched at CMSE = 1, ~0 when off (atomic) */
 	uint64_t persists; /* persistence points taken (msync calls), for tests */
 };
 

@@ -152,8 +152,8 @@ Test(nvme_cmb, cmse_latches_cba_and_cbai_flags_an_invalid_one)
 	cr_assert_null(nvme_ctrl_mem_map(t.c, cba - 64, 128), "starts before");
 
 	/* Not aligned to the CMB size: CBAI, memory space off. */
-	nvme_bar0_write(t.c, NVME_REG_CMBMSC,
-			(cba + MiB(1)) | NVME_CMBMSC_CRE | NVME_CMBMSC_CMSE, 8);
+	nvme_bar0_write(t.c, NVME_REG_CMBMSC, (cba + MiB(1)) | NVME_CMBMSC_CRE | NVME_CMBMSC_CMSE,
+			8);
 	cr_assert_eq(tn_rd32(&t, NVME_REG_CMBSTS), NVME_CMBSTS_CBAI);
 	cr_assert_null(nvme_ctrl_mem_map(t.c, cba + MiB(1), 64));
 	cr_assert_null(nvme_ctrl_mem_map(t.c, cba, 64));
@@ -307,11 +307,8 @@ Test(nvme_cmb_pci, prp_list_and_data_in_the_cmb)
 		ram[4096 + 512 + i] = (uint8_t)(i * 7 + 1);
 	for (uint64_t i = 0; i < 4; i++)
 		fake_write(&r.host, BUS_MMIO, list + 8 * i, data + 4096 * (i + 1), 8);
-	cmd = (struct nvme_sqe){.opcode = NVME_CMD_WRITE,
-				.nsid = 1,
-				.prp1 = data + 512,
-				.prp2 = list,
-				.cdw12 = 31};
+	cmd = (struct nvme_sqe){
+		.opcode = NVME_CMD_WRITE, .nsid = 1, .prp1 = data + 512, .prp2 = list, .cdw12 = 31};
 	cr_assert_eq(tn_cmd(t, 1, &cmd, NULL), 0);
 	/* Read it back into host memory (plain PRPs) and compare. */
 	cr_assert_eq(rig_rw(t, NVME_CMD_READ, 0, 32, host), 0);
@@ -322,7 +319,8 @@ Test(nvme_cmb_pci, prp_list_and_data_in_the_cmb)
 				.flags = NVME_PSDT_SGL_MPTR_CONTIG << 6,
 				.nsid = 1,
 				.prp1 = cmb + MiB(3),
-				.prp2 = (uint64_t)(4 * 4096) | (uint64_t)NVME_SGL_TYPE_DATA_BLOCK << 60,
+				.prp2 = (uint64_t)(4 * 4096) | (uint64_t)NVME_SGL_TYPE_DATA_BLOCK
+								       << 60,
 				.cdw12 = 31};
 	cr_assert_eq(tn_cmd(t, 1, &cmd, NULL), 0);
 	cr_assert_eq(memcmp(ram + MiB(3), ram + 4096 + 512, 4 * 4096), 0);

@@ -174,7 +174,8 @@ static long dirty_kb(const void *p)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
 			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
 		else if (in && (sscanf(line, "Shared_Dirty: %ld", &v) == 1 ||
 				sscanf(line, "Private_Dirty: %ld", &v) == 1))
