@@ -404,6 +404,8 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 			c->oom = true;
 		}
 	}
+	if (kind == DEV_NVME && d->nvme.pmr_size && !d->nvme.pmr)
+		cfg_report(c, t->pos, "'pmr_size' needs 'pmr' (the file backing the PMR)");
 	if (kind == DEV_NTB && !d->ntb.rendezvous)
 		cfg_report(c, t->pos,
 			   "missing key 'rendezvous' in [[ntb]] (the socket path both vmm "

@@ -125,6 +125,8 @@ static const struct bad_case bad[] = {
 	 "t.toml:8:25: namespace 'size' must be a non-zero multiple of 4 KiB"},
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nmdts = \"3M\"\n",
 	 "t.toml:8:8: 'mdts' must be a power of two from 4K to 2M"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\npmr_size = \"4M\"\n",
+	 "t.toml:5:1: 'pmr_size' needs 'pmr'"},
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nqueues = 65\n",
 	 "t.toml:8:10: 'queues' must be between 1 and 64, found 65"},
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nserial = \"\u00e9\"\n",
