@@ -77,10 +77,75 @@ uint64_t tsc_to_ns(uint64_t cycles)
 	return cycles / k * 1000000 + cycles % k * 1000000 / k;
 }
 
-void delay_ms(uint64_t ms)
+/*
+ * Sleeping: the local APIC timer in one-shot mode (Intel SDM vol. 3 11.5.4), then sti; hlt
+ * (the interrupt shadow of sti keeps the wake-up from slipping in between). A vCPU in hlt
+ * costs the host nothing, where a ring-0 spin runs in KVM's emulator. Its rate is measured
+ * against the TSC once; a timer that does not count leaves the spin.
+ */
+#define LAPIC_BASE	    0xFEE00000ULL
+#define LAPIC_EOI	    0x0b0
+#define LAPIC_SVR	    0x0f0
+#define LAPIC_SVR_ENABLE    0x100
+#define LAPIC_LVT_TIMER	    0x320
+#define LAPIC_TIMER_INITIAL 0x380
+#define LAPIC_TIMER_CURRENT 0x390
+#define LAPIC_TIMER_DIVIDE  0x3e0
+#define LAPIC_DIVIDE_BY_1   0xb
+#define TIMER_VECTOR	    0xef
+#define SPURIOUS_VECTOR	    0xff
+
+static uint64_t apic_per_ms; /* 0: not measured yet; ~0: no usable timer */
+
+static bool timer_hook(struct rt_frame *frame)
+{
+	if (frame->vector == TIMER_VECTOR) {
+		mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
+		return true;
+	}
+	return frame->vector == SPURIOUS_VECTOR; /* no EOI for spurious (SDM 11.9) */
+}
+
+static void spin_ms(uint64_t ms)
 {
 	uint64_t t0 = rt_rdtsc(), n = ms_to_tsc(ms);
 
 	while (rt_rdtsc() - t0 < n)
 		__asm__ volatile("pause");
+}
+
+static void timer_init(void)
+{
+	uint32_t svr = mmio_read32(LAPIC_BASE + LAPIC_SVR), left;
+
+	mmio_write32(LAPIC_BASE + LAPIC_SVR, (svr & ~0xffu) | LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
+	rt_set_trap_hook(timer_hook);
+	mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_1);
+	mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TIMER_VECTOR); /* one-shot, unmasked */
+	mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 0xffffffffu);
+	spin_ms(2);
+	left = mmio_read32(LAPIC_BASE + LAPIC_TIMER_CURRENT);
+	mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 0);
+	apic_per_ms = (0xffffffffu - left) / 2;
+	if (apic_per_ms == 0 || left == 0)
+		apic_per_ms = ~0ULL;
+}
+
+void delay_ms(uint64_t ms)
+{
+	uint64_t end = rt_rdtsc() + ms_to_tsc(ms), now;
+
+	if (!apic_per_ms)
+		timer_init();
+	if (apic_per_ms == ~0ULL) {
+		spin_ms(ms);
+		return;
+	}
+	while ((now = rt_rdtsc()) < end) {
+		uint64_t count = (end - now) / tsc_khz() * apic_per_ms + apic_per_ms / 10;
+
+		mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL,
+			     count > 0xffffffffu ? 0xffffffffu : (uint32_t)count);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
 }

@@ -170,7 +170,7 @@ ntb_peer_leaves() {
 	[ "$how" = kill ] && hold=ntbpair.hold wait_line="ntb-pair: $victim holding"
 	ntb_config "$TMP/$name-victim.toml" $vport "$victim" "$sock" "$hold"
 	ntb_config "$TMP/$name-again.toml" $vport "$victim" "$sock" "ntbpair.gen=2"
-	ntb_config "$TMP/$name-survivor.toml" $sport "$survivor" "$sock" "ntbpair.wait_relink"
+	ntb_config "$TMP/$name-survivor.toml" $sport "$survivor" "$sock" "ntbpair.wait_relink ntbpair.relink_ms=40000"
 	if [ "$first" = victim ]; then
 		ntb_start "$victim" "$TMP/$name-victim.toml"
 		sleep 0.5
