@@ -3,7 +3,8 @@
  * ntb-pair: one side of a two-VM link over an IDT 89HPES24NT6AG2 NT function (111d:8091),
  * driven the way Linux's ntb_hw_idt drives it. One file per idea: pci.c finds the function
  * and its BARs, link.c enables the link and watches it, xchg.c runs the doorbell, message
- * and memory-window exchange, bench.c measures, tsc.c bounds waits in time.
+ * and memory-window exchange, irq.c takes a doorbell by MSI, bench.c measures, tsc.c keeps
+ * time and sleeps.
  */
 #ifndef NTB_PAIR_H
 #define NTB_PAIR_H
@@ -78,16 +79,18 @@
 #define NTB_NR_PORTS 6
 
 /* Doorbell bits and message registers of the exchange protocol (xchg.c). */
-#define DB_PING	   (1u << 0) /* A -> B */
-#define DB_PONG	   (1u << 1) /* B -> A */
-#define DB_MW_DONE (1u << 2) /* A -> B: the pattern is in B's buffer */
-#define DB_REFUSED (1u << 3) /* A -> B: read message 1 now */
-#define DB_BENCH   (1u << 4) /* A -> B: a bench copy is in B's buffer */
-#define DB_BYE	   (1u << 5) /* A -> B: got everything, B may go */
-#define MSG_DATA   0	     /* greetings and results */
-#define MSG_FULL   1	     /* sent twice to an inbox nobody empties: refused */
-#define MSG_ADDRLO 2	     /* B's buffer address */
-#define MSG_ADDRHI 3
+#define DB_PING	     (1u << 0) /* A -> B */
+#define DB_PONG	     (1u << 1) /* B -> A */
+#define DB_MW_DONE   (1u << 2) /* A -> B: the pattern is in B's buffer */
+#define DB_REFUSED   (1u << 3) /* A -> B: read message 1 now */
+#define DB_BENCH     (1u << 4) /* A -> B: a bench copy is in B's buffer */
+#define DB_BYE	     (1u << 5) /* A -> B: got everything, B may go */
+#define DB_IRQ	     (1u << 6) /* either way: must arrive as an MSI */
+#define DB_IRQ_READY (1u << 7) /* the receiver of DB_IRQ is listening */
+#define MSG_DATA     0	       /* greetings and results */
+#define MSG_FULL     1	       /* sent twice to an inbox nobody empties: refused */
+#define MSG_ADDRLO   2	       /* B's buffer address */
+#define MSG_ADDRHI   3
 
 struct ntb_dev {
 	uint8_t bus, devfn;
@@ -117,6 +120,15 @@ void sw_write(const struct ntb_dev *d, uint32_t addr, uint32_t v);
 
 /* pci.c: the first 111d:8091 on the ECAM walk, memory and bus mastering on. */
 int pci_find_ntb(struct ntb_dev *d);
+/* Its configuration space through ECAM, dword-aligned. */
+uint32_t cfg_read32(const struct ntb_dev *d, unsigned off);
+void cfg_write32(const struct ntb_dev *d, unsigned off, uint32_t v);
+
+/* irq.c: the local APIC on, with the hook for TIMER_VECTOR and the NT function's MSI. */
+#define TIMER_VECTOR 0xef
+void apic_enable(void);
+/* MSI on; then a doorbell each way delivered as an interrupt (after the polled exchange). */
+void irq_check(struct ntb_dev *d);
 
 /* tsc.c */
 uint64_t tsc_khz(void);

@@ -44,6 +44,16 @@ static bool scan_bus(struct ntb_dev *d, uint8_t bus, int depth)
 	return false;
 }
 
+uint32_t cfg_read32(const struct ntb_dev *d, unsigned off)
+{
+	return mmio_read32(ecam(d->bus, d->devfn, off));
+}
+
+void cfg_write32(const struct ntb_dev *d, unsigned off, uint32_t v)
+{
+	mmio_write32(ecam(d->bus, d->devfn, off), v);
+}
+
 static uint64_t bar_addr(const struct ntb_dev *d, int i)
 {
 	uint32_t lo = mmio_read32(ecam(d->bus, d->devfn, PCI_BAR0 + 4 * i));

@@ -84,27 +84,13 @@ uint64_t tsc_to_ns(uint64_t cycles)
  * against the TSC once; a timer that does not count leaves the spin.
  */
 #define LAPIC_BASE	    0xFEE00000ULL
-#define LAPIC_EOI	    0x0b0
-#define LAPIC_SVR	    0x0f0
-#define LAPIC_SVR_ENABLE    0x100
 #define LAPIC_LVT_TIMER	    0x320
 #define LAPIC_TIMER_INITIAL 0x380
 #define LAPIC_TIMER_CURRENT 0x390
 #define LAPIC_TIMER_DIVIDE  0x3e0
 #define LAPIC_DIVIDE_BY_1   0xb
-#define TIMER_VECTOR	    0xef
-#define SPURIOUS_VECTOR	    0xff
 
 static uint64_t apic_per_ms; /* 0: not measured yet; ~0: no usable timer */
-
-static bool timer_hook(struct rt_frame *frame)
-{
-	if (frame->vector == TIMER_VECTOR) {
-		mmio_write32(LAPIC_BASE + LAPIC_EOI, 0);
-		return true;
-	}
-	return frame->vector == SPURIOUS_VECTOR; /* no EOI for spurious (SDM 11.9) */
-}
 
 static void spin_ms(uint64_t ms)
 {
@@ -116,10 +102,9 @@ static void spin_ms(uint64_t ms)
 
 static void timer_init(void)
 {
-	uint32_t svr = mmio_read32(LAPIC_BASE + LAPIC_SVR), left;
+	uint32_t left;
 
-	mmio_write32(LAPIC_BASE + LAPIC_SVR, (svr & ~0xffu) | LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
-	rt_set_trap_hook(timer_hook);
+	apic_enable();
 	mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIVIDE, LAPIC_DIVIDE_BY_1);
 	mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TIMER_VECTOR); /* one-shot, unmasked */
 	mmio_write32(LAPIC_BASE + LAPIC_TIMER_INITIAL, 0xffffffffu);

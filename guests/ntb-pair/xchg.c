@@ -10,6 +10,7 @@
  *   3. memory window: B sends its buffer's address (messages 2 and 3), A translates BAR2
  *      onto it, writes a pattern through BAR2 at CPL 3 and rings DB_MW_DONE; B checks the
  *      pattern in its own RAM and reports on message 0.
+ *   4. a doorbell each way taken as an MSI (irq.c).
  */
 #include "ntb_pair.h"
 
@@ -393,6 +394,8 @@ void xchg_run(struct ntb_dev *d, unsigned rounds)
 		window_a(d);
 	else
 		window_b(d);
+	if (np_errors == errors)
+		irq_check(d);
 }
 
 void xchg_finish(struct ntb_dev *d)
