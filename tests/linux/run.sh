@@ -16,7 +16,7 @@
 # VMM_LINUX_HANG (seconds without console output that count as a hang, default 300),
 # VMM_LINUX_CPUS (vCPUs, default 1: see the note at CPUS below), VMM_LINUX_CMDLINE (appended to
 # the kernel command line, e.g. "initcall_debug" to see where boot time goes).
-# The console log of the last boot is kept in $VMM_BUILD/linux-console.log.
+# Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${VMM_BUILD:-$PWD/build}
@@ -26,7 +26,6 @@ HANG=${VMM_LINUX_HANG:-300}
 # One vCPU by default: with two, the boot stops after "x86: Booting SMP configuration:" on
 # the nested PVM host (the BSP spins waiting for the AP; README, testing section).
 CPUS=${VMM_LINUX_CPUS:-1}
-LOG=$BUILD/linux-console.log
 TMP=$(mktemp -d /tmp/vmm-linux.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -77,70 +76,94 @@ if ! VMLINUX=$(guests/linux/build.sh path); then
 fi
 echo "linux: kernel $VMLINUX"
 
-# --- the machine: examples/p2p.toml's tree ---------------------------------------------------
-# 00:00.0 host bridge; 00:01.0 rp0 -> 01:00.0 XIO3130 upstream -> 02:00.0, 02:01.0 downstream
-# -> 03:00.0 ep0, 04:00.0 ep1; 00:02.0 rp1 -> 05:00.0 ep2. Small RAM BARs: every struct page
-# Linux initialises (RAM and ZONE_DEVICE) costs emulated instructions here.
-EXPECT="00:00.0=1234:7100/none,00:01.0=1234:7101/pcieport,01:00.0=104c:8232/pcieport"
-EXPECT+=",02:00.0=104c:8233/pcieport,02:01.0=104c:8233/pcieport,03:00.0=1234:7120"
-EXPECT+=",04:00.0=1234:7120,00:02.0=1234:7101/pcieport,05:00.0=1234:7120"
-# Below one switch: valid both ways. Across the two root ports: refused (our host bridge is
-# not on Linux's whitelist, and the compat CPU model is not an AMD Zen).
-P2P="03:00.0+04:00.0=ok,04:00.0+03:00.0=ok,03:00.0+05:00.0=no,05:00.0+04:00.0=no"
+# --- the machines ---------------------------------------------------------------------------
 # shared/HOST.md: what a Linux guest needs on a KVM that emulates ring 0 (harmless elsewhere).
 # Linux 6.1 no longer has "nosmap"/"nosmep": clearcpuid=smap,smep does it (this KVM reports
 # SMAP to the guest whatever the CPUID table says, and clac/stac cannot be emulated).
 WORKAROUNDS="noxsave nopku nofsgsbase mitigations=off clearcpuid=popcnt,smap,smep,rdrand,rdseed"
-CMDLINE="console=ttyS0 earlyprintk=serial $WORKAROUNDS vmmtest.expect=$EXPECT vmmtest.p2p=$P2P ${VMM_LINUX_CMDLINE:-}"
 
-cat >"$TMP/linux.toml" <<EOF
+# machine NAME EXPECT P2P DEVICES: writes $TMP/NAME.toml
+machine() {
+	cat >"$TMP/$1.toml" <<EOF
 [machine]
 memory = "256M"
 cpus = $CPUS
 kernel = "$VMLINUX"
-cmdline = "$CMDLINE"
+cmdline = "console=ttyS0 earlyprintk=serial $WORKAROUNDS vmmtest.expect=$2 vmmtest.p2p=$3 ${VMM_LINUX_CMDLINE:-}"
 
 [cpu]
 model = "compat"
 
 [console]
 input = false
+$4
+EOF
+}
 
+# testdev: examples/p2p.toml's tree. 00:00.0 host bridge; 00:01.0 rp0 -> 01:00.0 XIO3130
+# upstream -> 02:00.0, 02:01.0 downstream -> 03:00.0 ep0, 04:00.0 ep1; 00:02.0 rp1 -> 05:00.0
+# ep2. Small RAM BARs: every struct page Linux initialises (ZONE_DEVICE too) costs emulated
+# instructions here. P2P below one switch: valid both ways. Across the two root ports:
+# refused (our host bridge is not on Linux's whitelist; the compat CPU is no AMD Zen).
+PORTS="00:00.0=1234:7100/none,00:01.0=1234:7101/pcieport,01:00.0=104c:8232/pcieport"
+PORTS+=",02:00.0=104c:8233/pcieport,02:01.0=104c:8233/pcieport"
+machine testdev \
+	"$PORTS,03:00.0=1234:7120,04:00.0=1234:7120,00:02.0=1234:7101/pcieport,05:00.0=1234:7120" \
+	"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok,03:00.0+05:00.0=no,05:00.0+04:00.0=no" '
 [[root_port]]
 id = "rp0"
-
 [[switch]]
 id = "sw0"
 bus = "rp0"
 downstream = 2
-
 [[testdev]]
 id = "ep0"
 bus = "sw0.0"
 ram_bar = "2M"
-
 [[testdev]]
 id = "ep1"
 bus = "sw0.1"
 ram_bar = "2M"
-
 [[root_port]]
 id = "rp1"
-
 [[testdev]]
 id = "ep2"
 bus = "rp1"
-ram_bar = "2M"
-EOF
+ram_bar = "2M"'
+
+# nvme: examples/nvme-p2p.toml's tree: two NVMe controllers with 64 MiB CMBs below one switch.
+# The nvme driver probes them (admin queue, Identify, I/O queues; the partition scan reads
+# LBA 0) and registers each CMB as P2P memory; the self-test checks both and the distance.
+machine nvme "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
+	"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok" '
+[[root_port]]
+id = "rp0"
+[[switch]]
+id = "sw0"
+bus = "rp0"
+downstream = 2
+[[nvme]]
+id = "nvme0"
+bus = "sw0.0"
+queues = 2
+cmb = "64M"
+namespaces = [ { backend = "ram", size = "16M" } ]
+[[nvme]]
+id = "nvme1"
+bus = "sw0.1"
+queues = 2
+cmb = "64M"
+namespaces = [ { backend = "ram", size = "16M" } ]'
 
 # --- boot -----------------------------------------------------------------------------------
-# boot NAME: runs vmm; sets $status (124 = timeout, 125 = hang) and $elapsed / $done_at (s)
+# boot NAME: runs vmm on $TMP/NAME.toml, console in $LOG; sets $status (124 = timeout,
+# 125 = hang) and $elapsed / $done_at (seconds)
 boot() {
 	local start now last_size=-1 last_change size
 	start=$(date +%s)
 	last_change=$start
 	done_at=""
-	"$VMM" run --config "$TMP/linux.toml" </dev/null >"$LOG" 2>&1 &
+	"$VMM" run --config "$TMP/$1.toml" </dev/null >"$LOG" 2>&1 &
 	local pid=$!
 	status=""
 	while kill -0 "$pid" 2>/dev/null; do
@@ -170,36 +193,48 @@ boot() {
 	elapsed=$(($(date +%s) - start))
 }
 
-echo "linux: booting (up to ${TIMEOUT} s; a hang is ${HANG} s without console output)"
-boot
-echo "linux: vmm exited with status $status after $elapsed s; console log: $LOG"
+# test_machine NAME: boot it, one PASS/FAIL per check
+test_machine() {
+	local m=$1
+	LOG=$BUILD/linux-console-$m.log
+	if ! "$VMM" check --config "$TMP/$m.toml" >"$TMP/check" 2>&1; then
+		skipped "linux-$m" "this vmm cannot build the machine: $(head -n1 "$TMP/check")"
+		return
+	fi
+	echo "linux: $m: booting (up to ${TIMEOUT} s; a hang is ${HANG} s without console output)"
+	boot "$m"
+	echo "linux: $m: vmm exited with status $status after $elapsed s; console log: $LOG"
 
-case "$status" in
-124) bad linux-boot "timed out after $TIMEOUT s; last console lines:"; tail -n 15 "$LOG" ;;
-125) bad linux-boot "hang: no console output for $HANG s; last console lines:"; tail -n 15 "$LOG" ;;
-0) ok "linux-boot (powered off after $elapsed s)" ;;
-*) bad linux-boot "vmm exit status $status; last console lines:"; tail -n 15 "$LOG" ;;
-esac
-
-if grep -q "VMMTEST done" "$LOG"; then
-	ok "linux-selftest-done (VMMTEST done after ${done_at:-?} s)"
-else
-	bad linux-selftest-done "no 'VMMTEST done' line"
-fi
-
-# One PASS/FAIL per self-test check: "VMMTEST ok|fail <check> <detail>".
-while read -r verdict name detail; do
-	case "$verdict" in
-	ok) ok "linux-$name $detail" ;;
-	fail) bad "linux-$name" "$detail" ;;
+	case "$status" in
+	124) bad linux-$m-boot "timed out after $TIMEOUT s; last console lines:"; tail -n 15 "$LOG" ;;
+	125) bad linux-$m-boot "hang: no console output for $HANG s; last console lines:"; tail -n 15 "$LOG" ;;
+	0) ok "linux-$m-boot (powered off after $elapsed s)" ;;
+	*) bad linux-$m-boot "vmm exit status $status; last console lines:"; tail -n 15 "$LOG" ;;
 	esac
-done < <(sed -n 's/.*VMMTEST \(ok\|fail\) /\1 /p' "$LOG" | tr -d '\r')
 
-if grep -Eq "WARNING: CPU|BUG:|Oops|Kernel panic|Call Trace" "$LOG"; then
-	bad linux-no-kernel-warnings "$(grep -Em1 "WARNING: CPU|BUG:|Oops|Kernel panic" "$LOG")"
-else
-	ok linux-no-kernel-warnings
-fi
+	if grep -q "VMMTEST done" "$LOG"; then
+		ok "linux-$m-selftest-done (VMMTEST done after ${done_at:-?} s)"
+	else
+		bad linux-$m-selftest-done "no 'VMMTEST done' line"
+	fi
+
+	# One PASS/FAIL per self-test check: "VMMTEST ok|fail <check> <detail>".
+	while read -r verdict name detail; do
+		case "$verdict" in
+		ok) ok "linux-$m-$name $detail" ;;
+		fail) bad "linux-$m-$name" "$detail" ;;
+		esac
+	done < <(sed -n 's/.*VMMTEST \(ok\|fail\) /\1 /p' "$LOG" | tr -d '\r')
+
+	if grep -Eq "WARNING: CPU|BUG:|Oops|Kernel panic|Call Trace" "$LOG"; then
+		bad linux-$m-no-kernel-warnings "$(grep -Em1 "WARNING: CPU|BUG:|Oops|Kernel panic" "$LOG")"
+	else
+		ok linux-$m-no-kernel-warnings
+	fi
+}
+
+test_machine testdev
+test_machine nvme
 
 if [ "$MODE" = full ]; then
 	# TODO(full mode): an initramfs (busybox-static, nvme-cli, fio, pciutils) and scripts

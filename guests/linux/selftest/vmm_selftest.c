@@ -413,18 +413,17 @@ static void check_p2p(void)
 	kfree(list);
 }
 
-/* NVMe controllers: bound to nvme, and the CMB published as P2P memory when present. */
+/* NVMe: bound to nvme, the CMB published as P2P memory (ours has WDS and RDS set). */
 static void check_nvme(void)
 {
 	struct pci_dev *pdev = NULL;
 
 	for_each_pci_dev(pdev) {
-		if (pdev->class >> 8 != PCI_CLASS_STORAGE_EXPRESS)
+		if (pdev->class != PCI_CLASS_STORAGE_EXPRESS)
 			continue;
 		check(!strcmp(drv_name(&pdev->dev), "nvme"), "nvme-bound", "%s driver=%s",
 		      pci_name(pdev), drv_name(&pdev->dev));
-		pr_info("VMMTEST nvme %s p2pmem=%s\n", pci_name(pdev),
-			pci_has_p2pmem(pdev) ? "published" : "none");
+		check(pci_has_p2pmem(pdev), "nvme-cmb-p2pmem", "%s", pci_name(pdev));
 	}
 }
 
