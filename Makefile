@@ -5,6 +5,7 @@
 #   make check-asan unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (clang)
 #   make guests     build the test guests only
+#   make bench      benchmarks (bench/nvme.sh: vmm vs QEMU vs host io_uring); prints tables
 #   make guests-linux / test-linux   the Linux test kernel (cached) / boot it (tests/linux)
 #   make format / format-check
 
@@ -27,7 +28,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 DEPS      := $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/obj/vmm/main.d
 
 .PHONY: all vmm guests unit run test test-unit test-integration check-asan deps clean \
-        format format-check fuzz
+        format format-check fuzz bench
 
 all: vmm guests
 
@@ -63,6 +64,10 @@ check-asan:
 
 test-integration: all
 	VMM_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
+
+# Benchmarks print tables (bench/RESULTS.md records them); not part of make test.
+bench: all
+	VMM_BUILD=$(abspath $(BUILD)) bench/nvme.sh
 
 test: deps
 	$(MAKE) test-unit
