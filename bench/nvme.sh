@@ -99,7 +99,7 @@ record() {
 }
 
 # ---- vmm ----
-vmm_config() { # BACKEND CMDLINE
+vmm_config() { # BACKEND CMDLINE [EXTRA-NVME-KEY]
 	local ns
 	if [ "$1" = null ]; then
 		ns='{ backend = "null", size = "1G" }'
@@ -120,21 +120,25 @@ id = "nvme0"
 bus = "rp0"
 serial = "BENCH0"
 namespaces = [ $ns ]
+${3:-}
 TOML
 }
 
-run_vmm_target() { # BACKEND
-	local backend=$1 base
-	vmm_config "$backend" "nvmebench.ios=1 nvmebench.warmup=0" >"$OUT/vmm-$backend-base.toml"
-	run_counted "$OUT/vmm-$backend-base.log" "$VMM" run --config "$OUT/vmm-$backend-base.toml"
-	base=$(cat "$OUT/vmm-$backend-base.log.exits")
+run_vmm_target() { # TARGET BACKEND [EXTRA-NVME-KEY]
+	local target=$1 backend=$2 extra=${3:-} base
+	vmm_config "$backend" "nvmebench.ios=1 nvmebench.warmup=0" "$extra" \
+		>"$OUT/$target-$backend-base.toml"
+	run_counted "$OUT/$target-$backend-base.log" "$VMM" run \
+		--config "$OUT/$target-$backend-base.toml"
+	base=$(cat "$OUT/$target-$backend-base.log.exits")
 	for run in $RUNS; do
 		local rw=${run%%:*} qd=${run##*:}
-		local name="$OUT/vmm-$backend-$rw-qd$qd"
-		vmm_config "$backend" "nvmebench.rw=$rw nvmebench.qd=$qd nvmebench.seconds=$SECONDS_PER_RUN" \
-			>"$name.toml"
+		local name="$OUT/$target-$backend-$rw-qd$qd"
+		vmm_config "$backend" \
+			"nvmebench.rw=$rw nvmebench.qd=$qd nvmebench.seconds=$SECONDS_PER_RUN" \
+			"$extra" >"$name.toml"
 		run_counted "$name.log" "$VMM" run --config "$name.toml"
-		record vmm "$backend" "$rw" "$qd" "$name.log" "$base"
+		record "$target" "$backend" "$rw" "$qd" "$name.log" "$base"
 	done
 }
 
@@ -187,8 +191,11 @@ echo "results and logs: $OUT" >&2
 echo "vmm $(git describe --always --dirty 2>/dev/null), $SECONDS_PER_RUN s per run" >&2
 for backend in null file; do
 	echo "vmm, $backend backend" >&2
-	run_vmm_target "$backend"
+	run_vmm_target vmm "$backend"
 done
+# The same without the I/O thread: doorbells processed synchronously on the vCPU's exit.
+echo "vmm, null backend, iothread = false" >&2
+run_vmm_target vmm-sync null "iothread = false"
 if [ "${BENCH_QEMU:-1}" != 0 ] && command -v qemu-system-x86_64 >/dev/null; then
 	for backend in null file; do
 		echo "QEMU $(qemu-system-x86_64 --version | head -n 1 | awk '{ print $4 }'), $backend" >&2
@@ -207,16 +214,16 @@ function ratio(a, b) { return (a == "" || b == "" || a == "-" || b == "-" || b =
 function us(ns) { return (ns == "" || ns == "-") ? "-" : sprintf("%.1f", ns / 1000) }
 { for (c = 5; c <= NF; c++) v[$1 " " $2 " " $3 " " $4, c] = $c; seen[$1 " " $2] = 1 }
 END {
-	printf "%-11s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "target", "rd QD1", "rd QD32",
+	printf "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "target", "rd QD1", "rd QD32",
 	       "wr QD1", "wr QD32", "QD1 us", "QD1 p99", "mmio/IO", "exits/IO", "exits/IO"
-	printf "%-11s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "IOPS", "IOPS", "IOPS", "IOPS",
+	printf "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "", "IOPS", "IOPS", "IOPS", "IOPS",
 	       "rd avg", "rd us", "rd QD32", "rd QD1", "rd QD32"
-	n = split("vmm null,vmm file,qemu null,qemu file,host file", order, ",")
+	n = split("vmm null,vmm-sync null,vmm file,qemu null,qemu file,host file", order, ",")
 	for (i = 1; i <= n; i++) {
 		split(order[i], k, " ")
 		if (!((k[1] " " k[2]) in seen))
 			continue
-		printf "%-11s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", order[i],
+		printf "%-14s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", order[i],
 		       get(k[1], k[2], "randread", 1, 5), get(k[1], k[2], "randread", 32, 5),
 		       get(k[1], k[2], "randwrite", 1, 5), get(k[1], k[2], "randwrite", 32, 5),
 		       us(get(k[1], k[2], "randread", 1, 6)), us(get(k[1], k[2], "randread", 1, 7)),

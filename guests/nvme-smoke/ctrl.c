@@ -64,8 +64,6 @@ static void msix_enable(struct nvme_ctrl *c)
 	c->msix_cap = cap;
 	c->msix_vectors = (uint16_t)((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1);
 	c->msix_table = pci_bar_addr(p, table & PCI_MSIX_BIR) + (table & ~7u);
-	if (c->msix_table >= 0x100000000ULL)
-		rt_map(c->msix_table, PAGE_SIZE, RT_MAP_UC);
 	pci_write16(p, cap + PCI_MSIX_FLAGS,
 		    (uint16_t)(ctrl | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL));
 	mmio_write32(c->msix_table + PCI_MSIX_ENTRY_VECTOR_CTRL, 1); /* entry 0 masked */
@@ -82,11 +80,6 @@ int nvme_ctrl_init(struct nvme_ctrl *c, const struct nvme_pci *p)
 	c->bar0 = pci_bar_addr(p, 0);
 	if (!c->bar0) {
 		rt_printf("nvme-smoke: FAIL %s bar0 is not assigned\n", p->bdf);
-		return -1;
-	}
-	if (c->bar0 >= 0x100000000ULL && rt_map(c->bar0, 0x4000, RT_MAP_UC) != 0) {
-		rt_printf("nvme-smoke: FAIL %s cannot map bar0 0x%llx\n", p->bdf,
-			  (unsigned long long)c->bar0);
 		return -1;
 	}
 	cmd = pci_read16(p, PCI_COMMAND);

@@ -90,6 +90,8 @@ int main(void)
 
 	rt_milestone(MILESTONE_SCAN_DONE);
 	rt_printf("nvme-smoke: found %d controllers\n", n);
+	for (int i = 0; i < n; i++)
+		pci_map_high_bars(&found[i]);
 	if (n == 0)
 		smoke_fail("no NVMe controller (class %06x) below bus 0", PCI_CLASS_NVME);
 	else

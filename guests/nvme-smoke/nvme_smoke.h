@@ -76,6 +76,8 @@ int pci_find_nvme(struct nvme_pci *out, int max);
 /* The address firmware assigned to BAR `bir` (64-bit BARs read whole), and its size. */
 uint64_t pci_bar_addr(const struct nvme_pci *p, int bir);
 uint64_t pci_bar_size(const struct nvme_pci *p, int bir);
+/* Map the BARs firmware put above 4 GiB (ring 0 only: call before rt_run_user). */
+void pci_map_high_bars(const struct nvme_pci *p);
 /* The first standard capability with `id`, 0 if none. */
 uint8_t pci_find_cap(const struct nvme_pci *p, uint8_t id);
 

@@ -111,3 +111,26 @@ uint8_t pci_find_cap(const struct nvme_pci *p, uint8_t id)
 	}
 	return 0;
 }
+
+/*
+ * Identity-map every memory BAR above 4 GiB (the runtime maps only the first 4 GiB). Ring 0
+ * only: rt_map writes the page tables and flushes the TLB, which #GPs at CPL 3.
+ */
+void pci_map_high_bars(const struct nvme_pci *p)
+{
+	for (int bir = 0; bir < 6; bir++) {
+		uint32_t lo = pci_read32(p, (uint16_t)(PCI_BASE_ADDRESS_0 + 4 * bir));
+		bool is64 = (lo & 7) == PCI_BASE_ADDRESS_MEM_TYPE_64;
+		uint64_t addr, size;
+
+		if (lo & 1)
+			continue; /* I/O BAR */
+		addr = pci_bar_addr(p, bir);
+		if (addr >= 0x100000000ULL && (size = pci_bar_size(p, bir)) != 0 &&
+		    rt_map(addr, size, RT_MAP_UC) != 0)
+			rt_printf("nvme-smoke: FAIL %s cannot map bar%d 0x%llx\n", p->bdf, bir,
+				  (unsigned long long)addr);
+		if (is64)
+			bir++;
+	}
+}

@@ -42,7 +42,8 @@ nvme_smoke_test() {
 
 NVME_REASON=$(nvme_config_reason)
 
-# Two controllers below one switch, RAM namespaces (512-byte and 4 KiB LBAs).
+# Two controllers below one switch, RAM namespaces (512-byte and 4 KiB LBAs); the second
+# has a CMB, where the I/O SQ goes (CMBSZ.SQS), as Linux's use_cmb_sqes does.
 if need_kvm "nvme_smoke_two_controllers_below_a_switch"; then
 	if [ -n "$NVME_REASON" ]; then
 		skipped "nvme_smoke_two_controllers_below_a_switch" "$NVME_REASON"
@@ -71,6 +72,7 @@ namespaces = [ { backend = "ram", size = "64M" },
 id = "nvme1"
 bus = "sw0.1"
 serial = "SMOKE1"
+cmb = "2M"
 namespaces = [ { backend = "ram", size = "32M" } ]
 TOML
 		nvme_smoke_test "nvme_smoke_two_controllers_below_a_switch" \
@@ -89,7 +91,8 @@ TOML
 			"nvme-smoke: 03:00\.0 msix ok" "nvme-smoke: 04:00\.0 msix ok" \
 			"nvme-smoke: 03:00\.0 error paths ok" "nvme-smoke: 04:00\.0 error paths ok" \
 			"nvme-smoke: 03:00\.0 reset ok \(ns data kept\)" \
-			"nvme-smoke: 04:00\.0 shutdown ok"
+			"nvme-smoke: 04:00\.0 io queue 1 depth 64 sq in cmb cq msix" \
+			"nvme-smoke: 04:00\.0 cmb sq ok" "nvme-smoke: 04:00\.0 shutdown ok"
 	fi
 fi
 
