@@ -7,6 +7,7 @@
 #ifndef VMM_BOOT_H
 #define VMM_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -104,6 +105,9 @@ struct hvm_memmap_table_entry {
 /* What kind of image is this? */
 enum boot_image_kind { BOOT_IMAGE_UNKNOWN, BOOT_IMAGE_PVH_ELF, BOOT_IMAGE_BZIMAGE };
 enum boot_image_kind boot_detect(const uint8_t *img, size_t size);
+/* A PVH ELF that is a Linux vmlinux (it has notes owned by "Linux"). Linux takes PVH module
+ * 0 as its initrd, so vmm hands it no device-tree module. */
+bool boot_pvh_is_linux(const uint8_t *img, size_t size);
 
 /*
  * Load an image (detected by boot_detect) into guest RAM. Returns 0 or -errno, with a

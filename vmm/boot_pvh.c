@@ -170,13 +170,16 @@ static uint32_t rd32(const uint8_t *p)
 	return v;
 }
 
+/* A note visitor: 1 stops the walk with success, -errno stops it with that error. */
+typedef int (*note_fn)(void *ctx, const uint8_t *name, uint32_t namesz, uint32_t type,
+		       const uint8_t *desc, uint32_t descsz);
+
 /*
- * Walk the notes in [off, off+len) of the file looking for ("Xen", PHYS32_ENTRY). Returns 1
- * and the entry if found, 0 if not, -ENOEXEC if the note is there but unusable. A note list
- * that runs off its end just stops the walk.
+ * Walk the notes in [off, off+len) of the file. Returns what the visitor returned to stop,
+ * or 0 at the end. A note list that runs off its end just stops the walk.
  */
-static int find_pvh_note(const struct elf_file *f, uint64_t off, uint64_t len, uint64_t align,
-			 uint64_t *entry)
+static int walk_notes(const struct elf_file *f, uint64_t off, uint64_t len, uint64_t align,
+		      note_fn fn, void *ctx)
 {
 	uint64_t a = align == 8 ? 8 : 4; /* notes pad name and desc to 4 (8 in some 64-bit files) */
 	uint64_t pos, end;
@@ -190,6 +193,7 @@ static int find_pvh_note(const struct elf_file *f, uint64_t off, uint64_t len, u
 		uint32_t descsz = rd32(f->img + pos + 4);
 		uint32_t type = rd32(f->img + pos + 8);
 		const uint8_t *name, *desc;
+		int r;
 
 		pos += 12;
 		if (ALIGN_UP((uint64_t)namesz, a) > end - pos)
@@ -199,19 +203,9 @@ static int find_pvh_note(const struct elf_file *f, uint64_t off, uint64_t len, u
 		if (descsz > end - pos)
 			return 0;
 		desc = f->img + pos;
-		if (namesz == 4 && memcmp(name, "Xen", 4) == 0 &&
-		    type == XEN_ELFNOTE_PHYS32_ENTRY) {
-			uint64_t v = 0;
-
-			/* Xen reads the note as a number of 4 or 8 bytes (elf_note_numeric). */
-			if (descsz != 4 && descsz != 8)
-				return -ENOEXEC;
-			memcpy(&v, desc, descsz);
-			if (v > UINT32_MAX)
-				return -ENOEXEC;
-			*entry = v;
-			return 1;
-		}
+		r = fn(ctx, name, namesz, type, desc, descsz);
+		if (r)
+			return r;
 		if (ALIGN_UP((uint64_t)descsz, a) >= end - pos)
 			break;
 		pos += ALIGN_UP((uint64_t)descsz, a);
@@ -219,7 +213,8 @@ static int find_pvh_note(const struct elf_file *f, uint64_t off, uint64_t len, u
 	return 0;
 }
 
-static int pvh_entry(const struct elf_file *f, uint64_t *entry, char *err, size_t errlen)
+/* Every PT_NOTE segment, then (linkers that drop PT_NOTE keep them) every SHT_NOTE section. */
+static int walk_all_notes(const struct elf_file *f, note_fn fn, void *ctx)
 {
 	int r = 0;
 
@@ -227,15 +222,56 @@ static int pvh_entry(const struct elf_file *f, uint64_t *entry, char *err, size_
 		struct elf_seg s = elf_phdr(f, i);
 
 		if (s.type == PT_NOTE)
-			r = find_pvh_note(f, s.offset, s.filesz, s.align, entry);
+			r = walk_notes(f, s.offset, s.filesz, s.align, fn, ctx);
 	}
-	/* Linkers that drop PT_NOTE still keep the .note sections. */
 	for (unsigned int i = 0; i < f->shnum && r == 0; i++) {
 		struct elf_seg s = elf_shdr(f, i);
 
 		if (s.type == SHT_NOTE)
-			r = find_pvh_note(f, s.offset, s.filesz, s.align, entry);
+			r = walk_notes(f, s.offset, s.filesz, s.align, fn, ctx);
 	}
+	return r;
+}
+
+/* ("Xen", XEN_ELFNOTE_PHYS32_ENTRY): the 32-bit entry, -ENOEXEC if unusable. */
+static int pvh_note(void *ctx, const uint8_t *name, uint32_t namesz, uint32_t type,
+		    const uint8_t *desc, uint32_t descsz)
+{
+	uint64_t v = 0;
+
+	if (namesz != 4 || memcmp(name, "Xen", 4) != 0 || type != XEN_ELFNOTE_PHYS32_ENTRY)
+		return 0;
+	/* Xen reads the note as a number of 4 or 8 bytes (elf_note_numeric). */
+	if (descsz != 4 && descsz != 8)
+		return -ENOEXEC;
+	memcpy(&v, desc, descsz);
+	if (v > UINT32_MAX)
+		return -ENOEXEC;
+	*(uint64_t *)ctx = v;
+	return 1;
+}
+
+/* Linux's vmlinux carries notes owned by "Linux" (include/linux/elfnote.h). */
+static int linux_note(void *ctx, const uint8_t *name, uint32_t namesz, uint32_t type,
+		      const uint8_t *desc, uint32_t descsz)
+{
+	return namesz == 6 && memcmp(name, "Linux", 6) == 0;
+}
+
+bool boot_pvh_is_linux(const uint8_t *img, size_t size)
+{
+	struct elf_file f = {.img = img, .size = size};
+	char err[8];
+
+	if (boot_detect(img, size) != BOOT_IMAGE_PVH_ELF || elf_parse_header(&f, err, sizeof(err)))
+		return false;
+	return walk_all_notes(&f, linux_note, NULL) == 1;
+}
+
+static int pvh_entry(const struct elf_file *f, uint64_t *entry, char *err, size_t errlen)
+{
+	int r = walk_all_notes(f, pvh_note, entry);
+
 	if (r == 0) {
 		snprintf(err, errlen, "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)");
 		return -ENOEXEC;

@@ -77,6 +77,12 @@
 #define F81C_TBM (1u << 21)
 /* Leaf 0x80000001 EDX */
 #define F81D_RDTSCP (1u << 27)
+/* KVM paravirtual features, leaf 0x40000001 EAX (Documentation/virt/kvm/x86/cpuid.rst) */
+#define KVM_LEAF_FEATURES 0x40000001
+#define KVMF_PV_UNHALT (1u << 7)
+#define KVMF_PV_SEND_IPI (1u << 11)
+#define KVMF_PV_SCHED_YIELD (1u << 13)
+#define KVMF_HC_MAP_GPA_RANGE (1u << 16)
 
 static struct kvm_cpuid_entry2 *find_leaf(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
 {
@@ -141,6 +147,16 @@ static void apply_compat(struct kvm_cpuid2 *c)
 			    F81C_TBM);
 		e->edx &= ~F81D_RDTSCP;
 	}
+	/*
+	 * Paravirtual features that work by hypercall: on the nested host a `vmcall` from the
+	 * emulated guest kernel does not come back (measured: Linux 6.1's second CPU stuck in
+	 * kvm_hypercall4 sending a PV IPI while the first spins on a lock), so the guest uses
+	 * the ordinary APIC paths instead.
+	 */
+	e = find_leaf(c, KVM_LEAF_FEATURES, 0);
+	if (e)
+		e->eax &= ~(KVMF_PV_UNHALT | KVMF_PV_SEND_IPI | KVMF_PV_SCHED_YIELD |
+			    KVMF_HC_MAP_GPA_RANGE);
 	/* AMD-only leaves (SVM, extended topology, memory encryption) mean nothing on Intel. */
 	remove_leaf(c, 0x8000000a);
 	remove_leaf(c, 0x8000001d);

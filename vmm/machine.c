@@ -384,8 +384,11 @@ static int load_images(struct machine *m, char *err, size_t errlen)
 	/* PVH guests get the device tree as a module after the initrd (guests/ reads it). */
 	struct boot_module dtb_mod = {
 		.data = m->dtb, .size = (size_t)m->dtb_size, .cmdline = "vmm-dtb"};
-	in.modules = &dtb_mod;
-	in.nmodules = 1;
+	/* ...but not Linux, which takes module 0 as its initrd (and finds ACPI instead). */
+	if (!boot_pvh_is_linux(kernel, ksz)) {
+		in.modules = &dtb_mod;
+		in.nmodules = 1;
+	}
 	in.rsdp = m->rsdp;
 
 	ret = boot_load(&m->mem, &in, &entry, err, errlen);

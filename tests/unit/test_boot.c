@@ -184,6 +184,7 @@ Test(boot_pvh, valid_image_enters_at_note_entry_with_start_info_in_rbx)
 	cr_assert_eq(out.mode, BOOT_MODE_PVH32);
 	cr_assert_eq(out.rip, ELF_ENTRY);
 	cr_assert_eq(out.rbx, BOOT_START_INFO_ADDR);
+	cr_assert_not(boot_pvh_is_linux(buf, sizeof(buf)), "only a Xen note: not Linux");
 }
 
 Test(boot_pvh, segment_is_copied_and_bss_zeroed)
@@ -973,4 +974,23 @@ Test(boot_bzimage, debian_kernel_loads_with_boot_params_initrd_and_paging)
 	setup = ((size_t)(k[0x1f1] ? k[0x1f1] : 4) + 1) * 512;
 	cr_assert_arr_eq(ram(0x100000, ksize - setup), k + setup, ksize - setup);
 	free(k);
+}
+
+/* A vmlinux (a PVH ELF with "Linux" notes) is told apart from other PVH guests. */
+Test(boot_pvh, linux_vmlinux_is_recognised_by_its_linux_notes)
+{
+	glob_t g;
+	uint8_t *img = NULL;
+	size_t len = 0;
+
+	char pattern[512];
+
+	snprintf(pattern, sizeof(pattern), "%s/.cache/vmm/linux-*/vmlinux",
+		 getenv("HOME") ? getenv("HOME") : "/nonexistent");
+	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
+		cr_skip_test("no cached vmlinux (make guests-linux builds one)");
+	cr_assert_eq(read_file(g.gl_pathv[0], &img, &len), 0);
+	cr_assert(boot_pvh_is_linux(img, len), "%s has Linux notes", g.gl_pathv[0]);
+	free(img);
+	globfree(&g);
 }
