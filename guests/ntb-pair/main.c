@@ -29,6 +29,8 @@
  *   ntb-pair: R doorbell pingpong N rounds ok[ rtt_avg_ns X rtt_min_ns X rtt_max_ns X]
  *   ntb-pair: R msg ok (both ways, source partition Q, full inbox refused)
  *   ntb-pair: a mw 1 MiB verified (bar2 0xA -> peer 0xA)  |  b mw 1 MiB verified in RAM at 0xA
+ *   ntb-pair: a mw unaligned 4096 bytes verified (trapped), past the limit reads all ones
+ *   ntb-pair: b mw unaligned 4096 bytes verified in RAM at 0xA
  *   ntb-pair: R doorbell irq ok (msi vector 0x41)
  *   ntb-pair: R holding until the link goes down
  *   ntb-pair: R waiting for relink / link down after N ms / link up after N ms / ...

@@ -9,20 +9,23 @@
  *      an inbox B leaves full: the second is refused (A's MSGSTS.OUT1), B reads the first.
  *   3. memory window: B sends its buffer's address (messages 2 and 3), A translates BAR2
  *      onto it, writes a pattern through BAR2 at CPL 3 and rings DB_MW_DONE; B checks the
- *      pattern in its own RAM and reports on message 0.
+ *      pattern in its own RAM and reports on message 0. Then the same through a window
+ *      onto buffer + 8 (not page aligned, so trapped), 4 KiB long; past its limit, all ones.
  *   4. a doorbell each way taken as an MSI (irq.c).
  */
 #include "ntb_pair.h"
 
-#define WAIT_MS	     10000
-#define MW_TEST	     (1024 * 1024ULL)
-#define MAGIC_A	     0xa1000000u
-#define MAGIC_B	     0xb2000000u
-#define MAGIC_FULL_1 0xf1000000u
-#define MAGIC_FULL_2 0xf2000000u
-#define PATTERN_SEED 0x4e54425041495200ULL /* "NTBPAIR" */
-#define TIMED_OUT    (1ULL << 32)
-#define POLL_GAP     (ms_to_tsc(1) / 50) /* 20 us */
+#define WAIT_MS	       10000
+#define MW_TEST	       (1024 * 1024ULL)
+#define MAGIC_A	       0xa1000000u
+#define MAGIC_B	       0xb2000000u
+#define MAGIC_FULL_1   0xf1000000u
+#define MAGIC_FULL_2   0xf2000000u
+#define PATTERN_SEED   0x4e54425041495200ULL /* "NTBPAIR" */
+#define UNALIGNED      4096u		     /* bytes through a window that must trap */
+#define UNALIGNED_SEED 0x554e414c49474e00ULL /* "UNALIGN" */
+#define TIMED_OUT      (1ULL << 32)
+#define POLL_GAP       (ms_to_tsc(1) / 50) /* 20 us */
 
 /* ---- ring 3 ---- */
 
@@ -315,10 +318,38 @@ static void messages(const struct ntb_dev *d)
 			  d->role, d->peer_part);
 }
 
+static uint64_t mw_test_size(const struct ntb_dev *d)
+{
+	return MW_TEST < d->mw_size ? MW_TEST : d->mw_size;
+}
+
+/* B's side of the unaligned step: its words 1..UNALIGNED/8 hold the second pattern, and
+ * the words around them still the first. 0, or what to report to A. */
+static uint32_t check_unaligned(const struct ntb_dev *d, volatile uint64_t *buf,
+				const struct pattern *first)
+{
+	struct pattern pt = {
+		.buf = buf + 1, .words = UNALIGNED / 8, .seed = UNALIGNED_SEED ^ d->gen};
+	uint64_t bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
+
+	if (bad) {
+		np_fail("b: unaligned window: word %llu is 0x%016llx", (unsigned long long)bad,
+			(unsigned long long)buf[bad]);
+		return (uint32_t)bad;
+	}
+	if (buf[0] != pattern_word(first->seed, 0) ||
+	    (first->words > pt.words + 1 &&
+	     buf[pt.words + 1] != pattern_word(first->seed, pt.words + 1))) {
+		np_fail("b: the unaligned window wrote outside its %u bytes", UNALIGNED);
+		return ~0u;
+	}
+	return 0;
+}
+
 static void window_b(const struct ntb_dev *d)
 {
 	static volatile uint64_t *buf;
-	struct pattern pt = {.words = MW_TEST / 8, .seed = PATTERN_SEED ^ d->gen};
+	struct pattern pt = {.words = mw_test_size(d) / 8, .seed = PATTERN_SEED ^ d->gen};
 	uint64_t bad;
 
 	if (!buf)
@@ -337,21 +368,64 @@ static void window_b(const struct ntb_dev *d)
 		return;
 	bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
 	msg_send(d, MSG_DATA, (uint32_t)bad);
-	if (bad)
+	if (bad) {
 		np_fail("b: word %llu of the buffer at 0x%llx is 0x%016llx, expected 0x%016llx",
 			(unsigned long long)(bad - 1), (unsigned long long)(uintptr_t)buf,
 			(unsigned long long)buf[bad - 1],
 			(unsigned long long)pattern_word(pt.seed, bad - 1));
-	else
-		rt_printf("ntb-pair: b mw %llu MiB verified in RAM at 0x%llx\n",
-			  (unsigned long long)(MW_TEST >> 20), (unsigned long long)(uintptr_t)buf);
+		return;
+	}
+	rt_printf("ntb-pair: b mw %llu MiB verified in RAM at 0x%llx\n",
+		  (unsigned long long)(pt.words * 8 >> 20), (unsigned long long)(uintptr_t)buf);
+
+	if (d->mw_size < 2 * UNALIGNED || !db_wait(d, DB_MW_DONE, WAIT_MS))
+		return;
+	bad = check_unaligned(d, buf, &pt);
+	msg_send(d, MSG_DATA, (uint32_t)bad);
+	if (!bad)
+		rt_printf("ntb-pair: b mw unaligned %u bytes verified in RAM at 0x%llx\n",
+			  UNALIGNED, (unsigned long long)(uintptr_t)(buf + 1));
+}
+
+/*
+ * A window onto a target that is not page aligned cannot be a memslot: vmm carries each
+ * access in its trap handler. Past BARLIMIT the BAR goes nowhere: loads read all ones.
+ */
+static void window_unaligned_a(const struct ntb_dev *d, uint64_t addr)
+{
+	struct pattern pt = {.buf = (volatile uint64_t *)(uintptr_t)d->mw_addr,
+			     .words = UNALIGNED / 8,
+			     .seed = UNALIGNED_SEED ^ d->gen};
+	uint64_t bad, beyond;
+	uint32_t result;
+
+	if (d->mw_size < 2 * UNALIGNED || mw_translate(d, addr + 8, UNALIGNED))
+		return;
+	rt_run_user(u_fill, (uint64_t)(uintptr_t)&pt, NULL);
+	bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
+	if (bad)
+		np_fail("a: reading back through the unaligned window: word %llu differs",
+			(unsigned long long)(bad - 1));
+	beyond = mmio_read64(d->mw_addr + UNALIGNED);
+	if (beyond != ~0ULL)
+		np_fail("a: a load past BARLIMIT read 0x%016llx, not all ones",
+			(unsigned long long)beyond);
+	nt_write(d, IDT_NT_OUTDBELLSET, DB_MW_DONE);
+	if (!msg_recv(d, MSG_DATA, &result, WAIT_MS))
+		return;
+	if (result)
+		np_fail("a: b found the unaligned window's data wrong (%u)", result);
+	else if (!bad && beyond == ~0ULL)
+		rt_printf("ntb-pair: a mw unaligned %u bytes verified (trapped), past the limit "
+			  "reads all ones\n",
+			  UNALIGNED);
 }
 
 static void window_a(const struct ntb_dev *d)
 {
 	struct pattern pt = {.seed = PATTERN_SEED ^ d->gen};
 	uint32_t lo, hi, result;
-	uint64_t addr, size = MW_TEST < d->mw_size ? MW_TEST : d->mw_size, bad;
+	uint64_t addr, size = mw_test_size(d), bad;
 
 	if (!msg_recv(d, MSG_ADDRLO, &lo, WAIT_MS) || !msg_recv(d, MSG_ADDRHI, &hi, WAIT_MS))
 		return;
@@ -368,12 +442,15 @@ static void window_a(const struct ntb_dev *d)
 	nt_write(d, IDT_NT_OUTDBELLSET, DB_MW_DONE);
 	if (!msg_recv(d, MSG_DATA, &result, WAIT_MS))
 		return;
-	if (result)
+	if (result) {
 		np_fail("a: b found word %u of its buffer wrong", result - 1);
-	else if (!bad)
+		return;
+	}
+	if (!bad)
 		rt_printf("ntb-pair: a mw %llu MiB verified (bar2 0x%llx -> peer 0x%llx)\n",
 			  (unsigned long long)(size >> 20), (unsigned long long)d->mw_addr,
 			  (unsigned long long)addr);
+	window_unaligned_a(d, addr);
 }
 
 void xchg_run(struct ntb_dev *d, unsigned rounds)

@@ -1,7 +1,7 @@
 # NTB pair: two vmm processes, each with an IDT NT function ([[ntb]], ports 0 and 2) meeting at
 # one rendezvous socket, each booting guests/ntb-pair (role a or b). Both must print link up,
-# the doorbell ping-pong, messages both ways, the memory-window data check and a doorbell
-# taken as an MSI, and power off.
+# the doorbell ping-pong, messages both ways, the memory-window data check (a mapped window,
+# then an unaligned one that traps), a doorbell taken as an MSI, and power off.
 # Then: B starts first; a peer killed with SIGKILL (the listener, then the connector) and
 # restarted while the survivor waits; a peer that powers off and is started again.
 
@@ -90,7 +90,8 @@ ntb_count() {
 ntb_exchange_lines() {
 	local r=$1
 	echo "ntb-pair: $r link up" "ntb-pair: $r doorbell pingpong 100 rounds ok" \
-		"ntb-pair: $r msg ok" "ntb-pair: $r mw 1 MiB verified" "ntb-pair: $r doorbell irq ok" \
+		"ntb-pair: $r msg ok" "ntb-pair: $r mw 1 MiB verified" \
+		"ntb-pair: $r mw unaligned 4096 bytes verified" "ntb-pair: $r doorbell irq ok" \
 		"ntb-pair: $r done errors=0"
 }
 
@@ -217,7 +218,7 @@ ntb_peer_leaves() {
 	ntb_side_ok "$name" "$survivor" 0 $(ntb_exchange_lines "$survivor") \
 		"ntb-pair: $survivor link down after" || return
 	for p in "link up after" "doorbell pingpong 100 rounds ok" "msg ok" "mw 1 MiB verified" \
-		"doorbell irq ok"; do
+		"mw unaligned 4096 bytes verified" "doorbell irq ok"; do
 		n=$(ntb_count "$survivor" "ntb-pair: $survivor $p")
 		if [ "$n" -ne 2 ]; then
 			cp "$TMP/$survivor.out" "$TMP/out"
