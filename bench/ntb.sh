@@ -3,6 +3,7 @@
 # doorbell round trip, against a host memcpy of the same size measured in the same run.
 #
 #   bench/ntb.sh [MIB] [REPS] [ROUNDS]        (defaults 64 10 2000; VMM_BUILD=dir, default build)
+#   MIB is also the window size (mw_size): a power of two; REPS at most 64.
 #
 # Two vmm processes (ports 0 and 2 of one emulated IDT 89HPES24NT6AG2, mw_size = MIB) boot
 # guests/ntb-pair with ntbpair.bench: A copies MIB MiB from its RAM into B's RAM through BAR2
@@ -26,6 +27,9 @@ die() {
 	echo "bench/ntb.sh: $*" >&2
 	exit 1
 }
+if ! [[ $MIB =~ ^[0-9]+$ ]] || [ "$MIB" -lt 2 ] || [ $((MIB & (MIB - 1))) -ne 0 ]; then
+	die "MIB ($MIB) is the window size: a power of two, at least 2"
+fi
 if [ ! -x "$VMM" ] || [ ! -f "$GUEST" ]; then
 	die "build first (make): no $VMM or $GUEST"
 fi
