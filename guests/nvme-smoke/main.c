@@ -18,7 +18,8 @@
  *   nvme-smoke: BB:DD.F dbbuf on | dbbuf not supported (...) | dbbuf not used (...)
  *   nvme-smoke: BB:DD.F msix vectors N table 0x...: I/O CQ on vector 1 | msix absent ...
  *   nvme-smoke: BB:DD.F cmb absent ... | cmb barN ... | cmb sq ok
- *   nvme-smoke: BB:DD.F pmr absent ... | pmr present ...
+ *   nvme-smoke: BB:DD.F pmr absent ... | pmr bar4 0x... size 0x... pmrcap 0x... pmrebs 0x...
+ *   nvme-smoke: BB:DD.F pmr written (N bytes, seed 0x...) | pmr verified (N bytes, seed 0x...)
  *   nvme-smoke: BB:DD.F io queue 1 depth N sq in ram|cmb cq msix|polled
  *   nvme-smoke: BB:DD.F ns N lbas N lba_size N ncap N eui64 X
  *   nvme-smoke: BB:DD.F ns N write/read/verify ok (N transfers, up to N bytes)
@@ -27,6 +28,7 @@
  *   nvme-smoke: BB:DD.F msix ok (delivered|pending in the APIC IRR)
  *   nvme-smoke: BB:DD.F error paths ok
  *   nvme-smoke: BB:DD.F io queue deleted
+ *   nvme-smoke: BB:DD.F pmr ok (reset kept N bytes)
  *   nvme-smoke: BB:DD.F reset ok (ns data kept)
  *   nvme-smoke: BB:DD.F shutdown ok
  *   nvme-smoke: BB:DD.F errors N
@@ -36,7 +38,9 @@
  * errors, else rt_exit(1) (status 3).
  *
  * Command line: nvme-smoke.noverify (null backends: do not compare data),
- * nvme-smoke.nodbbuf, nvme-smoke.nocmb, nvme-smoke.irq=polled, nvmebench.* (bench.c).
+ * nvme-smoke.nodbbuf, nvme-smoke.nocmb, nvme-smoke.irq=polled, nvmebench.* (bench.c),
+ * nvme-smoke.pmr=write|verify with nvme-smoke.pmr_seed=N (PMR kept across a vmm restart:
+ * the first run writes the pattern of seed N, a later run on the same file checks it).
  */
 #include "nvme_smoke.h"
 

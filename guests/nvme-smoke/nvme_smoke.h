@@ -138,6 +138,17 @@ uint8_t pci_find_cap(const struct nvme_pci *p, uint8_t id);
 #define NVME_CMBMSC_CRE	    (1ULL << 0)
 #define NVME_CMBMSC_CMSE    (1ULL << 1)
 
+/* PMRCAP, PMRCTL, PMRSTS, PMRMSCL (NVMe 1.4 3.1.18-3.1.20, 3.1.23) */
+#define NVME_PMRCAP_BIR(v)    (((v) >> 5) & 0x7)
+#define NVME_PMRCAP_PMRTU(v)  (((v) >> 8) & 0x3)
+#define NVME_PMRCAP_PMRTO(v)  (((v) >> 16) & 0xff)
+#define NVME_PMRCTL_EN	      (1u << 0)
+#define NVME_PMRSTS_ERR(v)    ((v)&0xff)
+#define NVME_PMRSTS_NRDY      (1u << 8)
+#define NVME_PMRSTS_HSTS(v)   (((v) >> 9) & 0x7)
+#define NVME_PMRSTS_CBAI      (1u << 12)
+#define NVME_PMRMSCL_CMSE     (1u << 1)
+
 /* ---- commands (4.2, 4.6) ---- */
 
 struct nvme_sqe {

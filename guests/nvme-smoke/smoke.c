@@ -3,10 +3,10 @@
  * The end-to-end check of one controller, in the order a host driver meets it:
  *   enable -> Identify Controller / active namespaces -> Set Features Number of Queues ->
  *   Doorbell Buffer Config (when OACS says so) -> MSI-X -> CMB (SQ placed there when
- *   CMBSZ.SQS) -> PMR -> I/O queue pair -> per namespace: Identify Namespace, writes of a
- *   pattern (one block, one page, two pages, PRP lists, first-page offsets, the last
- *   blocks), read back and compare, Flush, reads past the end -> error paths -> controller
- *   reset (data still there) -> shutdown.
+ *   CMBSZ.SQS) -> PMR (enabled, a pattern written) -> I/O queue pair -> per namespace:
+ *   Identify Namespace, writes of a pattern (one block, one page, two pages, PRP lists,
+ *   first-page offsets, the last blocks), read back and compare, Flush, reads past the end
+ *   -> error paths -> controller reset (namespace data and PMR still there) -> shutdown.
  * A check that fails prints "nvme-smoke: FAIL ..." and counts in smoke_errors.
  */
 #include "nvme_smoke.h"
@@ -182,19 +182,177 @@ static void *cmb_setup(uint64_t *bus)
 	return (void *)(uintptr_t)(bar + offset);
 }
 
-/* ---- PMR (NVMe 1.4 3.1.16-3.1.22) ---- */
+/* ---- PMR (NVMe 1.4 3.1.18-3.1.23; SPDK nvme_ctrlr_enable_pmr) ---- */
 
+/*
+ * The PMR is filled with 32-byte text records "PMR seed=SSSSSSSS off=OOOOOOOO.\n" (hex), so
+ * a test on the host can rebuild the expected file with printf and cmp it, and a record at
+ * the wrong offset or from another run shows up. The seed is nvme-smoke.pmr_seed= in the
+ * restart modes, else the TSC (a stale file from an earlier run cannot pass for this one).
+ */
+#define PMR_RECORD    32
+#define PMR_MAX_CHECK (16u << 20) /* bytes filled and compared: the whole PMR up to this */
+
+static struct {
+	uint64_t addr, bytes; /* where BAR4 decodes; bytes filled (0: PMR not in use) */
+	uint32_t seed;
+} pmr;
+
+static void pmr_record(char *rec, uint32_t seed, uint32_t off)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	memcpy(rec, "PMR seed=........ off=.........\n", PMR_RECORD);
+	for (int i = 0; i < 8; i++) {
+		rec[9 + i] = hex[seed >> (28 - 4 * i) & 0xf];
+		rec[22 + i] = hex[off >> (28 - 4 * i) & 0xf];
+	}
+}
+
+static void pmr_fill(void)
+{
+	uint64_t rec[PMR_RECORD / 8];
+
+	for (uint64_t off = 0; off < pmr.bytes; off += PMR_RECORD) {
+		pmr_record((char *)rec, pmr.seed, (uint32_t)off);
+		for (int i = 0; i < PMR_RECORD / 8; i++)
+			mmio_write64(pmr.addr + off + 8 * i, rec[i]);
+	}
+}
+
+/* Number of bytes from offset 0 that hold the pattern (pmr.bytes when all of them do). */
+static uint64_t pmr_compare(const char *what)
+{
+	uint64_t rec[PMR_RECORD / 8];
+
+	for (uint64_t off = 0; off < pmr.bytes; off += PMR_RECORD) {
+		pmr_record((char *)rec, pmr.seed, (uint32_t)off);
+		for (int i = 0; i < PMR_RECORD / 8; i++) {
+			uint64_t got = mmio_read64(pmr.addr + off + 8 * i);
+
+			if (got != rec[i]) {
+				smoke_fail("%s pmr %s: byte 0x%llx reads 0x%016llx, wrote 0x%016llx",
+					   sm.c.pci.bdf, what, (unsigned long long)(off + 8 * i),
+					   (unsigned long long)got, (unsigned long long)rec[i]);
+				return off;
+			}
+		}
+	}
+	return pmr.bytes;
+}
+
+/* PMRSTS with no error and the health normal; reading it is a persistence point (PMRWBM). */
+static bool pmr_status_ok(const char *what)
+{
+	uint32_t sts = mmio_read32(sm.c.bar0 + NVME_REG_PMRSTS);
+
+	if (!(sts & NVME_PMRSTS_NRDY) && !NVME_PMRSTS_ERR(sts) && !NVME_PMRSTS_HSTS(sts) &&
+	    !(sts & NVME_PMRSTS_CBAI))
+		return true;
+	smoke_fail("%s pmr %s: PMRSTS 0x%08x (nrdy %u err %u hsts %u cbai %u)", sm.c.pci.bdf,
+		   what, sts, !!(sts & NVME_PMRSTS_NRDY), NVME_PMRSTS_ERR(sts),
+		   NVME_PMRSTS_HSTS(sts), !!(sts & NVME_PMRSTS_CBAI));
+	return false;
+}
+
+/*
+ * Enable the PMR and its memory space, then, by nvme-smoke.pmr=: (absent) write a pattern
+ * that reset_check reads back after a controller reset; "write" the same with the seed of
+ * the command line; "verify" read back what an earlier vmm process wrote, then keep checking
+ * it across the reset.
+ */
 static void pmr_check(void)
 {
 	struct nvme_ctrl *c = &sm.c;
+	const char *mode = rt_cmdline_get("nvme-smoke.pmr");
+	uint32_t pmrcap, pmrebs, sts;
+	uint64_t size, timeout, t0;
 
+	pmr.bytes = 0;
 	if (!(c->cap & NVME_CAP_PMRS)) {
 		rt_printf("nvme-smoke: %s pmr absent (CAP.PMRS 0)\n", c->pci.bdf);
 		return;
 	}
-	/* Where the persistence checks go: enable, write, reset, read; write, vmm restart. */
-	rt_printf("nvme-smoke: %s pmr present (PMRCAP 0x%08x): not checked yet\n", c->pci.bdf,
-		  mmio_read32(c->bar0 + NVME_REG_PMRCAP));
+	pmrcap = mmio_read32(c->bar0 + NVME_REG_PMRCAP);
+	pmrebs = mmio_read32(c->bar0 + NVME_REG_PMREBS);
+	pmr.addr = pci_bar_addr(&c->pci, 4);
+	size = pci_bar_size(&c->pci, 4);
+	rt_printf("nvme-smoke: %s pmr bar4 0x%llx size 0x%llx pmrcap 0x%08x pmrebs 0x%08x\n",
+		  c->pci.bdf, (unsigned long long)pmr.addr, (unsigned long long)size, pmrcap,
+		  pmrebs);
+	if (NVME_PMRCAP_BIR(pmrcap) != 4) {
+		smoke_fail("%s pmr PMRCAP.BIR %u, expected 4", c->pci.bdf, NVME_PMRCAP_BIR(pmrcap));
+		return;
+	}
+	if (!pmr.addr || size < PMR_RECORD) {
+		smoke_fail("%s pmr bar4 is not assigned (0x%llx, size 0x%llx)", c->pci.bdf,
+			   (unsigned long long)pmr.addr, (unsigned long long)size);
+		return;
+	}
+	/* 3.1.23: CBA = the BAR's bus address; SPDK writes the high half, then the low with CMSE. */
+	mmio_write32(c->bar0 + NVME_REG_PMRMSCU, (uint32_t)(pmr.addr >> 32));
+	mmio_write32(c->bar0 + NVME_REG_PMRMSCL, (uint32_t)pmr.addr | NVME_PMRMSCL_CMSE);
+	mmio_write32(c->bar0 + NVME_REG_PMRCTL, NVME_PMRCTL_EN);
+	/* 3.1.18: PMRTO in units of PMRTU (0: 500 ms, 1: minutes); wait at least one unit. */
+	timeout = (NVME_PMRCAP_PMRTU(pmrcap) ? 60000ULL : 500ULL) *
+		  (NVME_PMRCAP_PMRTO(pmrcap) ? NVME_PMRCAP_PMRTO(pmrcap) : 1);
+	t0 = rt_rdtsc();
+	while ((sts = mmio_read32(c->bar0 + NVME_REG_PMRSTS)) & NVME_PMRSTS_NRDY)
+		if (rt_rdtsc() - t0 > tsc_ms(timeout))
+			break;
+	if (!pmr_status_ok("enable (PMRCTL.EN=1)"))
+		return;
+	if (!(mmio_read32(c->bar0 + NVME_REG_PMRCTL) & NVME_PMRCTL_EN)) {
+		smoke_fail("%s pmr PMRCTL.EN reads 0 after writing 1", c->pci.bdf);
+		return;
+	}
+	pmr.bytes = (size < PMR_MAX_CHECK ? size : PMR_MAX_CHECK) & ~(uint64_t)(PMR_RECORD - 1);
+	pmr.seed = mode ? (uint32_t)rt_cmdline_u64("nvme-smoke.pmr_seed", 0x5eed)
+			: (uint32_t)rt_rdtsc();
+	if (mode && !strcmp(mode, "verify")) {
+		if (pmr_compare("after a vmm restart") != pmr.bytes) {
+			pmr.bytes = 0;
+			return;
+		}
+		rt_printf("nvme-smoke: %s pmr verified (%llu bytes, seed 0x%08x)\n", c->pci.bdf,
+			  (unsigned long long)pmr.bytes, pmr.seed);
+		return;
+	}
+	if (mode && strcmp(mode, "write")) {
+		smoke_fail("%s pmr: unknown mode nvme-smoke.pmr=%s (write, verify)", c->pci.bdf,
+			   mode);
+		pmr.bytes = 0;
+		return;
+	}
+	pmr_fill();
+	if (!pmr_status_ok("persist (PMRSTS read)")) {
+		pmr.bytes = 0;
+		return;
+	}
+	rt_printf("nvme-smoke: %s pmr written (%llu bytes, seed 0x%08x)\n", c->pci.bdf,
+		  (unsigned long long)pmr.bytes, pmr.seed);
+}
+
+/* After a controller reset (CC.EN 1 -> 0 -> 1): still enabled, memory space on, data kept. */
+static void pmr_reset_check(void)
+{
+	struct nvme_ctrl *c = &sm.c;
+	uint64_t kept;
+
+	if (!pmr.bytes)
+		return;
+	if (!(mmio_read32(c->bar0 + NVME_REG_PMRCTL) & NVME_PMRCTL_EN)) {
+		smoke_fail("%s pmr PMRCTL.EN is 0 after a controller reset", c->pci.bdf);
+		return;
+	}
+	if (!(mmio_read32(c->bar0 + NVME_REG_PMRMSCL) & NVME_PMRMSCL_CMSE))
+		smoke_fail("%s pmr PMRMSCL.CMSE is 0 after a controller reset", c->pci.bdf);
+	if (!pmr_status_ok("after a controller reset"))
+		return;
+	kept = pmr_compare("after a controller reset");
+	if (kept == pmr.bytes)
+		rt_printf("nvme-smoke: %s pmr ok (reset kept %llu bytes)\n", c->pci.bdf,
+			  (unsigned long long)kept);
 }
 
 /* ---- I/O ---- */
@@ -511,6 +669,7 @@ static void reset_check(void)
 		smoke_errors++;
 		return;
 	}
+	pmr_reset_check();
 	c->shadow_db = NULL; /* a reset forgets the doorbell buffer */
 	if (!identify_ctrl())
 		return;

@@ -2,7 +2,9 @@
 # way Linux does, identifies it and its namespaces, creates an I/O queue pair (MSI-X), writes,
 # reads back and compares a pattern on every namespace (PRP lists, first-page offsets, the
 # last blocks), flushes, checks error statuses (LBA Out of Range, Invalid Namespace, queue
-# errors), resets the controller and shuts it down.
+# errors), resets the controller and shuts it down. A controller with a PMR (BAR4, a file)
+# gets a pattern written through BAR4 that must survive the controller reset, and, in a
+# second test, a vmm restart (and reach the file on the host).
 
 # Does this vmm build accept [[nvme]]? (Before the controller was wired in, it was an error.)
 nvme_config_reason() {
@@ -42,8 +44,8 @@ nvme_smoke_test() {
 
 NVME_REASON=$(nvme_config_reason)
 
-# Two controllers below one switch, RAM namespaces (512-byte and 4 KiB LBAs); the second
-# has a CMB, where the I/O SQ goes (CMBSZ.SQS), as Linux's use_cmb_sqes does.
+# Two controllers below one switch, RAM namespaces (512-byte and 4 KiB LBAs); the first has
+# a PMR, the second a CMB, where the I/O SQ goes (CMBSZ.SQS), as Linux's use_cmb_sqes does.
 if need_kvm "nvme_smoke_two_controllers_below_a_switch"; then
 	if [ -n "$NVME_REASON" ]; then
 		skipped "nvme_smoke_two_controllers_below_a_switch" "$NVME_REASON"
@@ -65,6 +67,8 @@ downstream = 2
 id = "nvme0"
 bus = "sw0.0"
 serial = "SMOKE0"
+pmr = "$TMP/pmr0.img"
+pmr_size = "4M"
 namespaces = [ { backend = "ram", size = "64M" },
                { backend = "ram", size = "16M", lba_size = 4096 } ]
 
@@ -91,8 +95,66 @@ TOML
 			"nvme-smoke: 03:00\.0 msix ok" "nvme-smoke: 04:00\.0 msix ok" \
 			"nvme-smoke: 03:00\.0 error paths ok" "nvme-smoke: 04:00\.0 error paths ok" \
 			"nvme-smoke: 03:00\.0 reset ok \(ns data kept\)" \
+			"nvme-smoke: 03:00\.0 pmr written \(4194304 bytes, seed 0x[0-9a-f]{8}\)" \
+			"nvme-smoke: 03:00\.0 pmr ok \(reset kept 4194304 bytes\)" \
+			"nvme-smoke: 04:00\.0 pmr absent" \
 			"nvme-smoke: 04:00\.0 io queue 1 depth 64 sq in cmb cq msix" \
 			"nvme-smoke: 04:00\.0 cmb sq ok" "nvme-smoke: 04:00\.0 shutdown ok"
+	fi
+fi
+
+# pmr_pattern SEED BYTES: what nvme-smoke writes into a PMR (smoke.c pmr_record): 32-byte
+# records "PMR seed=SSSSSSSS off=OOOOOOOO.\n", in hex, one per 32 bytes from offset 0.
+pmr_pattern() {
+	awk -v seed="$1" -v n="$2" \
+		'BEGIN { for (o = 0; o < n; o += 32) printf "PMR seed=%08x off=%08x.\n", seed, o }'
+}
+
+# The PMR across a vmm restart: run 1 writes a seeded pattern through BAR4 and exits; the
+# file on the host must then hold exactly that pattern; run 2, a new vmm on the same file,
+# finds it in BAR4. Run 3 looks for another seed and must fail (the check can fail).
+if need_kvm "nvme_smoke_pmr_survives_a_vmm_restart"; then
+	if [ -n "$NVME_REASON" ]; then
+		skipped "nvme_smoke_pmr_survives_a_vmm_restart" "$NVME_REASON"
+	else
+		pmr_config() { # CMDLINE
+			cat <<TOML
+[machine]
+memory = "256M"
+kernel = "$GUESTS/nvme-smoke.elf"
+cmdline = "nvme-smoke.irq=polled $1"
+
+[[root_port]]
+id = "rp0"
+
+[[nvme]]
+id = "nvme0"
+bus = "rp0"
+pmr = "$TMP/pmr.img"
+pmr_size = "4M"
+TOML
+		}
+		rm -f "$TMP/pmr.img"
+		pmr_config "nvme-smoke.pmr=write nvme-smoke.pmr_seed=0x5eed1234" >"$TMP/nvme.toml"
+		nvme_smoke_test "nvme_smoke_pmr_write" \
+			"nvme-smoke: 01:00\.0 pmr written \(4194304 bytes, seed 0x5eed1234\)" \
+			"nvme-smoke: 01:00\.0 pmr ok \(reset kept 4194304 bytes\)"
+		pmr_pattern $((0x5eed1234)) $((4 << 20)) >"$TMP/pmr.want"
+		if cmp -s "$TMP/pmr.want" "$TMP/pmr.img"; then
+			ok "nvme_smoke_pmr_reached_the_file"
+		else
+			bad "nvme_smoke_pmr_reached_the_file" \
+				"$(cmp "$TMP/pmr.want" "$TMP/pmr.img" 2>&1 | head -n 1); $(grep -c \
+				"PMR seed=5eed1234" "$TMP/pmr.img") of 131072 records hold the seed"
+		fi
+		pmr_config "nvme-smoke.pmr=verify nvme-smoke.pmr_seed=0x5eed1234" >"$TMP/nvme.toml"
+		nvme_smoke_test "nvme_smoke_pmr_survives_a_vmm_restart" \
+			"nvme-smoke: 01:00\.0 pmr verified \(4194304 bytes, seed 0x5eed1234\)" \
+			"nvme-smoke: 01:00\.0 pmr ok \(reset kept 4194304 bytes\)"
+		pmr_config "nvme-smoke.pmr=verify nvme-smoke.pmr_seed=0x5eed1235" >"$TMP/nvme.toml"
+		run_vmm 180 run --config "$TMP/nvme.toml"
+		expect "nvme_smoke_pmr_verify_catches_other_data" 3 \
+			"nvme-smoke: FAIL 01:00\.0 pmr after a vmm restart: byte 0x10 reads"
 	fi
 fi
 
@@ -188,7 +250,8 @@ TOML
 	fi
 fi
 
-# The same guest on QEMU's NVMe model (the reference): checks the checker, CMB SQ included.
+# The same guest on QEMU's NVMe model (the reference): checks the checker, CMB SQ and PMR
+# included.
 if need_kvm "nvme_smoke_agrees_with_qemu"; then
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		skipped "nvme_smoke_agrees_with_qemu" "qemu-system-x86_64 is not installed"
@@ -196,11 +259,13 @@ if need_kvm "nvme_smoke_agrees_with_qemu"; then
 		skipped "nvme_smoke_agrees_with_qemu" "$GUESTS/nvme-smoke.elf is not built"
 	else
 		truncate -s 32M "$TMP/qemu-a.img" "$TMP/qemu-b.img"
+		truncate -s 4M "$TMP/qemu-pmr.img"
 		timeout --kill-after=5 120 qemu-system-x86_64 -enable-kvm -M q35 -m 512 -nographic \
 			-no-reboot -net none -kernel "$GUESTS/nvme-smoke.elf" \
 			-device isa-debug-exit,iobase=0xf4,iosize=4 \
 			-drive file="$TMP/qemu-a.img",if=none,id=d0,format=raw \
-			-device nvme,serial=qemu0,drive=d0 \
+			-object memory-backend-file,id=pmr0,share=on,mem-path="$TMP/qemu-pmr.img",size=4M \
+			-device nvme,serial=qemu0,drive=d0,pmrdev=pmr0 \
 			-device ioh3420,id=rp0,chassis=1,slot=1 \
 			-device x3130-upstream,id=up0,bus=rp0 \
 			-device xio3130-downstream,id=dn0,bus=up0,chassis=2,slot=2 \
@@ -212,6 +277,7 @@ if need_kvm "nvme_smoke_agrees_with_qemu"; then
 		expect "nvme_smoke_agrees_with_qemu" 0 "nvme-smoke: found 2 controllers" \
 			"nvme-smoke: 00:02\.0 sn qemu0 " "nvme-smoke: 00:02\.0 dbbuf on" \
 			"nvme-smoke: 00:02\.0 ns 1 write/read/verify ok" \
+			"nvme-smoke: 00:02\.0 pmr ok \(reset kept 4194304 bytes\)" \
 			"nvme-smoke: 03:00\.0 io queue 1 depth 64 sq in cmb cq msix" \
 			"nvme-smoke: 03:00\.0 cmb sq ok" "nvme-smoke: 03:00\.0 error paths ok" \
 			"nvme-smoke: done errors=0"
