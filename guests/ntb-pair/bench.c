@@ -5,7 +5,8 @@
  *   copy bandwidth: A copies ntbpair.bench_mib MiB (default 64, at most the window) from its
  *   RAM into B's RAM through BAR2, and the same bytes RAM to RAM inside A, alternately,
  *   ntbpair.bench_reps times, at CPL 3 with the same routine (rep movsb), timed with rdtsc.
- *   B then checks the last copy in its RAM.
+ *   B then checks the last copy in its RAM. B sleeps (hlt) while A copies, so that its vCPU
+ *   does not take a host CPU from A's.
  * Output:
  *   ntb-pair: a bench doorbell rounds N rtt_avg_ns X rtt_min_ns X rtt_p50_ns X rtt_p99_ns X
  *     rtt_max_ns X                               (one line)
@@ -67,7 +68,7 @@ static void bench_b(const struct ntb_dev *d, uint64_t bytes)
 	rt_run_user(u_fill, (uint64_t)(uintptr_t)&pt, NULL);
 	msg_send(d, MSG_ADDRLO, (uint32_t)(uintptr_t)pt.buf);
 	msg_send(d, MSG_ADDRHI, (uint32_t)((uint64_t)(uintptr_t)pt.buf >> 32));
-	if (!db_wait(d, DB_BENCH, COPY_WAIT_MS))
+	if (!db_sleep_wait(d, DB_BENCH, COPY_WAIT_MS))
 		return;
 	pt.seed = BENCH_SEED;
 	bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);

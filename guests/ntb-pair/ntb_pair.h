@@ -164,6 +164,8 @@ uint64_t u_fill(uint64_t pattern);
 uint64_t u_check(uint64_t pattern);
 /* Ring-3 wait for doorbell bits (cleared when seen); false on timeout. */
 bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms);
+/* The same, checking every millisecond and sleeping in hlt in between (long waits). */
+bool db_sleep_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms);
 /* Wait for inbound message m, return its data, check its source, clear it. */
 bool msg_recv(const struct ntb_dev *d, unsigned m, uint32_t *data, uint64_t timeout_ms);
 void msg_send(const struct ntb_dev *d, unsigned m, uint32_t data);

@@ -137,6 +137,23 @@ bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
 	return true;
 }
 
+bool db_sleep_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
+{
+	uint64_t t0 = rt_rdtsc(), limit = ms_to_tsc(timeout_ms);
+	uint32_t v;
+
+	while (((v = nt_read(d, IDT_NT_INDBELLSTS)) & bits) != bits) {
+		if (rt_rdtsc() - t0 > limit) {
+			np_fail("%s: doorbell 0x%x not rung within %llu ms (INDBELLSTS 0x%08x)",
+				d->role, bits, (unsigned long long)timeout_ms, v);
+			return false;
+		}
+		delay_ms(1);
+	}
+	nt_write(d, IDT_NT_INDBELLSTS, bits);
+	return true;
+}
+
 /* ntb_hw_idt's idt_ntb_peer_msg_write: route, then write OUTMSG. */
 static void msg_post(const struct ntb_dev *d, unsigned m, uint32_t data)
 {
