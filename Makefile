@@ -5,7 +5,8 @@
 #   make check-asan unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (clang)
 #   make guests     build the test guests only
-#   make bench      benchmarks (bench/nvme.sh: vmm vs QEMU vs host io_uring); prints tables
+#   make bench      benchmarks (bench/nvme-device: the NVMe model alone; bench/nvme.sh: vmm vs
+#                   QEMU vs host io_uring); prints tables. make bench-device: the first only
 #   make guests-linux / test-linux   the Linux test kernel (cached) / boot it (tests/linux)
 #   make format / format-check
 
@@ -66,8 +67,17 @@ test-integration: all
 	VMM_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
 
 # Benchmarks print tables (bench/RESULTS.md records them); not part of make test.
-bench: all
+bench: all $(BUILD)/nvme-device-bench
+	$(BUILD)/nvme-device-bench
 	VMM_BUILD=$(abspath $(BUILD)) bench/nvme.sh
+
+# The NVMe controller model alone, no KVM: bench/nvme-device/.
+.PHONY: bench-device
+bench-device: $(BUILD)/nvme-device-bench
+	$(BUILD)/nvme-device-bench
+$(BUILD)/nvme-device-bench: $(LIB_OBJS) $(BUILD)/obj/bench/nvme-device/nvme_device_bench.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+-include $(BUILD)/obj/bench/nvme-device/nvme_device_bench.d
 
 test: deps
 	$(MAKE) test-unit
