@@ -334,8 +334,16 @@ void ntb_link_stop(struct ntb_link *l)
 	if (write(l->stop_fd, &one, sizeof(one)) != sizeof(one))
 		pr_err("ntb: cannot stop the link thread");
 	pthread_join(l->thread, NULL);
-	if (l->conn_fd >= 0)
-		link_lost(l);
+	/*
+	 * Leaving is not losing the peer: the peer's port in the shared switch state stays as
+	 * it is (it is still running and will see this side's port detach in ntb_destroy).
+	 * Closing the socket tells it we are gone.
+	 */
+	if (l->conn_fd >= 0) {
+		__atomic_store_n(&l->connected, false, __ATOMIC_RELEASE);
+		close(l->conn_fd);
+		l->conn_fd = -1;
+	}
 	if (l->listen_fd >= 0) {
 		close(l->listen_fd);
 		unlink(l->path);
