@@ -105,12 +105,19 @@ static uint16_t identify(struct nvme_ctrl *c, struct nvme_req *r)
 	uint32_t nsid = r->cmd.nsid;
 	struct nvme_ns *ns = nvme_ns_get(c, nsid);
 
-	switch (r->cmd.cdw10 & 0xff) {
+	uint8_t cns = r->cmd.cdw10 & 0xff;
+	uint16_t st;
+
+	switch (cns) {
 	case NVME_ID_CNS_NS:
-		/* No Namespace Management: FFFFFFFFh has no common capabilities to report. */
-		if (!ns)
+		/* 5.15.2.1: FFFFFFFFh reports the common capabilities with Namespace Management,
+		 * an inactive NSID in 1..NN a zero filled structure (Linux: NCAP 0 = absent). */
+		if (nsid == NVME_NSID_ALL && nvme_nsmgmt_enabled(c))
+			nvme_identify_ns_common(buf);
+		else if (nsid == 0 || nsid > c->nr_ns)
 			return NVME_SC_INVALID_NS | DNR;
-		nvme_identify_ns(c, ns, buf);
+		else if (ns)
+			nvme_identify_ns(c, ns, buf);
 		break;
 	case NVME_ID_CNS_CTRL:
 		nvme_identify_ctrl(c, buf);
@@ -120,8 +127,9 @@ static uint16_t identify(struct nvme_ctrl *c, struct nvme_req *r)
 
 		if (nsid >= 0xfffffffe)
 			return NVME_SC_INVALID_NS | DNR;
-		for (uint32_t id = nsid + 1; id <= c->nr_ns && n < 1024; id++, n++)
-			nvme_put32(buf + 4 * n, id);
+		for (uint32_t id = nsid + 1; id <= c->nr_ns && n < 1024; id++)
+			if (nvme_ns_get(c, id))
+				nvme_put32(buf + 4 * n++, id);
 		break;
 	}
 	case NVME_ID_CNS_NS_DESC_LIST:
@@ -129,8 +137,16 @@ static uint16_t identify(struct nvme_ctrl *c, struct nvme_req *r)
 			return NVME_SC_INVALID_NS | DNR;
 		nvme_identify_ns_descs(ns, buf);
 		break;
+	case NVME_ID_CNS_NS_ALLOC_LIST:
+	case NVME_ID_CNS_NS_ALLOC:
+	case NVME_ID_CNS_NS_CTRL_LIST:
+	case NVME_ID_CNS_CTRL_LIST:
+		st = nvme_identify_nsmgmt(c, r, cns, buf);
+		if (st)
+			return st;
+		break;
 	default:
-		/* Other command sets (CNS 05h/06h...), NVM sets, controller lists. */
+		/* Other command sets (CNS 05h/06h...), NVM sets. */
 		return NVME_SC_INVALID_FIELD | DNR;
 	}
 	return nvme_dptr_read_to_host(c, r, buf, sizeof(buf));
@@ -155,7 +171,7 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 
 	if (nsid == NVME_NSID_ALL) {
 		first = 0;
-		n = c->nr_ns;
+		n = c->nr_ns; /* the active ones among them (below) */
 	} else if (!nvme_ns_get(c, nsid)) {
 		return NVME_SC_INVALID_NS | DNR;
 	}
@@ -170,6 +186,8 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 		struct nvme_ns *ns = &c->ns[first + i];
 		struct nvme_be_req *b = &r->bes[i];
 
+		if (!ns->attached)
+			continue;
 		nvme_ns_set_format(ns, lbaf);
 		*b = (struct nvme_be_req){.op = NVME_BE_WRITE_ZEROES,
 					  .len = ns->size,
@@ -215,6 +233,10 @@ uint16_t nvme_admin_exec(struct nvme_ctrl *c, struct nvme_req *r)
 		return nvme_get_features(c, r);
 	case NVME_ADM_ASYNC_EVENT:
 		return nvme_aer(c, r);
+	case NVME_ADM_NS_MGMT:
+		return nvme_ns_mgmt(c, r);
+	case NVME_ADM_NS_ATTACH:
+		return nvme_ns_attach(c, r);
 	case NVME_ADM_FORMAT_NVM:
 		return format_nvm(c, r);
 	case NVME_ADM_DBBUF_CONFIG:

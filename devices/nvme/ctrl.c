@@ -105,7 +105,7 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 	c->cq = calloc(c->max_queues + 1, sizeof(*c->cq));
 	c->feat.irq_cd = calloc(c->nr_vectors, 1);
 	c->bitbucket = malloc(c->mdts_bytes);
-	c->ns = calloc(cfg->nr_ns ? cfg->nr_ns : 1, sizeof(*c->ns));
+	c->ns = calloc(nvme_ns_slots(cfg), sizeof(*c->ns));
 	if (!c->sq || !c->cq || !c->feat.irq_cd || !c->bitbucket || !c->ns) {
 		snprintf(err, errlen, "nvme: out of memory");
 		nvme_ctrl_destroy(c);
@@ -121,11 +121,15 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 		return NULL;
 	}
 	for (unsigned i = 0; i < cfg->nr_ns; i++) {
-		if (nvme_ns_init(c, &c->ns[i], i + 1, &cfg->ns[i], err, errlen)) {
+		if (nvme_ns_init(c, &c->ns[i], i + 1, &cfg->ns[i], 0, err, errlen)) {
 			nvme_ctrl_destroy(c);
 			return NULL;
 		}
 		c->nr_ns++;
+	}
+	if (nvme_nsmgmt_init(c, cfg, err, errlen)) {
+		nvme_ctrl_destroy(c);
+		return NULL;
 	}
 	nvme_features_reset(c);
 	return c;

@@ -61,6 +61,16 @@ void nvme_aen_post(struct nvme_ctrl *c, uint8_t type, uint8_t info, uint8_t lid)
 	aen_deliver(c);
 }
 
+static void aen_drop(struct nvme_ctrl *c, uint8_t type, uint8_t info)
+{
+	for (unsigned i = 0; i < c->naen; i++)
+		if (c->aen[i].type == type && c->aen[i].info == info) {
+			memmove(&c->aen[i], &c->aen[i + 1], (c->naen - i - 1) * sizeof(c->aen[0]));
+			c->naen--;
+			return; /* nvme_aen_post keeps one per type and info */
+		}
+}
+
 uint16_t nvme_aer(struct nvme_ctrl *c, struct nvme_req *r)
 {
 	if (c->naer > NVME_AERL)
@@ -324,7 +334,7 @@ static size_t log_error(struct nvme_ctrl *c, uint8_t *b)
 	return 64 * (NVME_ELPE + 1);
 }
 
-static size_t log_effects(uint8_t *b)
+static size_t log_effects(struct nvme_ctrl *c, uint8_t *b)
 {
 	static const uint8_t admin[] = {NVME_ADM_DELETE_SQ,    NVME_ADM_CREATE_SQ,
 					NVME_ADM_GET_LOG_PAGE, NVME_ADM_DELETE_CQ,
@@ -340,6 +350,11 @@ static size_t log_effects(uint8_t *b)
 		nvme_put32(b + 4 * admin[i], 1); /* CSUPP */
 	/* Format: LBCC, NCC, NIC; CSE 001b (no other command to the namespace meanwhile) */
 	nvme_put32(b + 4 * NVME_ADM_FORMAT_NVM, 1 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 16);
+	/* Namespace Management / Attachment: CSUPP, NCC, NIC (Linux rescans after them) */
+	if (nvme_nsmgmt_enabled(c)) {
+		nvme_put32(b + 4 * NVME_ADM_NS_MGMT, 1 | 1 << 2 | 1 << 3);
+		nvme_put32(b + 4 * NVME_ADM_NS_ATTACH, 1 | 1 << 2 | 1 << 3);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(io_ro); i++)
 		nvme_put32(b + 1024 + 4 * io_ro[i], 1);
 	for (size_t i = 0; i < ARRAY_SIZE(io_rw); i++)
@@ -395,10 +410,12 @@ uint16_t nvme_get_log_page(struct nvme_ctrl *c, struct nvme_req *r)
 		if (!rae) {
 			c->nchanged = 0;
 			c->changed_ns_overflow = false;
+			/* A notice still queued would point at the entries just read. */
+			aen_drop(c, NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED);
 		}
 		break;
 	case NVME_LOG_CMD_EFFECTS:
-		size = log_effects(log);
+		size = log_effects(c, log);
 		break;
 	default:
 		return NVME_SC_INVALID_LOG_PAGE | DNR;

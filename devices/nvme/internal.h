@@ -30,6 +30,9 @@ struct nvme_ns {
 	uint64_t nsze; /* in logical blocks */
 	struct nvme_backend be;
 	uint8_t nguid[16], eui64[8], uuid[16];
+	bool allocated; /* exists in the NVM subsystem (5.20) */
+	bool attached;	/* to this controller: active, takes I/O (5.21) */
+	bool pool;	/* created by Namespace Management: its size counts against the pool */
 };
 
 /* A data pointer resolved to host memory (NVMe 1.4 4.3 PRP, 4.4 SGL). */
@@ -124,8 +127,13 @@ struct nvme_ctrl {
 	struct nvme_sq **sq; /* [0..max_queues] */
 	struct nvme_cq **cq;
 
-	struct nvme_ns *ns;
-	unsigned nr_ns;
+	struct nvme_ns *ns; /* [nr_ns]: slot i is NSID i + 1, allocated or not */
+	unsigned nr_ns;	    /* Identify NN */
+
+	/* Namespace Management pool (nsmgmt.c); capacity 0: feature off */
+	uint64_t nsmgmt_capacity, nsmgmt_used;
+	char nsmgmt_backend[8];
+	uint64_t ns_generation; /* salts the identifiers of created namespaces */
 
 	struct nvme_features feat;
 
@@ -192,6 +200,19 @@ bool nvme_dbbuf_eventidx(struct nvme_ctrl *c, bool polling);
 void nvme_dbbuf_sq_rung(struct nvme_ctrl *c, struct nvme_sq *sq);
 void nvme_dbbuf_cq_rung(struct nvme_ctrl *c, struct nvme_cq *cq);
 
+/* nsmgmt.c: Namespace Management (5.20) and Attachment (5.21) */
+int nvme_nsmgmt_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char *err,
+		     size_t errlen);
+bool nvme_nsmgmt_enabled(const struct nvme_ctrl *c);
+uint16_t nvme_ns_mgmt(struct nvme_ctrl *c, struct nvme_req *r);
+uint16_t nvme_ns_attach(struct nvme_ctrl *c, struct nvme_req *r);
+/* Identify CNS 10h-13h. */
+uint16_t nvme_identify_nsmgmt(struct nvme_ctrl *c, struct nvme_req *r, uint8_t cns, uint8_t *buf);
+/* TNVMCAP and UNVMCAP in bytes. */
+void nvme_nsmgmt_capacity(struct nvme_ctrl *c, uint64_t *total, uint64_t *unalloc);
+/* Changed Namespace List (log 04h) entry and Namespace Attribute Changed notice (5.2). */
+void nvme_ns_changed(struct nvme_ctrl *c, uint32_t nsid);
+
 /* admin.c */
 uint16_t nvme_admin_exec(struct nvme_ctrl *c, struct nvme_req *r);
 
@@ -223,10 +244,19 @@ uint16_t nvme_dptr_from_host(struct nvme_ctrl *c, struct nvme_req *r, void *buf,
 void nvme_sg_free(struct nvme_sg *sg);
 
 /* ns.c */
+/* Slots c->ns needs for cfg (NN). */
+unsigned nvme_ns_slots(const struct nvme_ctrl_config *cfg);
+/* Open the backend and set up slot nsid - 1 as allocated and attached. gen salts the
+ * identifiers (0 for configured namespaces: stable across runs). */
 int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
-		 const struct nvme_ns_config *cfg, char *err, size_t errlen);
+		 const struct nvme_ns_config *cfg, uint64_t gen, char *err, size_t errlen);
 void nvme_ns_fini(struct nvme_ns *ns);
+/* The active (allocated and attached) namespace nsid, or NULL. */
 struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid);
+/* The allocated namespace nsid, attached or not, or NULL. */
+struct nvme_ns *nvme_ns_allocated(struct nvme_ctrl *c, uint32_t nsid);
+/* Fields every namespace shares (Identify Namespace with NSID FFFFFFFFh). */
+void nvme_identify_ns_common(uint8_t *id);
 void nvme_ns_set_format(struct nvme_ns *ns, unsigned lbaf);
 void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id);
 void nvme_identify_ns_descs(const struct nvme_ns *ns, uint8_t *buf);

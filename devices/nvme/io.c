@@ -242,6 +242,8 @@ uint16_t nvme_flush_all(struct nvme_ctrl *c, struct nvme_req *r)
 	for (unsigned i = 0; i < c->nr_ns; i++) {
 		struct nvme_backend *be = &c->ns[i].be;
 
+		if (!c->ns[i].attached)
+			continue;
 		bes[i] = (struct nvme_be_req){.op = NVME_BE_FLUSH};
 		if (r) {
 			submit(r, &c->ns[i], &bes[i]);

@@ -34,8 +34,15 @@ void nvme_ns_set_format(struct nvme_ns *ns, unsigned lbaf)
 	ns->nsze = ns->size >> ns->lba_shift;
 }
 
+unsigned nvme_ns_slots(const struct nvme_ctrl_config *cfg)
+{
+	if (cfg->nsmgmt_capacity)
+		return NVME_MAX_NAMESPACES;
+	return cfg->nr_ns ? cfg->nr_ns : 1;
+}
+
 int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
-		 const struct nvme_ns_config *cfg, char *err, size_t errlen)
+		 const struct nvme_ns_config *cfg, uint64_t gen, char *err, size_t errlen)
 {
 	unsigned lba = cfg->lba_size ? cfg->lba_size : 512;
 	struct nvme_backend_args args = {.name = cfg->backend ? cfg->backend : "ram",
@@ -73,9 +80,10 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 	ns->nsid = nsid;
 	nvme_ns_set_format(ns, lba == 512 ? 0 : 1);
 	/* 5.15.2.4: NGUID, EUI64 and UUID unique per namespace, stable for a serial. */
-	h1 = id_hash(c->serial, nsid, 1);
-	h2 = id_hash(c->serial, nsid, 2);
-	h3 = id_hash(c->serial, nsid, 3);
+	/* A namespace created later under a reused NSID is a new one: gen tells them apart. */
+	h1 = id_hash(c->serial, nsid, 1 + (gen << 2));
+	h2 = id_hash(c->serial, nsid, 2 + (gen << 2));
+	h3 = id_hash(c->serial, nsid, 3 + (gen << 2));
 	memcpy(ns->nguid, nvme_oui, 3);
 	memcpy(ns->nguid + 3, &h1, 8);
 	memcpy(ns->nguid + 11, &h2, 5);
@@ -85,6 +93,8 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 	memcpy(ns->uuid + 8, &h3, 8);
 	ns->uuid[6] = (ns->uuid[6] & 0x0f) | 0x80; /* RFC 9562 version 8 (custom) */
 	ns->uuid[8] = (ns->uuid[8] & 0x3f) | 0x80; /* variant 10b */
+	ns->allocated = true;
+	ns->attached = true;
 	return 0;
 }
 
@@ -93,11 +103,36 @@ void nvme_ns_fini(struct nvme_ns *ns)
 	nvme_backend_close(&ns->be);
 }
 
-struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid)
+struct nvme_ns *nvme_ns_allocated(struct nvme_ctrl *c, uint32_t nsid)
 {
-	if (nsid == 0 || nsid > c->nr_ns)
+	if (nsid == 0 || nsid > c->nr_ns || !c->ns[nsid - 1].allocated)
 		return NULL;
 	return &c->ns[nsid - 1];
+}
+
+struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid)
+{
+	struct nvme_ns *ns = nvme_ns_allocated(c, nsid);
+
+	return ns && ns->attached ? ns : NULL;
+}
+
+static void put_lbafs(uint8_t *id)
+{
+	id[25] = (uint8_t)(ARRAY_SIZE(lbaf_shift) - 1); /* NLBAF, 0-based */
+	for (unsigned i = 0; i < ARRAY_SIZE(lbaf_shift); i++) {
+		/* LBAF: MS 0, LBADS, RP: 4 KiB is the better (00b), 512 B good (01b) */
+		uint32_t rp = lbaf_shift[i] == 12 ? 0 : 1;
+
+		nvme_put32(id + 128 + 4 * i, (uint32_t)lbaf_shift[i] << 16 | rp << 24);
+	}
+}
+
+/* 5.15.2.1: with Namespace Management, NSID FFFFFFFFh reports what all namespaces share;
+ * nvme-cli reads the LBA formats here before Namespace Management create. */
+void nvme_identify_ns_common(uint8_t *id)
+{
+	put_lbafs(id);
 }
 
 /* Figure 245 Identify Namespace data structure */
@@ -106,20 +141,15 @@ void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id
 	nvme_put64(id + 0, ns->nsze);			/* NSZE */
 	nvme_put64(id + 8, ns->nsze);			/* NCAP */
 	nvme_put64(id + 16, ns->nsze);			/* NUSE */
-	id[24] = 0;					/* NSFEAT */
-	id[25] = (uint8_t)(ARRAY_SIZE(lbaf_shift) - 1); /* NLBAF, 0-based */
-	id[26] = (uint8_t)ns->lbaf;			/* FLBAS */
+	id[24] = 0;		   /* NSFEAT: no thin provisioning */
+	put_lbafs(id);
+	id[26] = (uint8_t)ns->lbaf; /* FLBAS */
+	id[30] = 0;		   /* NMIC: private to this controller */
 	/* DLFEAT: deallocated blocks read as zeroes (001b) when the backend says so. */
 	id[33] = ns->be.discard_zeroes ? 0x01 : 0x00;
 	nvme_put64(id + 48, ns->size); /* NVMCAP (low 64 bits of 128) */
 	memcpy(id + 104, ns->nguid, 16);
 	memcpy(id + 120, ns->eui64, 8);
-	for (unsigned i = 0; i < ARRAY_SIZE(lbaf_shift); i++) {
-		/* LBAF: MS 0, LBADS, RP: 4 KiB is the better (00b), 512 B good (01b) */
-		uint32_t rp = lbaf_shift[i] == 12 ? 0 : 1;
-
-		nvme_put32(id + 128 + 4 * i, (uint32_t)lbaf_shift[i] << 16 | rp << 24);
-	}
 }
 
 static uint8_t *put_desc(uint8_t *p, uint8_t type, const void *id, uint8_t len)
@@ -157,7 +187,8 @@ void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	nvme_put32(id + 80, NVME_VS_1_4);
 	nvme_put32(id + 92, 1u << 8);  /* OAES: Namespace Attribute Notices */
 	id[111] = 1;		       /* CNTRLTYPE: I/O controller */
-	nvme_put16(id + 256, 1u << 1 | 1u << 8); /* OACS: Format NVM, Doorbell Buffer Config */
+	/* OACS: Format NVM, Namespace Management (when a pool is configured), DBBUF Config */
+	nvme_put16(id + 256, 1u << 1 | (nvme_nsmgmt_enabled(c) ? 1u << 3 : 0) | 1u << 8);
 	id[258] = 3;		       /* ACL: 4 concurrent Aborts */
 	id[259] = NVME_AERL;
 	id[260] = 1 << 1 | 1 << 0; /* FRMW: one slot, read-only */
@@ -166,6 +197,14 @@ void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	id[263] = 0;			/* NPSS: one power state */
 	nvme_put16(id + 266, 0x157);	/* WCTEMP: 343 K */
 	nvme_put16(id + 268, 0x175);	/* CCTEMP: 373 K */
+	if (nvme_nsmgmt_enabled(c)) {
+		uint64_t total, unalloc;
+
+		nvme_nsmgmt_capacity(c, &total, &unalloc);
+		nvme_put64(id + 280, total);   /* TNVMCAP (low 64 of 128 bits) */
+		nvme_put64(id + 296, unalloc); /* UNVMCAP */
+		nvme_put32(id + 540, c->nr_ns); /* MNAN: as many as NN */
+	}
 	id[512] = 0x66;			/* SQES: 64 bytes */
 	id[513] = 0x44;			/* CQES: 16 bytes */
 	nvme_put16(id + 514, 0);	/* MAXCMD (fabrics only) */

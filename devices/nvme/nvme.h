@@ -86,6 +86,16 @@ struct nvme_ctrl_config {
 	/* I/O thread: keep polling this long after the last work before sleeping. 0: default
 	 * (NVME_DEFAULT_POLL_IDLE_US); NVME_POLL_OFF: never poll (sleep at once). */
 	uint32_t poll_idle_us;
+	/*
+	 * Namespace Management and Attachment (OACS bit 3; nsmgmt.c): a pool of this many bytes
+	 * (a multiple of 4096) from which the host creates namespaces; 0: the feature is off and
+	 * the configured namespaces are all there is. With it on, NN = NVME_MAX_NAMESPACES.
+	 * Created namespaces live on `nsmgmt_backend`: "ram" (NULL means it) or "null".
+	 * Configured namespaces are outside the pool; the host may detach and delete them too
+	 * (deleting one closes its backend and leaves the file alone).
+	 */
+	uint64_t nsmgmt_capacity;
+	const char *nsmgmt_backend;
 };
 #define NVME_POLL_OFF 0xffffffffu
 

@@ -41,7 +41,7 @@ struct nvme_sq *nvme_sq_create(struct nvme_ctrl *c, uint16_t qid, uint16_t cqid,
 static void drain_backends(struct nvme_ctrl *c)
 {
 	for (unsigned i = 0; i < c->nr_ns; i++)
-		if (c->ns[i].be.ops->drain)
+		if (c->ns[i].allocated && c->ns[i].be.ops->drain)
 			c->ns[i].be.ops->drain(&c->ns[i].be);
 }
 

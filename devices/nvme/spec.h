@@ -132,6 +132,8 @@ enum {
 	NVME_ADM_SET_FEATURES = 0x09,
 	NVME_ADM_GET_FEATURES = 0x0a,
 	NVME_ADM_ASYNC_EVENT = 0x0c,
+	NVME_ADM_NS_MGMT = 0x0d,
+	NVME_ADM_NS_ATTACH = 0x15,
 	NVME_ADM_FORMAT_NVM = 0x80,
 };
 
@@ -152,6 +154,10 @@ enum {
 	NVME_ID_CNS_CTRL = 0x01,
 	NVME_ID_CNS_NS_ACTIVE_LIST = 0x02,
 	NVME_ID_CNS_NS_DESC_LIST = 0x03,
+	NVME_ID_CNS_NS_ALLOC_LIST = 0x10,    /* allocated NSIDs above CDW1.NSID */
+	NVME_ID_CNS_NS_ALLOC = 0x11,	     /* Identify Namespace of an allocated NSID */
+	NVME_ID_CNS_NS_CTRL_LIST = 0x12,     /* controllers attached to NSID */
+	NVME_ID_CNS_CTRL_LIST = 0x13,	     /* controllers in the NVM subsystem */
 };
 
 /* Namespace identification descriptor types (5.15.2.4) */
@@ -221,6 +227,13 @@ enum {
 	NVME_SC_INVALID_FORMAT = 0x10a,
 	NVME_SC_INVALID_QUEUE_DELETE = 0x10c,
 	NVME_SC_FEATURE_NOT_SAVEABLE = 0x10d,
+	/* Namespace Management / Attachment specific (5.20, 5.21) */
+	NVME_SC_NS_INSUFFICIENT_CAP = 0x115,
+	NVME_SC_NS_ID_UNAVAILABLE = 0x116,
+	NVME_SC_NS_ALREADY_ATTACHED = 0x118,
+	NVME_SC_NS_NOT_ATTACHED = 0x11a,
+	NVME_SC_THIN_PROV_NOT_SUPP = 0x11b,
+	NVME_SC_CTRL_LIST_INVALID = 0x11c,
 
 	NVME_SC_WRITE_FAULT = 0x280,
 	NVME_SC_READ_ERROR = 0x281,
