@@ -55,7 +55,8 @@ struct nvme_ring {
 	uint64_t kick_buf;
 	bool kick_armed;
 
-	uint64_t poll_idle_ns; /* 0: never poll */
+	uint64_t poll_idle_ns;	   /* 0: never poll */
+	uint64_t poll_inflight_ns; /* while counted ops are in flight; <= poll_idle_ns: off */
 
 	/* The coalescing timer (IORING_OP_TIMEOUT, absolute CLOCK_MONOTONIC). */
 	struct nvme_ring_op timer_op;
@@ -67,12 +68,13 @@ struct nvme_ring {
 
 	/* Statistics (read racily by tests and the benchmark). */
 	uint64_t wakeups, doorbell_events, poll_rounds;
+	uint64_t inflight_sleeps; /* slept with backend I/O in flight (poll_inflight ran out) */
 	uint64_t fsyncs, dsync_writes, bounced; /* file backend */
 };
 
 /* Set up c->ring (and the thread unless !threaded). 0 or -errno with a message. */
-int nvme_ring_init(struct nvme_ctrl *c, bool threaded, uint32_t poll_idle_us, char *err,
-		   size_t errlen);
+int nvme_ring_init(struct nvme_ctrl *c, bool threaded, uint32_t poll_idle_us,
+		   uint32_t poll_inflight_us, char *err, size_t errlen);
 /* Stop the thread (deregistering the doorbell eventfds); the ring keeps working
  * synchronously for teardown. */
 void nvme_ring_stop(struct nvme_ctrl *c);

@@ -318,3 +318,56 @@ Test(nvme_file, qd32_on_the_io_thread, .init = tmp_file, .fini = rm_file)
 	cr_assert_eq(done, 64);
 	tn_destroy(&t);
 }
+
+/* Data on the disk, not holes: O_DIRECT reads of a sparse file never reach the device. */
+static void tmp_file_filled(void)
+{
+	static uint8_t chunk[1 << 16];
+	int fd;
+
+	tmp_file();
+	fd = open(path, O_WRONLY);
+	cr_assert(fd >= 0);
+	fill(chunk, sizeof(chunk), 7);
+	for (off_t off = 0; off < NS_SIZE; off += (off_t)sizeof(chunk))
+		cr_assert_eq(pwrite(fd, chunk, sizeof(chunk), off), (ssize_t)sizeof(chunk));
+	cr_assert_eq(fsync(fd), 0);
+	close(fd);
+}
+
+/*
+ * QD1 reads through shadow doorbells, the host spinning on the CQ like a polled guest driver.
+ * With poll_inflight_us (and an idle window longer than the host's think time) the I/O
+ * thread never sleeps with a read in flight, and the host rings once: the first submission,
+ * which finds the thread asleep. Every later EventIdx says "polling", including the one the
+ * host reads right after a completion (set before the completion is posted).
+ */
+Test(nvme_file, qd1_reads_with_poll_inflight_need_no_doorbell, .init = tmp_file_filled,
+     .fini = rm_file, .timeout = 60)
+{
+	struct ta_host h;
+	struct nvme_ctrl_config cfg;
+	struct nvme_ns_config ns[1];
+	uint64_t buf, rng = 0x9e3779b97f4a7c15ULL;
+	unsigned n = 50;
+
+	file_config(&cfg, ns, 4096, NULL, true);
+	cfg.poll_idle_us = 2000000;
+	cfg.poll_inflight_us = 2000000;
+	ta_start(&h, &cfg, 64);
+	cr_assert_eq(ta_dbbuf_config(&h), 0);
+	buf = tn_alloc(&h.t, 4096, 4096);
+	for (unsigned i = 0; i < n; i++) {
+		struct nvme_sqe cmd;
+		struct nvme_cqe e;
+
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		ta_rw_cmd(&cmd, NVME_CMD_READ, (rng >> 33) % (NS_SIZE / 4096), 1, buf, 4096);
+		ta_db_submit(&h, 1, &cmd);
+		cr_assert(ta_db_reap(&h, 1, &e));
+		cr_assert_eq(tn_status(&e), 0);
+	}
+	cr_assert_leq(h.rings_sq, 1, "doorbells: %u", h.rings_sq);
+	cr_assert_eq(h.t.c->ring->inflight_sleeps, 0);
+	ta_destroy(&h);
+}
