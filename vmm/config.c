@@ -20,12 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONFIG_MAX_FILE	    MiB(1)
-#define CONFIG_MIN_MEMORY   MiB(16)
-#define CONFIG_MAX_MEMORY   GiB(1024)
-#define CONFIG_MEMORY_ALIGN MiB(2)
-#define CONFIG_MAX_CPUS	    255
-#define CONFIG_MAX_CMDLINE  4095
+#define CONFIG_MAX_FILE		  MiB(1)
+#define CONFIG_MIN_MEMORY	  MiB(16)
+#define CONFIG_MAX_MEMORY	  GiB(1024)
+#define CONFIG_MEMORY_ALIGN	  MiB(2)
+#define CONFIG_MAX_CPUS		  255
+#define CONFIG_MAX_CMDLINE	  4095
 #define CONFIG_MAX_REBOOT_TIMEOUT 3600000 /* ms */
 
 const char config_default_toml[] = "# The built-in machine of `vmm run` without --config.\n"
@@ -349,7 +349,7 @@ static char *get_input_file(struct ctx *c, const struct toml_keyval *kv)
 	return NULL;
 }
 
-static const char *const machine_keys[] = {"memory",	   "cpus",     "kernel", "initrd",
+static const char *const machine_keys[] = {"memory",  "cpus",	   "kernel",   "initrd",
 					   "cmdline", "hugepages", "firmware", NULL};
 
 /* [machine] firmware: "seabios" (Debian's image) or a path to a BIOS image. */
@@ -423,10 +423,11 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 		const struct toml_keyval *kv = i == 0 ? kernel : i == 1 ? initrd : cmdline;
 
 		if (kv)
-			cfg_report(c, kv->pos,
-				   "'%s' cannot be used with 'firmware' (direct kernel boot through "
-				   "the firmware is not supported yet)",
-				   kv->key);
+			cfg_report(
+				c, kv->pos,
+				"'%s' cannot be used with 'firmware' (direct kernel boot through "
+				"the firmware is not supported yet)",
+				kv->key);
 	}
 }
 
@@ -454,7 +455,8 @@ static void load_firmware(struct ctx *c, const struct toml_keyval *tkv, struct m
 				cfg_report(c, kv->value->pos,
 					   "'reboot_timeout' must be -1 (never) or 0 to %d ms, "
 					   "found %lld",
-					   CONFIG_MAX_REBOOT_TIMEOUT, (long long)kv->value->integer);
+					   CONFIG_MAX_REBOOT_TIMEOUT,
+					   (long long)kv->value->integer);
 				continue;
 			}
 			cfg->firmware_opts.have_reboot_timeout = true;

@@ -30,54 +30,54 @@ struct firmware_config {
 /* PCIe devices, in the order written (docs/config.md, "Devices"). */
 enum dev_kind {
 	DEV_ROOT_PORT,
-	DEV_SWITCH, /* XIO3130: upstream port + `downstream` ports "<id>.0".. */
+	DEV_SWITCH,  /* XIO3130: upstream port + `downstream` ports "<id>.0".. */
 	DEV_TESTDEV, /* our test endpoint: MSI-X doorbell registers + a RAM BAR */
-	DEV_NVME, /* NVMe controller */
-	DEV_NTB, /* IDT 89HPES24NT6AG2 NT function, linked to a peer vmm */
+	DEV_NVME,    /* NVMe controller */
+	DEV_NTB,     /* IDT 89HPES24NT6AG2 NT function, linked to a peer vmm */
 };
 
 /* One NVMe namespace: nsid = index + 1. */
 struct nvme_ns_spec {
-	char *backend; /* "ram", "null" or "file" */
-	char *path; /* file backend: regular file or block device (absolute) */
-	uint64_t size; /* bytes; 0 with "file": the file's size */
+	char *backend;	   /* "ram", "null" or "file" */
+	char *path;	   /* file backend: regular file or block device (absolute) */
+	uint64_t size;	   /* bytes; 0 with "file": the file's size */
 	unsigned lba_size; /* 512 or 4096 */
-	char *cache; /* file: "none" (O_DIRECT) or "writeback"; NULL: "none" */
+	char *cache;	   /* file: "none" (O_DIRECT) or "writeback"; NULL: "none" */
 };
 
 struct nvme_dev_config {
 	char *serial, *model; /* NULL: generated / default */
-	int queues; /* I/O queue pairs, 1..64 */
-	int queue_size; /* entries per queue (CAP.MQES + 1), 2..65536 */
-	uint64_t mdts; /* bytes, power of two, 4 KiB..2 MiB */
+	int queues;	      /* I/O queue pairs, 1..64 */
+	int queue_size;	      /* entries per queue (CAP.MQES + 1), 2..65536 */
+	uint64_t mdts;	      /* bytes, power of two, 4 KiB..2 MiB */
 	struct nvme_ns_spec *ns;
 	int nns;
-	uint64_t cmb; /* CMB (BAR2) bytes; 0: none */
-	char *pmr; /* PMR (BAR4) backing file; NULL: none */
-	uint64_t pmr_size; /* 0: the file's size */
-	bool iothread; /* false: everything on the vCPU thread (debugging) */
+	uint64_t cmb;	       /* CMB (BAR2) bytes; 0: none */
+	char *pmr;	       /* PMR (BAR4) backing file; NULL: none */
+	uint64_t pmr_size;     /* 0: the file's size */
+	bool iothread;	       /* false: everything on the vCPU thread (debugging) */
 	uint32_t poll_idle_us; /* I/O thread polling window; 0: default; UINT32_MAX: never */
 };
 
-#define CONFIG_ROOT_BUS "pcie0"
+#define CONFIG_ROOT_BUS	      "pcie0"
 #define CONFIG_MAX_DOWNSTREAM 32
 
 struct dev_config {
 	enum dev_kind kind;
 	char *id;
-	char *bus; /* id of the port above: "pcie0", a root port, or "<switch>.<n>" */
+	char *bus;     /* id of the port above: "pcie0", a root port, or "<switch>.<n>" */
 	int line, col; /* where the [[table]] starts, for later messages */
 	/* Resolved by validation: the device owning `bus` (-1: the root bus), and for a switch
 	 * downstream port its index (else -1). */
 	int parent, parent_port;
-	bool acs; /* root_port, switch: ACS extended capability */
-	int slot; /* root_port: device number on bus 0, 1..31 (0: next free) */
-	int downstream; /* switch */
-	uint64_t ram_bar; /* testdev: size of its RAM-backed BAR2 (0: none) */
-	int msix_vectors; /* testdev */
+	bool acs;		     /* root_port, switch: ACS extended capability */
+	int slot;		     /* root_port: device number on bus 0, 1..31 (0: next free) */
+	int downstream;		     /* switch */
+	uint64_t ram_bar;	     /* testdev: size of its RAM-backed BAR2 (0: none) */
+	int msix_vectors;	     /* testdev */
 	struct nvme_dev_config nvme; /* nvme */
 	struct {
-		unsigned port; /* switch port: 0, 2, 4, 6, 8 or 12 */
+		unsigned port;	  /* switch port: 0, 2, 4, 6, 8 or 12 */
 		char *rendezvous; /* Unix socket path both vmm processes name */
 		uint64_t mw_size; /* BAR2 and BAR4 memory windows */
 	} ntb;
@@ -92,9 +92,9 @@ struct machine_config {
 	bool hugepages;
 
 	char *firmware; /* BIOS image (SeaBIOS), resolved; NULL: direct kernel boot */
-	char *kernel;  /* absolute or relative to the config file's directory, resolved */
-	char *initrd;  /* NULL: none */
-	char *cmdline; /* NULL: empty */
+	char *kernel;	/* absolute or relative to the config file's directory, resolved */
+	char *initrd;	/* NULL: none */
+	char *cmdline;	/* NULL: empty */
 
 	struct console_config console;
 	struct firmware_config firmware_opts;

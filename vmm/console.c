@@ -25,7 +25,7 @@ struct console {
 	struct termios saved;
 	bool raw;
 	int stop_fd; /* eventfd: ends the thread */
-	int sig_fd; /* signalfd for SIGINT, SIGTERM, SIGHUP */
+	int sig_fd;  /* signalfd for SIGINT, SIGTERM, SIGHUP */
 	pthread_t thread;
 	bool started;
 	console_input_fn in_fn;
@@ -87,8 +87,7 @@ struct console *console_open(const char *log_path, bool input, char *err, size_t
 	return c;
 }
 
-void console_set_input(struct console *c, console_input_fn fn, console_quit_fn quit,
-		       void *opaque)
+void console_set_input(struct console *c, console_input_fn fn, console_quit_fn quit, void *opaque)
 {
 	c->in_fn = fn;
 	c->quit_fn = quit;

@@ -18,8 +18,7 @@ typedef size_t (*console_input_fn)(void *opaque, const uint8_t *buf, size_t len)
 typedef void (*console_quit_fn)(void *opaque, const char *why);
 
 struct console *console_open(const char *log_path, bool input, char *err, size_t errlen);
-void console_set_input(struct console *c, console_input_fn fn, console_quit_fn quit,
-		       void *opaque);
+void console_set_input(struct console *c, console_input_fn fn, console_quit_fn quit, void *opaque);
 /* Start the input/signal thread. */
 int console_start(struct console *c);
 /* Guest output, one byte (from a vCPU thread). */

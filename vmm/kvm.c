@@ -19,14 +19,13 @@
  * Addresses KVM needs for its real-mode helpers on Intel (4 pages). QEMU's choice: between
  * the LAPIC and 0xFF000000, so a firmware image of up to 16 MiB fits below 4 GiB.
  */
-#define KVM_TSS_ADDR 0xfeffd000UL
+#define KVM_TSS_ADDR	      0xfeffd000UL
 #define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 /* Per-vCPU answer to a halt probe (see vm_wait). */
 enum { PROBE_IDLE, PROBE_ASKED, PROBE_HALTED, PROBE_BUSY };
-
 
 int kvm_probe(char *err, size_t errlen)
 {
@@ -183,7 +182,8 @@ int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool r
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
 		ret = -errno;
 	} else {
-		vm->slots[slot] = (struct vm_slot){.used = true, .gpa = gpa, .size = size, .hva = hva};
+		vm->slots[slot] =
+			(struct vm_slot){.used = true, .gpa = gpa, .size = size, .hva = hva};
 		ret = slot;
 	}
 	pthread_mutex_unlock(&vm->slot_lock);
@@ -197,7 +197,8 @@ int vm_remove_memslot(struct vm *vm, uint64_t gpa)
 	pthread_mutex_lock(&vm->slot_lock);
 	for (int i = 0; i < VM_MAX_SLOTS; i++) {
 		struct vm_slot *s = &vm->slots[i];
-		struct kvm_userspace_memory_region r = {.slot = (uint32_t)i, .guest_phys_addr = gpa};
+		struct kvm_userspace_memory_region r = {.slot = (uint32_t)i,
+							.guest_phys_addr = gpa};
 
 		if (!s->used || s->gpa != gpa)
 			continue;
@@ -220,8 +221,8 @@ void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
 	};
 
 	if (ioctl(vm->fd, KVM_SIGNAL_MSI, &msi) < 0)
-		pr_ratelimited("KVM_SIGNAL_MSI addr 0x%llx data 0x%x: %s",
-			       (unsigned long long)addr, data, strerror(errno));
+		pr_ratelimited("KVM_SIGNAL_MSI addr 0x%llx data 0x%x: %s", (unsigned long long)addr,
+			       data, strerror(errno));
 }
 
 void vm_set_irq_line(void *opaque, uint32_t gsi, int level)
@@ -266,12 +267,12 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64, 
 	};
 }
 
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
+#define CR0_PE	 (1ULL << 0)
+#define CR0_MP	 (1ULL << 1)
+#define CR0_ET	 (1ULL << 4)
+#define CR0_NE	 (1ULL << 5)
+#define CR0_PG	 (1ULL << 31)
+#define CR4_PAE	 (1ULL << 5)
 #define EFER_LME (1ULL << 8)
 #define EFER_LMA (1ULL << 10)
 
@@ -284,7 +285,8 @@ static int setup_boot_regs(struct vcpu *v, const struct boot_entry *e)
 		return -errno;
 	if (e->mode == BOOT_MODE_RESET) {
 		/* SDM Vol. 3 9.1.4: after RESET, CS = F000 with base FFFF0000 and IP = FFF0, so
-		 * the first fetch is at FFFFFFF0; data segments base 0 limit FFFF; CR0 = 60000010. */
+		 * the first fetch is at FFFFFFF0; data segments base 0 limit FFFF; CR0 = 60000010.
+		 */
 		seg(&sregs.cs, 0xf000, 0xb, false, false, 0xffff, false, false);
 		sregs.cs.base = 0xffff0000;
 		seg(&sregs.ds, 0, 0x3, false, false, 0xffff, false, false);
@@ -334,16 +336,16 @@ static void setup_msrs(struct vcpu *v)
 		uint32_t index;
 		uint64_t value;
 	} init[] = {
-		{0x174, 0}, /* IA32_SYSENTER_CS */
-		{0x175, 0}, /* IA32_SYSENTER_ESP */
-		{0x176, 0}, /* IA32_SYSENTER_EIP */
-		{0xc0000081, 0}, /* STAR */
-		{0xc0000082, 0}, /* LSTAR */
-		{0xc0000083, 0}, /* CSTAR */
-		{0xc0000084, 0}, /* SYSCALL_MASK */
-		{0xc0000102, 0}, /* KERNEL_GS_BASE */
-		{0x10, 0}, /* TSC */
-		{0x1a0, 1}, /* IA32_MISC_ENABLE: fast strings, as firmware leaves it */
+		{0x174, 0},		/* IA32_SYSENTER_CS */
+		{0x175, 0},		/* IA32_SYSENTER_ESP */
+		{0x176, 0},		/* IA32_SYSENTER_EIP */
+		{0xc0000081, 0},	/* STAR */
+		{0xc0000082, 0},	/* LSTAR */
+		{0xc0000083, 0},	/* CSTAR */
+		{0xc0000084, 0},	/* SYSCALL_MASK */
+		{0xc0000102, 0},	/* KERNEL_GS_BASE */
+		{0x10, 0},		/* TSC */
+		{0x1a0, 1},		/* IA32_MISC_ENABLE: fast strings, as firmware leaves it */
 		{0x2ff, (1 << 11) | 6}, /* MTRRdefType: MTRRs on, default write-back */
 	};
 	struct {
@@ -471,10 +473,10 @@ void vcpu_dump(struct vcpu *v, const char *why)
 		"vmm:   CS=%04x(base %llx l%d db%d) SS=%04x DS=%04x TR=%04x\n"
 		"vmm:   CR0=%llx CR2=%llx CR3=%llx CR4=%llx EFER=%llx\n"
 		"vmm:   GDT=%llx/%x IDT=%llx/%x\n",
-		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8,
-		r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cs.selector, s.cs.base, s.cs.l,
-		s.cs.db, s.ss.selector, s.ds.selector, s.tr.selector, s.cr0, s.cr2, s.cr3, s.cr4,
-		s.efer, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9,
+		r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cs.selector, s.cs.base, s.cs.l, s.cs.db,
+		s.ss.selector, s.ds.selector, s.tr.selector, s.cr0, s.cr2, s.cr3, s.cr4, s.efer,
+		s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 }
 
 static void handle_io(struct vcpu *v)
@@ -568,7 +570,8 @@ static void *vcpu_thread(void *arg)
 			char why[96];
 
 			snprintf(why, sizeof(why), "VM entry failed, hardware reason 0x%llx",
-				 (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+				 (unsigned long long)
+					 v->run->fail_entry.hardware_entry_failure_reason);
 			vcpu_dump(v, why);
 			vm_stop(vm, VM_STOP_ERROR, 1);
 			break;
@@ -637,14 +640,16 @@ static bool all_halted(struct vm *vm)
 		bool answered = true;
 
 		for (int i = 0; i < vm->ncpus; i++)
-			if (__atomic_load_n(&vm->vcpus[i].halt_probe, __ATOMIC_ACQUIRE) == PROBE_ASKED)
+			if (__atomic_load_n(&vm->vcpus[i].halt_probe, __ATOMIC_ACQUIRE) ==
+			    PROBE_ASKED)
 				answered = false;
 		if (answered)
 			break;
 		usleep(1000);
 	}
 	for (int i = 0; i < vm->ncpus; i++)
-		if (__atomic_exchange_n(&vm->vcpus[i].halt_probe, PROBE_IDLE, __ATOMIC_ACQ_REL) != PROBE_HALTED)
+		if (__atomic_exchange_n(&vm->vcpus[i].halt_probe, PROBE_IDLE, __ATOMIC_ACQ_REL) !=
+		    PROBE_HALTED)
 			return false;
 	return true;
 }

@@ -66,8 +66,10 @@ int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, si
 	mem->regions[0] = (struct mem_region){.gpa = 0, .size = low, .hva = p, .offset = 0};
 	mem->nregions = 1;
 	if (size > low) {
-		mem->regions[1] = (struct mem_region){
-			.gpa = MEM_HOLE_END, .size = size - low, .hva = mem->base + low, .offset = low};
+		mem->regions[1] = (struct mem_region){.gpa = MEM_HOLE_END,
+						      .size = size - low,
+						      .hva = mem->base + low,
+						      .offset = low};
 		mem->nregions = 2;
 	}
 	return 0;

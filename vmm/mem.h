@@ -15,14 +15,14 @@
 #include <stdint.h>
 
 /* The x86-64 layout. Everything that describes memory (e820, ACPI, fw_cfg, DTB) uses it. */
-#define MEM_HOLE_START 0x80000000ULL /* low RAM ends here at most: 2 GiB */
-#define MEM_HOLE_END 0x100000000ULL /* RAM resumes at 4 GiB */
-#define MEM_ECAM_BASE 0xB0000000ULL /* PCIe ECAM, 256 buses x 1 MiB */
-#define MEM_ECAM_SIZE 0x10000000ULL
+#define MEM_HOLE_START	0x80000000ULL  /* low RAM ends here at most: 2 GiB */
+#define MEM_HOLE_END	0x100000000ULL /* RAM resumes at 4 GiB */
+#define MEM_ECAM_BASE	0xB0000000ULL  /* PCIe ECAM, 256 buses x 1 MiB */
+#define MEM_ECAM_SIZE	0x10000000ULL
 #define MEM_MMIO32_BASE 0xC0000000ULL /* 32-bit BARs */
-#define MEM_MMIO32_END 0xFEC00000ULL
+#define MEM_MMIO32_END	0xFEC00000ULL
 #define MEM_IOAPIC_BASE 0xFEC00000ULL
-#define MEM_LAPIC_BASE 0xFEE00000ULL
+#define MEM_LAPIC_BASE	0xFEE00000ULL
 
 /* Low-memory areas a BIOS-less boot still keeps free of RAM in the e820 map. */
 #define MEM_EBDA_START 0x9FC00ULL
@@ -47,7 +47,7 @@ struct e820_entry {
 struct mem_region {
 	uint64_t gpa; /* guest physical start */
 	uint64_t size;
-	uint8_t *hva; /* host mapping */
+	uint8_t *hva;	 /* host mapping */
 	uint64_t offset; /* offset in the memfd */
 };
 

@@ -9,38 +9,38 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define KiB(x) ((uint64_t)(x) << 10)
-#define MiB(x) ((uint64_t)(x) << 20)
-#define GiB(x) ((uint64_t)(x) << 30)
+#define KiB(x)	      ((uint64_t)(x) << 10)
+#define MiB(x)	      ((uint64_t)(x) << 20)
+#define GiB(x)	      ((uint64_t)(x) << 30)
 
-#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
-#define IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((uint64_t)(a)-1))
+#define IS_POW2(x)     ((x) != 0 && ((x) & ((x)-1)) == 0)
 
-#define UNUSED __attribute__((unused))
+#define UNUSED	     __attribute__((unused))
 #define PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define NORETURN __attribute__((noreturn))
+#define NORETURN     __attribute__((noreturn))
 
 /* Log levels: errors always print; info prints unless --quiet; debug with --verbose. */
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 extern enum log_level log_threshold;
 
 void vmm_log(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
-#define pr_err(...) vmm_log(LOG_ERROR, __VA_ARGS__)
-#define pr_warn(...) vmm_log(LOG_WARN, __VA_ARGS__)
-#define pr_info(...) vmm_log(LOG_INFO, __VA_ARGS__)
+#define pr_err(...)   vmm_log(LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...)  vmm_log(LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  vmm_log(LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) vmm_log(LOG_DEBUG, __VA_ARGS__)
 
 /*
  * Guest-caused oddities are logged at most `burst` times per call site, so a hostile
  * guest cannot flood the host log.
  */
-#define pr_ratelimited(...)                                                            \
-	do {                                                                           \
-		static unsigned __rl_count;                                            \
-		if (__rl_count < 10) {                                                 \
-			__rl_count++;                                                  \
-			vmm_log(LOG_WARN, __VA_ARGS__);                                \
-		}                                                                      \
+#define pr_ratelimited(...)                                                                        \
+	do {                                                                                       \
+		static unsigned __rl_count;                                                        \
+		if (__rl_count < 10) {                                                             \
+			__rl_count++;                                                              \
+			vmm_log(LOG_WARN, __VA_ARGS__);                                            \
+		}                                                                                  \
 	} while (0)
 
 /* A host failure vmm cannot continue from (not for guest errors). Exits with status 1. */

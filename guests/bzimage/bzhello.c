@@ -15,14 +15,14 @@
 #include "rt.h"
 
 /* struct boot_params offsets (Documentation/arch/x86/zero-page.rst) */
-#define BP_EXT_RAMDISK_IMAGE 0x0c0
-#define BP_E820_ENTRIES 0x1e8
+#define BP_EXT_RAMDISK_IMAGE  0x0c0
+#define BP_E820_ENTRIES	      0x1e8
 #define BP_HDR_TYPE_OF_LOADER 0x210
-#define BP_HDR_LOADFLAGS 0x211
-#define BP_HDR_RAMDISK_IMAGE 0x218
-#define BP_HDR_RAMDISK_SIZE 0x21c
-#define BP_HDR_CMD_LINE_PTR 0x228
-#define BP_E820_TABLE 0x2d0
+#define BP_HDR_LOADFLAGS      0x211
+#define BP_HDR_RAMDISK_IMAGE  0x218
+#define BP_HDR_RAMDISK_SIZE   0x21c
+#define BP_HDR_CMD_LINE_PTR   0x228
+#define BP_E820_TABLE	      0x2d0
 
 void bz_main(const uint8_t *bp);
 

@@ -37,8 +37,8 @@
 #include "rt.h"
 
 #define MILESTONE_HELLO_DONE 0x10
-#define USER_LOOP_N 1000000
-#define UNMAPPED_ADDR 0x100000000000ULL /* 16 TiB: above the runtime's 4 GiB identity map */
+#define USER_LOOP_N	     1000000
+#define UNMAPPED_ADDR	     0x100000000000ULL /* 16 TiB: above the runtime's 4 GiB identity map */
 
 static uint64_t user_sum(uint64_t n)
 {
@@ -124,7 +124,7 @@ __attribute__((noreturn)) static void triple_fault(void)
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
-	} empty = { 0, 0 };
+	} empty = {0, 0};
 
 	rt_printf("hello: triple fault now\n");
 	/* #UD finds no IDT entry -> #GP -> #DF -> shutdown (SDM 6.15, Table 6-5) */

@@ -26,11 +26,11 @@
  */
 #include "nvme_smoke.h"
 
-#define MAX_QD	       64
-#define MAX_BS	       (64u * 1024)
-#define HIST_SUB_BITS  4
-#define HIST_BUCKETS   (64 << HIST_SUB_BITS)
-#define STALL_MS       10000
+#define MAX_QD	      64
+#define MAX_BS	      (64u * 1024)
+#define HIST_SUB_BITS 4
+#define HIST_BUCKETS  (64 << HIST_SUB_BITS)
+#define STALL_MS      10000
 
 struct slot {
 	struct nvme_sqe cmd; /* pre-built: opcode, nsid, PRPs, NLB */
@@ -42,7 +42,7 @@ struct bench_queue {
 	struct slot slot[MAX_QD];
 	uint16_t free[MAX_QD];
 	int nfree, inflight;
-	void *buf[MAX_QD];   /* allocated once, reused by every run */
+	void *buf[MAX_QD]; /* allocated once, reused by every run */
 	uint64_t *list[MAX_QD];
 };
 
@@ -224,7 +224,8 @@ static void submit(struct bench_queue *bq, uint16_t s, uint64_t now)
  */
 static uint64_t run_loop(uint64_t warmup, uint64_t max_ios, uint64_t seconds, uint64_t *ios)
 {
-	uint64_t done = 0, t_start = 0, t_end, last_progress, measure_cycles = tsc_ms(seconds * 1000);
+	uint64_t done = 0, t_start = 0, t_end, last_progress,
+		 measure_cycles = tsc_ms(seconds * 1000);
 	bool measuring = warmup == 0;
 	uint64_t now = rt_rdtsc();
 
@@ -254,7 +255,8 @@ static uint64_t run_loop(uint64_t warmup, uint64_t max_ios, uint64_t seconds, ui
 				bq->inflight--;
 				reaped++;
 				if (s >= MAX_QD || status) {
-					smoke_fail("bench: completion cid %u status 0x%03x", s, status);
+					smoke_fail("bench: completion cid %u status 0x%03x", s,
+						   status);
 					return 0;
 				}
 				now = rt_rdtsc();

@@ -97,8 +97,8 @@ int nvme_ctrl_init(struct nvme_ctrl *c, const struct nvme_pci *p)
 		return -1;
 	}
 	if (NVME_CAP_MPSMIN(c->cap) > 0) {
-		rt_printf("nvme-smoke: FAIL %s CAP.MPSMIN %u: 4 KiB pages not supported\n",
-			  p->bdf, NVME_CAP_MPSMIN(c->cap));
+		rt_printf("nvme-smoke: FAIL %s CAP.MPSMIN %u: 4 KiB pages not supported\n", p->bdf,
+			  NVME_CAP_MPSMIN(c->cap));
 		return -1;
 	}
 	return 0;
@@ -151,7 +151,8 @@ int nvme_ctrl_enable(struct nvme_ctrl *c)
 	struct nvme_queue *aq = &c->admin;
 	uint32_t cc;
 
-	if ((reg_read32(c, NVME_REG_CC) & NVME_CC_EN) || (reg_read32(c, NVME_REG_CSTS) & NVME_CSTS_RDY))
+	if ((reg_read32(c, NVME_REG_CC) & NVME_CC_EN) ||
+	    (reg_read32(c, NVME_REG_CSTS) & NVME_CSTS_RDY))
 		if (nvme_ctrl_disable(c))
 			return -1;
 	if (!aq->sq) {

@@ -139,15 +139,15 @@ uint8_t pci_find_cap(const struct nvme_pci *p, uint8_t id);
 #define NVME_CMBMSC_CMSE    (1ULL << 1)
 
 /* PMRCAP, PMRCTL, PMRSTS, PMRMSCL (NVMe 1.4 3.1.18-3.1.20, 3.1.23) */
-#define NVME_PMRCAP_BIR(v)    (((v) >> 5) & 0x7)
-#define NVME_PMRCAP_PMRTU(v)  (((v) >> 8) & 0x3)
-#define NVME_PMRCAP_PMRTO(v)  (((v) >> 16) & 0xff)
-#define NVME_PMRCTL_EN	      (1u << 0)
-#define NVME_PMRSTS_ERR(v)    ((v)&0xff)
-#define NVME_PMRSTS_NRDY      (1u << 8)
-#define NVME_PMRSTS_HSTS(v)   (((v) >> 9) & 0x7)
-#define NVME_PMRSTS_CBAI      (1u << 12)
-#define NVME_PMRMSCL_CMSE     (1u << 1)
+#define NVME_PMRCAP_BIR(v)   (((v) >> 5) & 0x7)
+#define NVME_PMRCAP_PMRTU(v) (((v) >> 8) & 0x3)
+#define NVME_PMRCAP_PMRTO(v) (((v) >> 16) & 0xff)
+#define NVME_PMRCTL_EN	     (1u << 0)
+#define NVME_PMRSTS_ERR(v)   ((v)&0xff)
+#define NVME_PMRSTS_NRDY     (1u << 8)
+#define NVME_PMRSTS_HSTS(v)  (((v) >> 9) & 0x7)
+#define NVME_PMRSTS_CBAI     (1u << 12)
+#define NVME_PMRMSCL_CMSE    (1u << 1)
 
 /* ---- commands (4.2, 4.6) ---- */
 
@@ -235,7 +235,7 @@ struct nvme_ctrl {
 	uint8_t *id_ctrl; /* 4 KiB Identify Controller data */
 	uint32_t nn, mdts_bytes;
 	uint16_t oacs;
-	uint16_t nr_io_queues; /* granted by Set Features Number of Queues */
+	uint16_t nr_io_queues;		 /* granted by Set Features Number of Queues */
 	uint32_t *shadow_db, *shadow_ei; /* Doorbell Buffer Config pages, NULL when off */
 	uint16_t msix_cap, msix_vectors;
 	uint64_t msix_table;

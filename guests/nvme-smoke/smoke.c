@@ -11,20 +11,20 @@
  */
 #include "nvme_smoke.h"
 
-#define IO_QID	       1
-#define IO_DEPTH       64
-#define MSIX_VECTOR    1    /* the I/O CQ's interrupt vector (0 is the admin queue's) */
-#define APIC_VECTOR    0x41 /* what that MSI-X entry delivers */
-#define LAPIC_BASE     0xFEE00000ULL
-#define LAPIC_ID       0x20
-#define LAPIC_TPR      0x80
-#define LAPIC_EOI      0xb0
-#define LAPIC_SVR      0xf0
-#define LAPIC_IRR      0x200
-#define MAX_XFER       (256u * 1024)
-#define BUF_SIZE       (MAX_XFER + PAGE_SIZE)
-#define MAX_NS	       32
-#define OPCODE_RESVD   0x7e /* reserved in the NVM and admin command sets */
+#define IO_QID	     1
+#define IO_DEPTH     64
+#define MSIX_VECTOR  1	  /* the I/O CQ's interrupt vector (0 is the admin queue's) */
+#define APIC_VECTOR  0x41 /* what that MSI-X entry delivers */
+#define LAPIC_BASE   0xFEE00000ULL
+#define LAPIC_ID     0x20
+#define LAPIC_TPR    0x80
+#define LAPIC_EOI    0xb0
+#define LAPIC_SVR    0xf0
+#define LAPIC_IRR    0x200
+#define MAX_XFER     (256u * 1024)
+#define BUF_SIZE     (MAX_XFER + PAGE_SIZE)
+#define MAX_NS	     32
+#define OPCODE_RESVD 0x7e /* reserved in the NVM and admin command sets */
 
 struct smoke {
 	struct nvme_ctrl c;
@@ -81,8 +81,8 @@ static void msix_setup(void)
 	uint64_t entry;
 
 	if (!c->msix_cap || rt_cmdline_get("nvme-smoke.irq")) {
-		rt_printf("nvme-smoke: %s msix %s: I/O CQ polled without interrupts\n",
-			  c->pci.bdf, c->msix_cap ? "not used (nvme-smoke.irq)" : "off");
+		rt_printf("nvme-smoke: %s msix %s: I/O CQ polled without interrupts\n", c->pci.bdf,
+			  c->msix_cap ? "not used (nvme-smoke.irq)" : "off");
 		sm.irq = false;
 		return;
 	}
@@ -103,8 +103,8 @@ static void msix_setup(void)
 	mmio_write32(entry + 8, APIC_VECTOR);
 	mmio_write32(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
 	sm.irq = true;
-	rt_printf("nvme-smoke: %s msix vectors %u table 0x%llx: I/O CQ on vector %u\n",
-		  c->pci.bdf, c->msix_vectors, (unsigned long long)c->msix_table, MSIX_VECTOR);
+	rt_printf("nvme-smoke: %s msix vectors %u table 0x%llx: I/O CQ on vector %u\n", c->pci.bdf,
+		  c->msix_vectors, (unsigned long long)c->msix_table, MSIX_VECTOR);
 }
 
 /* Delivered to the hook (IF=1 in ring 3 on some hosts) or left pending in the APIC IRR. */
@@ -231,9 +231,10 @@ static uint64_t pmr_compare(const char *what)
 			uint64_t got = mmio_read64(pmr.addr + off + 8 * i);
 
 			if (got != rec[i]) {
-				smoke_fail("%s pmr %s: byte 0x%llx reads 0x%016llx, wrote 0x%016llx",
-					   sm.c.pci.bdf, what, (unsigned long long)(off + 8 * i),
-					   (unsigned long long)got, (unsigned long long)rec[i]);
+				smoke_fail(
+					"%s pmr %s: byte 0x%llx reads 0x%016llx, wrote 0x%016llx",
+					sm.c.pci.bdf, what, (unsigned long long)(off + 8 * i),
+					(unsigned long long)got, (unsigned long long)rec[i]);
 				return off;
 			}
 		}
@@ -249,9 +250,9 @@ static bool pmr_status_ok(const char *what)
 	if (!(sts & NVME_PMRSTS_NRDY) && !NVME_PMRSTS_ERR(sts) && !NVME_PMRSTS_HSTS(sts) &&
 	    !(sts & NVME_PMRSTS_CBAI))
 		return true;
-	smoke_fail("%s pmr %s: PMRSTS 0x%08x (nrdy %u err %u hsts %u cbai %u)", sm.c.pci.bdf,
-		   what, sts, !!(sts & NVME_PMRSTS_NRDY), NVME_PMRSTS_ERR(sts),
-		   NVME_PMRSTS_HSTS(sts), !!(sts & NVME_PMRSTS_CBAI));
+	smoke_fail("%s pmr %s: PMRSTS 0x%08x (nrdy %u err %u hsts %u cbai %u)", sm.c.pci.bdf, what,
+		   sts, !!(sts & NVME_PMRSTS_NRDY), NVME_PMRSTS_ERR(sts), NVME_PMRSTS_HSTS(sts),
+		   !!(sts & NVME_PMRSTS_CBAI));
 	return false;
 }
 
@@ -289,7 +290,8 @@ static void pmr_check(void)
 			   (unsigned long long)pmr.addr, (unsigned long long)size);
 		return;
 	}
-	/* 3.1.23: CBA = the BAR's bus address; SPDK writes the high half, then the low with CMSE. */
+	/* 3.1.23: CBA = the BAR's bus address; SPDK writes the high half, then the low with CMSE.
+	 */
 	mmio_write32(c->bar0 + NVME_REG_PMRMSCU, (uint32_t)(pmr.addr >> 32));
 	mmio_write32(c->bar0 + NVME_REG_PMRMSCL, (uint32_t)pmr.addr | NVME_PMRMSCL_CMSE);
 	mmio_write32(c->bar0 + NVME_REG_PMRCTL, NVME_PMRCTL_EN);
@@ -393,8 +395,8 @@ static bool compare(uint32_t nsid, uint64_t byte0, const uint32_t *buf, uint32_t
 
 		if (buf[i] != want) {
 			smoke_fail("%s ns %u %s: byte 0x%llx reads 0x%08x, wrote 0x%08x",
-				   sm.c.pci.bdf, nsid, what,
-				   (unsigned long long)(byte0 + 4ULL * i), buf[i], want);
+				   sm.c.pci.bdf, nsid, what, (unsigned long long)(byte0 + 4ULL * i),
+				   buf[i], want);
 			return false;
 		}
 	}
@@ -468,8 +470,8 @@ static bool rw_regions(uint32_t nsid, const struct region *r, int n, uint32_t lb
 			    (unsigned long long)r[i].lba, r[i].bytes, r[i].buf_off);
 		if (!check_status(what, st, NVME_SC_SUCCESS))
 			ok = false;
-		else if (sm.verify && !compare(nsid, r[i].lba * lbasz, (uint32_t *)buf, r[i].bytes,
-					       what))
+		else if (sm.verify &&
+			 !compare(nsid, r[i].lba * lbasz, (uint32_t *)buf, r[i].bytes, what))
 			ok = false;
 	}
 	return ok;
@@ -511,7 +513,8 @@ static void ns_check(uint32_t nsid)
 		for (int i = 0; i < n; i++)
 			largest = r[i].bytes > largest ? r[i].bytes : largest;
 		rt_printf("nvme-smoke: %s ns %u write/read%s ok (%d transfers, up to %u bytes)\n",
-			  sm.c.pci.bdf, nsid, sm.verify ? "/verify" : " (not verified)", n, largest);
+			  sm.c.pci.bdf, nsid, sm.verify ? "/verify" : " (not verified)", n,
+			  largest);
 	}
 
 	struct nvme_sqe flush = {.opcode = NVME_CMD_FLUSH, .nsid = nsid};
@@ -539,7 +542,8 @@ static void error_checks(void)
 	bool ok = true;
 
 	if (c->nn < 0xfffffffeu) {
-		ok &= check_status("read nsid NN+1", rw(NVME_CMD_READ, c->nn + 1, 0, 1, sm.rbuf, 512),
+		ok &= check_status("read nsid NN+1",
+				   rw(NVME_CMD_READ, c->nn + 1, 0, 1, sm.rbuf, 512),
 				   NVME_SC_INVALID_NS);
 	}
 	memset(&cmd, 0, sizeof(cmd));
@@ -609,7 +613,8 @@ static void list_namespaces(void)
 
 	sm.nr_ns = 0;
 	if (!check_status("identify active ns list",
-			  nvme_identify(&sm.c, NVME_ID_CNS_NS_ACTIVE_LIST, 0, sm.id), NVME_SC_SUCCESS))
+			  nvme_identify(&sm.c, NVME_ID_CNS_NS_ACTIVE_LIST, 0, sm.id),
+			  NVME_SC_SUCCESS))
 		return;
 	for (int i = 0; i < 1024 && list[i] && sm.nr_ns < MAX_NS; i++) {
 		sm.nsids[sm.nr_ns++] = list[i];
@@ -684,8 +689,7 @@ static void reset_check(void)
 		return;
 	if (sm.verify && !compare(nsid, 0, (uint32_t *)sm.rbuf, lbasz, "read after reset"))
 		return;
-	rt_printf("nvme-smoke: %s reset ok%s\n", c->pci.bdf,
-		  sm.verify ? " (ns data kept)" : "");
+	rt_printf("nvme-smoke: %s reset ok%s\n", c->pci.bdf, sm.verify ? " (ns data kept)" : "");
 }
 
 void smoke_ctrl(const struct nvme_pci *p)

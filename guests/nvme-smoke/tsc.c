@@ -7,12 +7,12 @@
  */
 #include "nvme_smoke.h"
 
-#define PIT_HZ	     1193182ULL
-#define PIT_CH0	     0x40
-#define PIT_MODE     0x43
-#define PIT_MEASURE  (PIT_HZ * 50 / 1000) /* 50 ms of PIT ticks */
-#define MAX_SAMPLES  1000000
-#define GUESS_KHZ    2000000ULL
+#define PIT_HZ	    1193182ULL
+#define PIT_CH0	    0x40
+#define PIT_MODE    0x43
+#define PIT_MEASURE (PIT_HZ * 50 / 1000) /* 50 ms of PIT ticks */
+#define MAX_SAMPLES 1000000
+#define GUESS_KHZ   2000000ULL
 
 static uint64_t khz;
 

@@ -7,7 +7,7 @@
 #include "internal.h"
 
 #define CMDLINE_MAX 2048
-#define MAX_WORDS 128
+#define MAX_WORDS   128
 
 static char copy[CMDLINE_MAX];
 static const char *words[MAX_WORDS];

@@ -13,7 +13,7 @@ struct idt_gate {
 } __attribute__((packed));
 
 #define IDT_INTERRUPT_GATE 0x8e /* P, DPL 0, 64-bit interrupt gate (SDM 6.14.1) */
-#define TSS_AVAILABLE 0x89 /* P, DPL 0, available 64-bit TSS (SDM 8.2.3) */
+#define TSS_AVAILABLE	   0x89 /* P, DPL 0, available 64-bit TSS (SDM 8.2.3) */
 
 struct rt_tss rt_tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
@@ -30,16 +30,15 @@ static void tss_init(void)
 
 	rt_tss.iomap_base = offsetof(struct rt_tss, iomap);
 	rt_tss.iomap[8192] = 0xff; /* the byte after the bitmap must be all ones */
-	rt_gdt_tss[0] = (limit & 0xffff) | (base & 0xffffff) << 16 |
-			(uint64_t)TSS_AVAILABLE << 40 | ((limit >> 16) & 0xf) << 48 |
-			((base >> 24) & 0xff) << 56;
+	rt_gdt_tss[0] = (limit & 0xffff) | (base & 0xffffff) << 16 | (uint64_t)TSS_AVAILABLE << 40 |
+			((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
 	rt_gdt_tss[1] = base >> 32;
 	__asm__ volatile("ltr %w0" : : "r"(SEL_TSS));
 }
 
 static void idt_init(void)
 {
-	struct desc_ptr ptr = { sizeof(idt) - 1, (uintptr_t)idt };
+	struct desc_ptr ptr = {sizeof(idt) - 1, (uintptr_t)idt};
 
 	for (int v = 0; v < 256; v++) {
 		uint64_t a = v < 32 ? rt_trap_stubs[v]

@@ -32,7 +32,7 @@ void rt_main(void)
  * PIIX4's (QEMU -M pc) at 0xb004. Without ACPI tables we cannot know, so try both.
  */
 #define PM1_CNT_SLP_EN (1 << 13)
-static const uint16_t pm1a_cnt_ports[] = { 0x604, 0xb004 };
+static const uint16_t pm1a_cnt_ports[] = {0x604, 0xb004};
 
 void rt_poweroff(void)
 {

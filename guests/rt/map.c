@@ -5,10 +5,10 @@
  */
 #include "internal.h"
 
-#define PAGE_2M 0x200000ULL
-#define ADDR_MASK 0x000ffffffffff000ULL
+#define PAGE_2M	       0x200000ULL
+#define ADDR_MASK      0x000ffffffffff000ULL
 #define LOWER_HALF_END (1ULL << 47)
-#define POOL_PAGES 16
+#define POOL_PAGES     16
 
 static uint64_t pool[POOL_PAGES][512] __attribute__((section(".pagepool"), aligned(4096)));
 static int pool_used;

@@ -9,7 +9,7 @@
 struct sink {
 	char *buf;
 	size_t size; /* 0: serial */
-	size_t pos; /* characters produced, even past size */
+	size_t pos;  /* characters produced, even past size */
 	char line[128];
 	size_t nline;
 };
@@ -32,8 +32,7 @@ static void sink_put(struct sink *s, char c)
 	s->pos++;
 }
 
-static void put_padded(struct sink *s, const char *str, size_t len, int width, bool left,
-		       char pad)
+static void put_padded(struct sink *s, const char *str, size_t len, int width, bool left, char pad)
 {
 	int fill = width > (int)len ? width - (int)len : 0;
 

@@ -22,10 +22,10 @@
 
 /* ---- exit ---- */
 
-#define RT_EXIT_PORT 0xf4
-#define RT_EXIT_BAD_BOOT 0x7d /* status 251: no valid hvm_start_info */
+#define RT_EXIT_PORT	  0xf4
+#define RT_EXIT_BAD_BOOT  0x7d /* status 251: no valid hvm_start_info */
 #define RT_EXIT_EXCEPTION 0x7e /* status 253: unexpected CPU exception */
-#define RT_EXIT_DOUBLE 0x7f /* status 255: exception while handling an exception */
+#define RT_EXIT_DOUBLE	  0x7f /* status 255: exception while handling an exception */
 
 /* Exit the VM with status (code << 1) | 1. Halts forever if the debug-exit port is absent. */
 __attribute__((noreturn)) void rt_exit(uint32_t code);
@@ -71,14 +71,14 @@ static inline uint32_t inl(uint16_t port)
 
 /* ---- MMIO (physical addresses: identity-mapped below 4 GiB, above it after rt_map) ---- */
 
-#define RT_MMIO_ACCESSORS(bits)                                                               \
-	static inline uint##bits##_t mmio_read##bits(uint64_t addr)                           \
-	{                                                                                     \
-		return *(volatile uint##bits##_t *)(uintptr_t)addr;                           \
-	}                                                                                     \
-	static inline void mmio_write##bits(uint64_t addr, uint##bits##_t v)                  \
-	{                                                                                     \
-		*(volatile uint##bits##_t *)(uintptr_t)addr = v;                              \
+#define RT_MMIO_ACCESSORS(bits)                                                                    \
+	static inline uint##bits##_t mmio_read##bits(uint64_t addr)                                \
+	{                                                                                          \
+		return *(volatile uint##bits##_t *)(uintptr_t)addr;                                \
+	}                                                                                          \
+	static inline void mmio_write##bits(uint64_t addr, uint##bits##_t v)                       \
+	{                                                                                          \
+		*(volatile uint##bits##_t *)(uintptr_t)addr = v;                                   \
 	}
 RT_MMIO_ACCESSORS(8)
 RT_MMIO_ACCESSORS(16)
@@ -121,8 +121,7 @@ void rt_putc(char c);
  */
 __attribute__((format(printf, 1, 2))) int rt_printf(const char *fmt, ...);
 int rt_vprintf(const char *fmt, va_list ap);
-__attribute__((format(printf, 3, 4))) int rt_snprintf(char *buf, size_t size, const char *fmt,
-						      ...);
+__attribute__((format(printf, 3, 4))) int rt_snprintf(char *buf, size_t size, const char *fmt, ...);
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
 /* ---- PVH boot information ---- */
@@ -138,7 +137,7 @@ struct hvm_start_info {
 	uint64_t modlist_paddr;
 	uint64_t cmdline_paddr;
 	uint64_t rsdp_paddr;
-	uint64_t memmap_paddr; /* version >= 1 */
+	uint64_t memmap_paddr;	 /* version >= 1 */
 	uint32_t memmap_entries; /* version >= 1 */
 	uint32_t reserved;
 };
@@ -157,10 +156,10 @@ struct hvm_memmap_table_entry {
 	uint32_t reserved;
 };
 
-#define RT_MEM_RAM 1
+#define RT_MEM_RAM	1
 #define RT_MEM_RESERVED 2
-#define RT_MEM_ACPI 3
-#define RT_MEM_NVS 4
+#define RT_MEM_ACPI	3
+#define RT_MEM_NVS	4
 #define RT_MEM_UNUSABLE 5
 
 /* The start_info the loader passed (magic already checked by the runtime). */

@@ -6,22 +6,22 @@
  */
 #include "rt.h"
 
-#define COM1 0x3f8
-#define UART_THR 0
-#define UART_IER 1
-#define UART_DLL 0
-#define UART_DLM 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
+#define COM1		 0x3f8
+#define UART_THR	 0
+#define UART_IER	 1
+#define UART_DLL	 0
+#define UART_DLM	 1
+#define UART_FCR	 2
+#define UART_LCR	 3
+#define UART_MCR	 4
+#define UART_LSR	 5
+#define LCR_8N1		 0x03
+#define LCR_DLAB	 0x80
 #define FCR_ENABLE_CLEAR 0x07
-#define MCR_DTR_RTS 0x03
-#define LSR_THRE 0x20
-#define FIFO_DEPTH 16
-#define THRE_SPINS 100000 /* give up waiting rather than hang on a broken UART */
+#define MCR_DTR_RTS	 0x03
+#define LSR_THRE	 0x20
+#define FIFO_DEPTH	 16
+#define THRE_SPINS	 100000 /* give up waiting rather than hang on a broken UART */
 
 static int fifo_room;
 

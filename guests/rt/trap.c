@@ -5,13 +5,13 @@
  */
 #include "internal.h"
 
-#define VEC_UD 6
+#define VEC_UD	  6
 #define FIRST_IRQ 32
 
 static const char *const names[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
 	"#NP", "#SS", "#GP", "#PF", "-",   "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
-	"-",   "-",   "-",   "-",   "-",   "-",   "#HV", "#VC", "#SX", "-",
+	"-",   "-",   "-",   "-",   "-",   "-",	  "#HV", "#VC", "#SX", "-",
 };
 
 static rt_trap_hook_fn hook;
@@ -57,9 +57,8 @@ void rt_trap(struct rt_frame *f)
 	}
 	rt_printf("rt: exception %llu %s err=0x%llx rip=0x%llx cs=0x%llx%s rflags=0x%llx "
 		  "rsp=0x%llx cr2=0x%llx\n",
-		  (unsigned long long)f->vector, names[f->vector],
-		  (unsigned long long)f->error, (unsigned long long)f->rip,
-		  (unsigned long long)f->cs, user ? " (ring 3)" : "",
+		  (unsigned long long)f->vector, names[f->vector], (unsigned long long)f->error,
+		  (unsigned long long)f->rip, (unsigned long long)f->cs, user ? " (ring 3)" : "",
 		  (unsigned long long)f->rflags, (unsigned long long)f->rsp,
 		  (unsigned long long)read_cr2());
 	rt_printf("rt: rax=0x%llx rbx=0x%llx rcx=0x%llx rdx=0x%llx rsi=0x%llx rdi=0x%llx "

@@ -89,7 +89,8 @@ Test(bus, many_ranges_each_find_their_own_device)
 	/* registered out of order */
 	for (int i = 0; i < 64; i++) {
 		int k = (i * 37) % 64;
-		cr_assert_eq(bus_register(&b, 0x100 + (uint64_t)k * 0x10, 8, &rec_ops, &r[k], "x"), 0);
+		cr_assert_eq(bus_register(&b, 0x100 + (uint64_t)k * 0x10, 8, &rec_ops, &r[k], "x"),
+			     0);
 	}
 	for (int k = 0; k < 64; k++) {
 		cr_assert(bus_dispatch(&b, 0x100 + (uint64_t)k * 0x10 + 7, d, 1, true));

@@ -282,12 +282,13 @@ Test(config, unknown_table_suggests_close_known_table)
 
 Test(config, ntb_needs_a_rendezvous_and_a_port_below_the_root_bus)
 {
-	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[ntb]]\nid = \"ntb0\"\n"
-			"bus = \"pcie0\"\n",
-			"x.toml:3:1: missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
-			"processes of the pair name)\n"
-			"x.toml:5:7: only root ports sit on the root bus \"pcie0\"; put this device "
-			"under a [[root_port]] or a switch port\n");
+	load_fails_with(
+		"[machine]\nkernel = \"vmlinux\"\n[[ntb]]\nid = \"ntb0\"\n"
+		"bus = \"pcie0\"\n",
+		"x.toml:3:1: missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
+		"processes of the pair name)\n"
+		"x.toml:5:7: only root ports sit on the root bus \"pcie0\"; put this device "
+		"under a [[root_port]] or a switch port\n");
 }
 
 Test(config, cpu_model_must_be_known)

@@ -104,9 +104,11 @@ static const struct bad_case bad[] = {
 	{"[root_port]\nid = \"a\"\n",
 	 "t.toml:3:2: 'root_port' must be an array of tables: write [[root_port]]"},
 	{"[[ntb]]\nid = \"a\"\n", "t.toml:3:1: missing key 'rendezvous' in [[ntb]]"},
-	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nport = 3\n",
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nport = "
+	 "3\n",
 	 "t.toml:9:8: 'port' must be one of 0, 2, 4, 6, 8, 12"},
-	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_size = \"3M\"\n",
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_size "
+	 "= \"3M\"\n",
 	 "t.toml:9:11: 'mw_size' must be 0 or a power of two from 4K to 512G"},
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { backend = "
 	 "\"disk\" } ]\n",
@@ -224,10 +226,11 @@ Test(config_devices, nvme_cmb_pmr_and_thread_keys)
 {
 	struct machine_config cfg;
 	int ret;
-	char *e = load(HEAD "[[root_port]]\nid = \"rp0\"\n"
-			    "[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\ncmb = \"64M\"\npmr = \"/tmp/pmr.img\"\n"
-			    "pmr_size = \"16M\"\niothread = false\npoll_idle_us = -1\n",
-		       &cfg, &ret);
+	char *e = load(
+		HEAD "[[root_port]]\nid = \"rp0\"\n"
+		     "[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\ncmb = \"64M\"\npmr = \"/tmp/pmr.img\"\n"
+		     "pmr_size = \"16M\"\niothread = false\npoll_idle_us = -1\n",
+		&cfg, &ret);
 
 	cr_assert_eq(ret, 0, "%s", e ? e : "");
 	cr_assert_eq(cfg.devices[1].nvme.cmb, 64 << 20);
@@ -237,14 +240,16 @@ Test(config_devices, nvme_cmb_pmr_and_thread_keys)
 	cr_assert_eq(cfg.devices[1].nvme.poll_idle_us, UINT32_MAX, "-1: never poll");
 	config_free(&cfg);
 
-	e = load(HEAD "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
-		      "cmb = \"1M\"\npmr_size = \"3K\"\nnamespaces = [ { cache = \"writeback\" } ]\n",
+	e = load(HEAD
+		 "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
+		 "cmb = \"1M\"\npmr_size = \"3K\"\nnamespaces = [ { cache = \"writeback\" } ]\n",
 		 &cfg, &ret);
 	cr_assert_eq(ret, -EINVAL);
-	cr_assert_not_null(strstr(e, "t.toml:8:7: 'cmb' must be 0 or a power of two from 2M to 64G"),
-			   "%s", e);
-	cr_assert_not_null(strstr(e, "t.toml:9:12: 'pmr_size' must be a power of two from 4K to 64G"),
-			   "%s", e);
+	cr_assert_not_null(
+		strstr(e, "t.toml:8:7: 'cmb' must be 0 or a power of two from 2M to 64G"), "%s", e);
+	cr_assert_not_null(
+		strstr(e, "t.toml:9:12: 'pmr_size' must be a power of two from 4K to 64G"), "%s",
+		e);
 	cr_assert_not_null(strstr(e, "'cache' only applies to the \"file\" backend"), "%s", e);
 	free(e);
 }

@@ -15,7 +15,7 @@
 
 #define DEBUG_EXIT_PORT 0xf4
 #define DEBUG_EXIT_SIZE 4
-#define MILESTONE_PORT 0x3f0
+#define MILESTONE_PORT	0x3f0
 
 struct debugport {
 	void (*exit)(void *opaque, int status);

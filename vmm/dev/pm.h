@@ -15,16 +15,16 @@
 
 #include "vmm/bus.h"
 
-#define PM_BASE 0x600
-#define PM_EVT_SIZE 4
-#define PM_CNT_PORT 0x604
-#define PM_CNT_SIZE 2
-#define PM_S5_TYP 0 /* the DSDT's _S5 package will say 0, like QEMU's */
+#define PM_BASE		   0x600
+#define PM_EVT_SIZE	   4
+#define PM_CNT_PORT	   0x604
+#define PM_CNT_SIZE	   2
+#define PM_S5_TYP	   0 /* the DSDT's _S5 package will say 0, like QEMU's */
 #define RESET_CONTROL_PORT 0xcf9
 
-#define PM1_CNT_SCI_EN (1u << 0)
+#define PM1_CNT_SCI_EN	      (1u << 0)
 #define PM1_CNT_SLP_TYP_SHIFT 10
-#define PM1_CNT_SLP_EN (1u << 13)
+#define PM1_CNT_SLP_EN	      (1u << 13)
 
 struct pm {
 	void (*poweroff)(void *opaque);
