@@ -608,6 +608,7 @@ void config_free(struct machine_config *cfg)
 		free(n->serial);
 		free(n->model);
 		free(n->pmr);
+		free(n->nsmgmt_backend);
 		for (int j = 0; j < n->nns; j++) {
 			free(n->ns[j].backend);
 			free(n->ns[j].path);

@@ -34,7 +34,7 @@ static const struct {
 	{"nvme", DEV_NVME,
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
 			       "namespaces", "cmb", "pmr", "pmr_size", "iothread", "poll_idle_us",
-			       NULL}},
+			       "poll_inflight_us", "nsmgmt_capacity", "nsmgmt_backend", NULL}},
 };
 
 static const char *const ns_keys[] = {"backend", "size", "path", "lba_size", "cache", NULL};
@@ -262,6 +262,27 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 
 		if (get_int(c, kv, -1, 10000000, &us))
 			n->poll_idle_us = us < 0 ? UINT32_MAX : (uint32_t)us;
+	} else if (!strcmp(kv->key, "poll_inflight_us")) {
+		int us;
+
+		if (get_int(c, kv, -1, 10000000, &us))
+			n->poll_inflight_us = us < 0 ? UINT32_MAX : (uint32_t)us;
+	} else if (!strcmp(kv->key, "nsmgmt_capacity")) {
+		if (!cfg_get_size(c, kv, &v))
+			return;
+		if (v % KiB(4))
+			cfg_report(c, kv->value->pos,
+				   "'nsmgmt_capacity' must be a multiple of 4 KiB (0: off)");
+		else
+			n->nsmgmt_capacity = v;
+	} else if (!strcmp(kv->key, "nsmgmt_backend")) {
+		const char *s = cfg_get_string(c, kv);
+
+		if (s && strcmp(s, "ram") && strcmp(s, "null"))
+			cfg_report(c, kv->value->pos,
+				   "'nsmgmt_backend' must be \"ram\" or \"null\"");
+		else if (s)
+			n->nsmgmt_backend = cfg_dup(c, s);
 	} else {
 		*handled = false;
 	}

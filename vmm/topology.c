@@ -161,6 +161,9 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 			.no_iothread = !d->nvme.iothread,
 			/* config: -1 never polls (UINT32_MAX), like NVME_POLL_OFF */
 			.poll_idle_us = d->nvme.poll_idle_us,
+			.poll_inflight_us = d->nvme.poll_inflight_us,
+			.nsmgmt_capacity = d->nvme.nsmgmt_capacity,
+			.nsmgmt_backend = d->nvme.nsmgmt_backend,
 		};
 		struct nvme_pci *np;
 		char nerr[256];

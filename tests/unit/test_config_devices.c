@@ -227,9 +227,11 @@ Test(config_devices, nvme_cmb_pmr_and_thread_keys)
 	struct machine_config cfg;
 	int ret;
 	char *e = load(
-		HEAD "[[root_port]]\nid = \"rp0\"\n"
-		     "[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\ncmb = \"64M\"\npmr = \"/tmp/pmr.img\"\n"
-		     "pmr_size = \"16M\"\niothread = false\npoll_idle_us = -1\n",
+		HEAD
+		"[[root_port]]\nid = \"rp0\"\n"
+		"[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\ncmb = \"64M\"\npmr = \"/tmp/pmr.img\"\n"
+		"pmr_size = \"16M\"\niothread = false\npoll_idle_us = -1\n"
+		"poll_inflight_us = 1000\nnsmgmt_capacity = \"1G\"\nnsmgmt_backend = \"null\"\n",
 		&cfg, &ret);
 
 	cr_assert_eq(ret, 0, "%s", e ? e : "");
@@ -238,6 +240,9 @@ Test(config_devices, nvme_cmb_pmr_and_thread_keys)
 	cr_assert_eq(cfg.devices[1].nvme.pmr_size, 16 << 20);
 	cr_assert_not(cfg.devices[1].nvme.iothread);
 	cr_assert_eq(cfg.devices[1].nvme.poll_idle_us, UINT32_MAX, "-1: never poll");
+	cr_assert_eq(cfg.devices[1].nvme.poll_inflight_us, 1000);
+	cr_assert_eq(cfg.devices[1].nvme.nsmgmt_capacity, 1ULL << 30);
+	cr_assert_str_eq(cfg.devices[1].nvme.nsmgmt_backend, "null");
 	config_free(&cfg);
 
 	e = load(HEAD
