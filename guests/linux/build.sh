@@ -106,9 +106,12 @@ if [ ! -d "$SRC" ]; then
 	mv "$SRC.tmp" "$SRC"
 fi
 
-# Our self-test sources go into the tree (copied only when changed, so make sees no change).
+# Our self-test sources go into the tree as drivers/misc/vmm_selftest/ (copied only when
+# changed, so make sees no change).
+mkdir -p "$SRC/drivers/misc/vmm_selftest"
 for f in "${SELFTEST[@]}"; do
-	cmp -s "$f" "$SRC/drivers/misc/${f##*/}" || cp "$f" "$SRC/drivers/misc/${f##*/}"
+	cmp -s "$f" "$SRC/drivers/misc/vmm_selftest/${f##*/}" ||
+		cp "$f" "$SRC/drivers/misc/vmm_selftest/${f##*/}"
 done
 
 # tinyconfig + fragment, written to $OBJ/.config only when it differs (an identical config

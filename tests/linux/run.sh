@@ -15,7 +15,9 @@
 # guests/linux/build.sh), VMM_LINUX_TIMEOUT (seconds for one boot, default 900),
 # VMM_LINUX_HANG (seconds without console output that count as a hang, default 300),
 # VMM_LINUX_CPUS (vCPUs, default 2), VMM_LINUX_CMDLINE (appended to
-# the kernel command line, e.g. "initcall_debug" to see where boot time goes).
+# the kernel command line, e.g. "initcall_debug" to see where boot time goes),
+# VMM_LINUX_KERNEL (boot this vmlinux instead of the cached one),
+# VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb").
 # Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -70,7 +72,9 @@ if [ ! -x "$VMM" ]; then
 	skipped linux "$VMM is not built (make)"
 	finish
 fi
-if ! VMLINUX=$(guests/linux/build.sh path); then
+if [ -n "${VMM_LINUX_KERNEL:-}" ]; then
+	VMLINUX=$(realpath "$VMM_LINUX_KERNEL")
+elif ! VMLINUX=$(guests/linux/build.sh path); then
 	skipped linux "the test kernel is not built for key $(guests/linux/build.sh key) (make test-linux builds it, ~10 minutes)"
 	finish
 fi
@@ -82,14 +86,14 @@ echo "linux: kernel $VMLINUX"
 # SMAP to the guest whatever the CPUID table says, and clac/stac cannot be emulated).
 WORKAROUNDS="noxsave nopku nofsgsbase mitigations=off clearcpuid=popcnt,smap,smep,rdrand,rdseed"
 
-# machine NAME EXPECT P2P DEVICES: writes $TMP/NAME.toml
+# machine NAME EXPECT P2P DEVICES [VCPUS [CMDLINE]]: writes $TMP/NAME.toml
 machine() {
 	cat >"$TMP/$1.toml" <<EOF
 [machine]
 memory = "256M"
-cpus = $CPUS
+cpus = ${5:-$CPUS}
 kernel = "$VMLINUX"
-cmdline = "console=ttyS0 earlyprintk=serial $WORKAROUNDS vmmtest.expect=$2 vmmtest.p2p=$3 ${VMM_LINUX_CMDLINE:-}"
+cmdline = "console=ttyS0 earlyprintk=serial $WORKAROUNDS vmmtest.expect=$2 vmmtest.p2p=$3 ${6:-} ${VMM_LINUX_CMDLINE:-}"
 
 [cpu]
 model = "compat"
@@ -155,6 +159,23 @@ queues = 2
 cmb = "64M"
 namespaces = [ { backend = "ram", size = "16M" } ]'
 
+# ntb-a, ntb-b: the two hosts of one IDT switch (devices/ntb), ports 0 and 2 at one rendezvous,
+# booted together. ntb_hw_idt binds, ntb_pingpong (the first NTB client) takes the device; the
+# self-test (selftest/ntb.c) waits for the link and its ping-pong, exchanges messages, rings a
+# doorbell each way and stores through window 0 into the peer's buffer. One vCPU each: the
+# two boots share this host's 2 cores. Dynamic debug shows what ntb_hw_idt does.
+NTB_TREE="00:00.0=1234:7100/none,00:01.0=1234:7101/pcieport,01:00.0=111d:8091/ntb_hw_idt"
+for side in a:0 b:2; do
+	machine "ntb-${side%:*}" "$NTB_TREE" "" "
+[[root_port]]
+id = \"rp0\"
+[[ntb]]
+id = \"ntb0\"
+bus = \"rp0\"
+port = ${side#*:}
+rendezvous = \"$TMP/ntb.sock\"" 1 "ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p"
+done
+
 # --- boot -----------------------------------------------------------------------------------
 # boot NAME: runs vmm on $TMP/NAME.toml, console in $LOG; sets $status (124 = timeout,
 # 125 = hang) and $elapsed / $done_at (seconds)
@@ -193,16 +214,47 @@ boot() {
 	elapsed=$(($(date +%s) - start))
 }
 
+# can_build NAME: vmm accepts the machine (else SKIP and return 1)
+can_build() {
+	"$VMM" check --config "$TMP/$1.toml" >"$TMP/check" 2>&1 && return 0
+	skipped "linux-$1" "this vmm cannot build the machine: $(head -n1 "$TMP/check")"
+	return 1
+}
+
 # test_machine NAME: boot it, one PASS/FAIL per check
 test_machine() {
 	local m=$1
 	LOG=$BUILD/linux-console-$m.log
-	if ! "$VMM" check --config "$TMP/$m.toml" >"$TMP/check" 2>&1; then
-		skipped "linux-$m" "this vmm cannot build the machine: $(head -n1 "$TMP/check")"
-		return
-	fi
+	can_build "$m" || return
 	echo "linux: $m: booting (up to ${TIMEOUT} s; a hang is ${HANG} s without console output)"
 	boot "$m"
+	report "$m"
+}
+
+# test_pair A B: boot both machines at once (an NTB pair), then report each
+test_pair() {
+	local m
+	can_build "$1" && can_build "$2" || return
+	echo "linux: $1 + $2: booting together (up to ${TIMEOUT} s each)"
+	for m in "$1" "$2"; do
+		(
+			LOG=$BUILD/linux-console-$m.log
+			boot "$m"
+			echo "$status $elapsed ${done_at:-?}" >"$TMP/$m.result"
+		) &
+	done
+	wait
+	for m in "$1" "$2"; do
+		LOG=$BUILD/linux-console-$m.log
+		read -r status elapsed done_at <"$TMP/$m.result"
+		report "$m"
+	done
+}
+
+# report NAME: PASS/FAIL lines from boot's $status, $elapsed, $done_at and the console $LOG
+report() {
+	local m=$1 cpus
+	cpus=$(sed -n 's/^cpus = //p' "$TMP/$m.toml")
 	echo "linux: $m: vmm exited with status $status after $elapsed s; console log: $LOG"
 
 	case "$status" in
@@ -226,11 +278,11 @@ test_machine() {
 		esac
 	done < <(sed -n 's/.*VMMTEST \(ok\|fail\) /\1 /p' "$LOG" | tr -d '\r')
 
-	if [ "$CPUS" -gt 1 ]; then
-		if grep -q "smp: Brought up 1 node, $CPUS CPUs" "$LOG"; then
-			ok "linux-$m-smp ($CPUS CPUs brought up)"
+	if [ "$cpus" -gt 1 ]; then
+		if grep -q "smp: Brought up 1 node, $cpus CPUs" "$LOG"; then
+			ok "linux-$m-smp ($cpus CPUs brought up)"
 		else
-			bad "linux-$m-smp" "no 'smp: Brought up 1 node, $CPUS CPUs' line"
+			bad "linux-$m-smp" "no 'smp: Brought up 1 node, $cpus CPUs' line"
 		fi
 	fi
 
@@ -241,8 +293,13 @@ test_machine() {
 	fi
 }
 
-test_machine testdev
-test_machine nvme
+for m in ${VMM_LINUX_MACHINES:-testdev nvme ntb}; do
+	case "$m" in
+	ntb) test_pair ntb-a ntb-b ;;
+	testdev | nvme) test_machine "$m" ;;
+	*) echo "VMM_LINUX_MACHINES: no machine '$m' (testdev, nvme, ntb)" >&2; exit 2 ;;
+	esac
+done
 
 if [ "$MODE" = full ]; then
 	# TODO(full mode): an initramfs (busybox-static, nvme-cli, fio, pciutils) and scripts

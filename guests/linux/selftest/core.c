@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
  * vmm_selftest: kernel-only checks of vmm's PCIe devices, for hosts where the guest cannot run
- * userspace (shared/HOST.md). Copied into drivers/misc/ by guests/linux/build.sh.
+ * userspace (shared/HOST.md). Copied into drivers/misc/vmm_selftest/ by guests/linux/build.sh.
+ * This file: the PCI tree, testdevs, P2PDMA and the initcall; nvme.c and ntb.c the rest.
  *
  * Runs once every built-in driver has probed, reports on the serial console and powers off.
  * Every line starts with "VMMTEST " so tests/linux/run.sh can parse the log:
@@ -16,6 +17,7 @@
  *   vmmtest.expect=BB:DD.F=VVVV:DDDD[/driver],...  the whole tree, nothing more or less
  *   vmmtest.p2p=BB:DD.F+BB:DD.F=ok|no,...          provider+client: may they use P2PDMA?
  *                                                  (ok pairs of testdevs also move data)
+ *   vmmtest.ntb_wait=SECONDS                       for the NTB link and the peer (ntb.c)
  *   vmmtest.poweroff=0                             stay up afterwards
  *
  * Test code may do what a driver would not: it enables and drives testdevs that have no
@@ -36,6 +38,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "vmm_selftest.h"
+
 #undef MODULE_PARAM_PREFIX
 #define MODULE_PARAM_PREFIX "vmmtest."
 
@@ -47,23 +51,23 @@ static bool poweroff = true;
 module_param(poweroff, bool, 0444);
 
 /* devices/testdev/testdev.h: the register contract with guests */
-#define TESTDEV_VENDOR 0x1234
-#define TESTDEV_DEVICE 0x7120
-#define TESTDEV_MAGIC 0x544d4d56u
-#define TESTDEV_REG_MAGIC 0x00
-#define TESTDEV_REG_RAISE 0x08
-#define TESTDEV_REG_DMA_SRC 0x10
-#define TESTDEV_REG_DMA_DST 0x18
-#define TESTDEV_REG_DMA_LEN 0x20
-#define TESTDEV_REG_DMA_GO 0x24
+#define TESTDEV_VENDOR	       0x1234
+#define TESTDEV_DEVICE	       0x7120
+#define TESTDEV_MAGIC	       0x544d4d56u
+#define TESTDEV_REG_MAGIC      0x00
+#define TESTDEV_REG_RAISE      0x08
+#define TESTDEV_REG_DMA_SRC    0x10
+#define TESTDEV_REG_DMA_DST    0x18
+#define TESTDEV_REG_DMA_LEN    0x20
+#define TESTDEV_REG_DMA_GO     0x24
 #define TESTDEV_REG_DMA_STATUS 0x28
-#define TESTDEV_RAM_BAR 2
+#define TESTDEV_RAM_BAR	       2
 
 #define DMA_TEST_LEN 4096
 
 static int npass, nfail;
 
-static __printf(3, 4) void check(bool ok, const char *name, const char *fmt, ...)
+void vmmtest_check(bool ok, const char *name, const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
@@ -79,7 +83,7 @@ static __printf(3, 4) void check(bool ok, const char *name, const char *fmt, ...
 		nfail++;
 }
 
-static const char *drv_name(struct device *dev)
+const char *vmmtest_drv_name(struct device *dev)
 {
 	return dev->driver ? dev->driver->name : "none";
 }
@@ -103,7 +107,7 @@ static int report_port_service(struct device *dev, void *bdf)
 {
 	if (dev->bus && !strcmp(dev->bus->name, "pci_express"))
 		pr_info("VMMTEST port %s %s driver=%s\n", (char *)bdf, dev_name(dev),
-			drv_name(dev));
+			vmmtest_drv_name(dev));
 	return 0;
 }
 
@@ -130,8 +134,8 @@ static void report_pcie(struct pci_dev *pdev)
 		return;
 	if (!pci_is_bridge(pdev) || type == PCI_EXP_TYPE_UPSTREAM ||
 	    (pdev->subordinate && !list_empty(&pdev->subordinate->devices)))
-		check(lnksta & PCI_EXP_LNKSTA_NLW, "link", "%s x%u", pci_name(pdev),
-		      (lnksta & PCI_EXP_LNKSTA_NLW) >> 4);
+		vmmtest_check(lnksta & PCI_EXP_LNKSTA_NLW, "link", "%s x%u", pci_name(pdev),
+			      (lnksta & PCI_EXP_LNKSTA_NLW) >> 4);
 }
 
 /* What the kernel made of the tree: IDs, drivers, resources, port services. */
@@ -142,7 +146,7 @@ static void report_tree(void)
 
 	for_each_pci_dev(pdev) {
 		pr_info("VMMTEST pci %s %04x:%04x class=%06x driver=%s\n", pci_name(pdev),
-			pdev->vendor, pdev->device, pdev->class, drv_name(&pdev->dev));
+			pdev->vendor, pdev->device, pdev->class, vmmtest_drv_name(&pdev->dev));
 		for (i = 0; i < PCI_NUM_RESOURCES; i++) {
 			struct resource *r = &pdev->resource[i];
 
@@ -182,32 +186,33 @@ static void check_tree(void)
 			continue;
 		want++;
 		if (!ids || sscanf(ids + 1, "%x:%x", &vendor, &device) != 2) {
-			check(false, "tree", "%s: malformed vmmtest.expect item", item);
+			vmmtest_check(false, "tree", "%s: malformed vmmtest.expect item", item);
 			continue;
 		}
 		*ids = 0;
 		drv = strchr(ids + 1, '/');
 		dev = get_bdf(item);
 		if (!dev) {
-			check(false, "tree", "%s %04x:%04x: no such function", item, vendor, device);
+			vmmtest_check(false, "tree", "%s %04x:%04x: no such function", item, vendor,
+				      device);
 			continue;
 		}
 		if (dev->vendor != vendor || dev->device != device)
-			check(false, "tree", "%s: found %04x:%04x, expected %04x:%04x", item,
-			      dev->vendor, dev->device, vendor, device);
-		else if (drv && strcmp(drv + 1, drv_name(&dev->dev)))
-			check(false, "tree", "%s %04x:%04x: driver %s, expected %s", item,
-			      vendor, device, drv_name(&dev->dev), drv + 1);
+			vmmtest_check(false, "tree", "%s: found %04x:%04x, expected %04x:%04x",
+				      item, dev->vendor, dev->device, vendor, device);
+		else if (drv && strcmp(drv + 1, vmmtest_drv_name(&dev->dev)))
+			vmmtest_check(false, "tree", "%s %04x:%04x: driver %s, expected %s", item,
+				      vendor, device, vmmtest_drv_name(&dev->dev), drv + 1);
 		else
-			check(true, "tree", "%s %04x:%04x driver=%s", item, vendor, device,
-			      drv_name(&dev->dev));
+			vmmtest_check(true, "tree", "%s %04x:%04x driver=%s", item, vendor, device,
+				      vmmtest_drv_name(&dev->dev));
 		pci_dev_put(dev);
 	}
 	kfree(list);
 
 	for_each_pci_dev(pdev)
 		have++;
-	check(have == want, "tree-count", "%d functions, expected %d", have, want);
+	vmmtest_check(have == want, "tree-count", "%d functions, expected %d", have, want);
 }
 
 /* Every memory/io resource of every function got an address inside its bridge windows. */
@@ -224,7 +229,7 @@ static void check_resources(void)
 			if (r->flags && resource_size(r) && !r->parent)
 				bad++;
 		}
-		check(!bad, "resources", "%s: %d unassigned", pci_name(pdev), bad);
+		vmmtest_check(!bad, "resources", "%s: %d unassigned", pci_name(pdev), bad);
 	}
 }
 
@@ -251,31 +256,31 @@ static void setup_testdev(struct pci_dev *pdev)
 	int irq, err;
 
 	err = pci_enable_device_mem(pdev);
-	check(!err, "testdev-enable", "%s (%d)", bdf, err);
+	vmmtest_check(!err, "testdev-enable", "%s (%d)", bdf, err);
 	if (err)
 		return;
 	pci_set_master(pdev);
 	regs = pci_iomap(pdev, 0, 0);
 	if (!regs) {
-		check(false, "testdev-regs", "%s: cannot map BAR0", bdf);
+		vmmtest_check(false, "testdev-regs", "%s: cannot map BAR0", bdf);
 		return;
 	}
 	magic = ioread32(regs + TESTDEV_REG_MAGIC);
-	check(magic == TESTDEV_MAGIC, "testdev-regs", "%s magic %#x", bdf, magic);
+	vmmtest_check(magic == TESTDEV_MAGIC, "testdev-regs", "%s magic %#x", bdf, magic);
 
 	err = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
 	if (err < 0) {
-		check(false, "testdev-msix", "%s: pci_alloc_irq_vectors %d", bdf, err);
+		vmmtest_check(false, "testdev-msix", "%s: pci_alloc_irq_vectors %d", bdf, err);
 	} else {
 		irq = pci_irq_vector(pdev, 0);
 		init_completion(&wait.done);
 		err = request_irq(irq, testdev_irq, 0, "vmmtest", &wait);
 		if (err) {
-			check(false, "testdev-msix", "%s: request_irq %d", bdf, err);
+			vmmtest_check(false, "testdev-msix", "%s: request_irq %d", bdf, err);
 		} else {
 			iowrite32(0, regs + TESTDEV_REG_RAISE);
-			check(wait_for_completion_timeout(&wait.done, 10 * HZ), "testdev-msix",
-			      "%s irq %d", bdf, irq);
+			vmmtest_check(wait_for_completion_timeout(&wait.done, 10 * HZ),
+				      "testdev-msix", "%s irq %d", bdf, irq);
 			free_irq(irq, &wait);
 		}
 		pci_free_irq_vectors(pdev);
@@ -286,8 +291,8 @@ static void setup_testdev(struct pci_dev *pdev)
 	    !pci_resource_len(pdev, TESTDEV_RAM_BAR))
 		return;
 	err = pci_p2pdma_add_resource(pdev, TESTDEV_RAM_BAR, 0, 0);
-	check(!err, "p2pmem-add", "%s BAR2 %llu KiB (%d)", bdf,
-	      (unsigned long long)pci_resource_len(pdev, TESTDEV_RAM_BAR) >> 10, err);
+	vmmtest_check(!err, "p2pmem-add", "%s BAR2 %llu KiB (%d)", bdf,
+		      (unsigned long long)pci_resource_len(pdev, TESTDEV_RAM_BAR) >> 10, err);
 	if (!err)
 		pci_p2pmem_publish(pdev, true);
 }
@@ -299,15 +304,15 @@ static void check_p2pmem_cpu(struct pci_dev *pdev)
 	int i, bad = 0;
 
 	if (!buf) {
-		check(false, "p2pmem-cpu", "%s: pci_alloc_p2pmem failed", pci_name(pdev));
+		vmmtest_check(false, "p2pmem-cpu", "%s: pci_alloc_p2pmem failed", pci_name(pdev));
 		return;
 	}
 	for (i = 0; i < DMA_TEST_LEN / 4; i++)
 		buf[i] = 0x5a000000 | i;
 	for (i = 0; i < DMA_TEST_LEN / 4; i++)
 		bad += buf[i] != (0x5a000000 | i);
-	check(!bad, "p2pmem-cpu", "%s bus %#llx: %d words differ", pci_name(pdev),
-	      (unsigned long long)pci_p2pmem_virt_to_bus(pdev, buf), bad);
+	vmmtest_check(!bad, "p2pmem-cpu", "%s bus %#llx: %d words differ", pci_name(pdev),
+		      (unsigned long long)pci_p2pmem_virt_to_bus(pdev, buf), bad);
 	pci_free_p2pmem(pdev, buf, DMA_TEST_LEN);
 }
 
@@ -339,8 +344,8 @@ static void check_p2p_dma(struct pci_dev *prov, struct pci_dev *client, const ch
 	if (pci_is_enabled(client))
 		regs = pci_iomap(client, 0, 0);
 	if (!p2pbuf || !ram || !regs) {
-		check(false, "p2p-dma", "%s: setup failed (p2pmem %d ram %d regs %d)", pair,
-		      !!p2pbuf, !!ram, !!regs);
+		vmmtest_check(false, "p2p-dma", "%s: setup failed (p2pmem %d ram %d regs %d)", pair,
+			      !!p2pbuf, !!ram, !!regs);
 		goto out;
 	}
 	p2p_bus = pci_p2pmem_virt_to_bus(prov, p2pbuf);
@@ -349,17 +354,17 @@ static void check_p2p_dma(struct pci_dev *prov, struct pci_dev *client, const ch
 		ram[i] = (u8)(i * 7 + 1);
 	memset(p2pbuf, 0, DMA_TEST_LEN);
 	st = testdev_copy(client, regs, ram_bus, p2p_bus, DMA_TEST_LEN);
-	check(!st && !memcmp(p2pbuf, ram, DMA_TEST_LEN), "p2p-dma-write",
-	      "%s RAM %#llx -> p2pmem %#llx status %d", pair, (unsigned long long)ram_bus,
-	      p2p_bus, st);
+	vmmtest_check(!st && !memcmp(p2pbuf, ram, DMA_TEST_LEN), "p2p-dma-write",
+		      "%s RAM %#llx -> p2pmem %#llx status %d", pair, (unsigned long long)ram_bus,
+		      p2p_bus, st);
 
 	for (i = 0; i < DMA_TEST_LEN; i++)
 		p2pbuf[i] = (u8)(i * 13 + 5);
 	memset(ram, 0, DMA_TEST_LEN);
 	st = testdev_copy(client, regs, p2p_bus, ram_bus, DMA_TEST_LEN);
-	check(!st && !memcmp(p2pbuf, ram, DMA_TEST_LEN), "p2p-dma-read",
-	      "%s p2pmem %#llx -> RAM %#llx status %d", pair, p2p_bus,
-	      (unsigned long long)ram_bus, st);
+	vmmtest_check(!st && !memcmp(p2pbuf, ram, DMA_TEST_LEN), "p2p-dma-read",
+		      "%s p2pmem %#llx -> RAM %#llx status %d", pair, p2p_bus,
+		      (unsigned long long)ram_bus, st);
 out:
 	if (regs)
 		pci_iounmap(client, regs);
@@ -389,7 +394,8 @@ static void check_p2p(void)
 		if (!*item)
 			continue;
 		if (!plus || !eq || eq < plus || (strcmp(eq, "=ok") && strcmp(eq, "=no"))) {
-			check(false, "p2p-distance", "%s: malformed vmmtest.p2p item", item);
+			vmmtest_check(false, "p2p-distance", "%s: malformed vmmtest.p2p item",
+				      item);
 			continue;
 		}
 		want = !strcmp(eq, "=ok");
@@ -397,13 +403,14 @@ static void check_p2p(void)
 		prov = get_bdf(item);
 		client = get_bdf(plus + 1);
 		if (!prov || !client) {
-			check(false, "p2p-distance", "%s: no such function", item);
+			vmmtest_check(false, "p2p-distance", "%s: no such function", item);
 		} else if (!rcu_access_pointer(prov->p2pdma)) {
-			check(false, "p2p-distance", "%s: provider has no p2pmem", item);
+			vmmtest_check(false, "p2p-distance", "%s: provider has no p2pmem", item);
 		} else {
 			dist = pci_p2pdma_distance(prov, &client->dev, true);
-			check((dist >= 0) == want, "p2p-distance", "%s distance %d, expected %s",
-			      item, dist, want ? "valid" : "invalid");
+			vmmtest_check((dist >= 0) == want, "p2p-distance",
+				      "%s distance %d, expected %s", item, dist,
+				      want ? "valid" : "invalid");
 			if (want && dist >= 0 && is_testdev(client))
 				check_p2p_dma(prov, client, item);
 		}
@@ -411,20 +418,6 @@ static void check_p2p(void)
 		pci_dev_put(client);
 	}
 	kfree(list);
-}
-
-/* NVMe: bound to nvme, the CMB published as P2P memory (ours has WDS and RDS set). */
-static void check_nvme(void)
-{
-	struct pci_dev *pdev = NULL;
-
-	for_each_pci_dev(pdev) {
-		if (pdev->class != PCI_CLASS_STORAGE_EXPRESS)
-			continue;
-		check(!strcmp(drv_name(&pdev->dev), "nvme"), "nvme-bound", "%s driver=%s",
-		      pci_name(pdev), drv_name(&pdev->dev));
-		check(pci_has_p2pmem(pdev), "nvme-cmb-p2pmem", "%s", pci_name(pdev));
-	}
 }
 
 static int __init vmm_selftest(void)
@@ -437,14 +430,12 @@ static int __init vmm_selftest(void)
 	report_tree();
 	check_tree();
 	check_resources();
-	for_each_pci_dev(pdev)
-		if (is_testdev(pdev) && !pdev->dev.driver)
-			setup_testdev(pdev);
-	for_each_pci_dev(pdev)
-		if (is_testdev(pdev) && rcu_access_pointer(pdev->p2pdma))
-			check_p2pmem_cpu(pdev);
+	for_each_pci_dev(pdev) if (is_testdev(pdev) && !pdev->dev.driver) setup_testdev(pdev);
+	for_each_pci_dev(pdev) if (is_testdev(pdev) && rcu_access_pointer(pdev->p2pdma))
+		check_p2pmem_cpu(pdev);
 	check_p2p();
-	check_nvme();
+	vmmtest_nvme();
+	vmmtest_ntb();
 	pr_info("VMMTEST done pass=%d fail=%d\n", npass, nfail);
 	if (poweroff)
 		kernel_power_off();

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * NVMe through the real nvme driver: every controller bound, its CMB published as p2pmem, the
+ * partition scan's reads counted, a pattern written to and read back from LBA 0 of each
+ * namespace (I/O queues, PRPs), and a P2P read of that LBA into the other controller's CMB.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/mm.h>
+#include <linux/part_stat.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/pci.h>
+
+#include "vmm_selftest.h"
+
+#define NVME_MAX_CTRLS 4
+
+struct nvme_ctrl_under_test {
+	struct pci_dev *pdev;
+	struct device *ctrl; /* nvme<N>, the driver's controller device */
+	struct device *disk; /* its first namespace, nvme<N>n1; NULL if none */
+	struct block_device *bdev;
+};
+
+static u32 lba0_word(int ctrl_idx, int i)
+{
+	return (0x4e560000u + (ctrl_idx << 12)) ^ (i * 2654435761u);
+}
+
+/* Words of PAGE_SIZE bytes at buf that differ from controller ctrl_idx's LBA 0 pattern. */
+static int lba0_bad_words(const u32 *buf, int ctrl_idx)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < PAGE_SIZE / 4; i++)
+		bad += buf[i] != lba0_word(ctrl_idx, i);
+	return bad;
+}
+
+/* One page at LBA 0, synchronously, through the block layer into the nvme driver. */
+static int lba0_io(struct block_device *bdev, struct page *page, blk_opf_t opf)
+{
+	struct bio *bio = bio_alloc(bdev, 1, opf, GFP_KERNEL);
+	int err;
+
+	bio->bi_iter.bi_sector = 0;
+	if (bio_add_page(bio, page, PAGE_SIZE, 0) != PAGE_SIZE) {
+		bio_put(bio);
+		return -EINVAL;
+	}
+	err = submit_bio_wait(bio);
+	bio_put(bio);
+	return err;
+}
+
+/* A namespace disk's parent is the controller device, whose parent is the PCI function. */
+static int match_ns_of(struct device *dev, const void *pdev)
+{
+	return dev->type == &disk_type && dev->parent &&
+	       dev->parent->parent == &((struct pci_dev *)pdev)->dev;
+}
+
+static int nvme_find(struct nvme_ctrl_under_test *c)
+{
+	struct pci_dev *pdev = NULL;
+	int n = 0;
+
+	for_each_pci_dev(pdev) {
+		if (pdev->class != PCI_CLASS_STORAGE_EXPRESS || n == NVME_MAX_CTRLS)
+			continue;
+		vmmtest_check(!strcmp(vmmtest_drv_name(&pdev->dev), "nvme"), "nvme-bound",
+			      "%s driver=%s", pci_name(pdev), vmmtest_drv_name(&pdev->dev));
+		vmmtest_check(pci_has_p2pmem(pdev), "nvme-cmb-p2pmem", "%s", pci_name(pdev));
+		c[n].pdev = pci_dev_get(pdev);
+		c[n].disk = class_find_device(&block_class, NULL, pdev, match_ns_of);
+		c[n].ctrl = c[n].disk ? c[n].disk->parent : NULL;
+		c[n].bdev = NULL;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Before the self-test touches it, the namespace was read by the partition scan (the disk's
+ * I/O statistics count it); then LBA 0 written (FUA) with a pattern and read back.
+ */
+static void nvme_check_namespace(struct nvme_ctrl_under_test *c, int idx)
+{
+	struct gendisk *disk;
+	struct page *page;
+	unsigned long ios, sectors;
+	int err, bad, i;
+	u32 *words;
+
+	if (!c->disk) {
+		vmmtest_check(false, "nvme-namespace", "%s: no block device", pci_name(c->pdev));
+		return;
+	}
+	disk = dev_to_disk(c->disk);
+	ios = part_stat_read(disk->part0, ios[STAT_READ]);
+	sectors = part_stat_read(disk->part0, sectors[STAT_READ]);
+	vmmtest_check(ios > 0, "nvme-partscan",
+		      "%s (%s): %lu reads, %lu sectors before the self-test", disk->disk_name,
+		      pci_name(c->pdev), ios, sectors);
+
+	c->bdev = blkdev_get_by_dev(disk_devt(disk), FMODE_READ | FMODE_WRITE, NULL);
+	if (IS_ERR(c->bdev)) {
+		vmmtest_check(false, "nvme-lba0", "%s: blkdev_get_by_dev %ld", disk->disk_name,
+			      PTR_ERR(c->bdev));
+		c->bdev = NULL;
+		return;
+	}
+	page = alloc_page(GFP_KERNEL);
+	if (!page) {
+		vmmtest_check(false, "nvme-lba0", "%s: no memory", disk->disk_name);
+		return;
+	}
+	words = page_address(page);
+	for (i = 0; i < PAGE_SIZE / 4; i++)
+		words[i] = lba0_word(idx, i);
+	err = lba0_io(c->bdev, page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+	if (!err) {
+		memset(words, 0, PAGE_SIZE);
+		err = lba0_io(c->bdev, page, REQ_OP_READ);
+	}
+	bad = err ? -1 : lba0_bad_words(words, idx);
+	vmmtest_check(!err && !bad, "nvme-lba0",
+		      "%s: %lu bytes written to LBA 0 and read back: error %d, %d words differ",
+		      disk->disk_name, PAGE_SIZE, err, bad);
+	__free_page(page);
+}
+
+/*
+ * The issue's P2P read: LBA 0 of src's namespace read by src's controller straight into
+ * p2pmem of dst's CMB (bus addresses: both sit below one switch), then checked by the CPU.
+ */
+static void nvme_check_p2p_read(struct nvme_ctrl_under_test *src, int src_idx,
+				struct nvme_ctrl_under_test *dst)
+{
+	const char *name = dev_to_disk(src->disk)->disk_name;
+	struct request_queue *q = bdev_get_queue(src->bdev);
+	int dist, err, bad;
+	u64 bus;
+	u32 *buf;
+
+	vmmtest_check(blk_queue_pci_p2pdma(q), "nvme-p2p-queue", "%s: QUEUE_FLAG_PCI_P2PDMA %s",
+		      name,
+		      blk_queue_pci_p2pdma(q) ? "set" : "not set (nvme: DMA ops not P2P-capable)");
+	dist = pci_p2pdma_distance(dst->pdev, &src->pdev->dev, true);
+	buf = pci_alloc_p2pmem(dst->pdev, PAGE_SIZE);
+	if (dist < 0 || !buf) {
+		vmmtest_check(false, "nvme-p2p-read", "%s -> %s CMB: distance %d, p2pmem %s", name,
+			      dev_name(dst->ctrl), dist, buf ? "allocated" : "allocation failed");
+		goto out;
+	}
+	bus = pci_p2pmem_virt_to_bus(dst->pdev, buf);
+	memset32(buf, 0xdeadbeef, PAGE_SIZE / 4);
+	err = lba0_io(src->bdev, virt_to_page(buf), REQ_OP_READ);
+	bad = err ? 0 : lba0_bad_words(buf, src_idx);
+	if (err)
+		vmmtest_check(false, "nvme-p2p-read", "%s -> %s CMB (bus %#llx): error %d%s", name,
+			      dev_name(dst->ctrl), bus, err,
+			      err == -EREMOTEIO ? " (DMA mapping refused the P2P page)" : "");
+	else if (bad)
+		vmmtest_check(false, "nvme-p2p-read",
+			      "%s -> %s CMB (bus %#llx): %d of %lu words differ", name,
+			      dev_name(dst->ctrl), bus, bad, PAGE_SIZE / 4);
+	else
+		vmmtest_check(true, "nvme-p2p-read", "%s -> %s CMB (bus %#llx) %lu bytes verified",
+			      name, dev_name(dst->ctrl), bus, PAGE_SIZE);
+out:
+	if (buf)
+		pci_free_p2pmem(dst->pdev, buf, PAGE_SIZE);
+}
+
+void vmmtest_nvme(void)
+{
+	struct nvme_ctrl_under_test c[NVME_MAX_CTRLS];
+	int n = nvme_find(c), i, j;
+
+	for (i = 0; i < n; i++)
+		nvme_check_namespace(&c[i], i);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++)
+			if (i != j && c[i].bdev && c[j].disk && pci_has_p2pmem(c[j].pdev))
+				nvme_check_p2p_read(&c[i], i, &c[j]);
+	for (i = 0; i < n; i++) {
+		if (c[i].bdev)
+			blkdev_put(c[i].bdev, FMODE_READ | FMODE_WRITE);
+		put_device(c[i].disk);
+		pci_dev_put(c[i].pdev);
+	}
+}
