@@ -19,6 +19,7 @@
 #include "vmm/config.h"
 #include "vmm/machine.h"
 #include "vmm/mem.h"
+#include "vmm/pair.h"
 #include "vmm/topology.h"
 #include "vmm/util.h"
 
@@ -33,6 +34,7 @@ static const char usage_main[] =
 	"  run      boot a machine (the built-in default machine without --config)\n"
 	"  check    validate a configuration file without running it\n"
 	"  inspect  print a machine's PCIe tree (like lspci -tv); --dtb FILE writes its DTB\n"
+	"  pair     run the two machines of an NTB pair (--config pair.toml), consoles prefixed\n"
 	"  help     show this text, or `vmm help run`\n"
 	"\n"
 	"options:\n"
@@ -315,6 +317,47 @@ static int cmd_inspect(int argc, char **argv)
 	return ret;
 }
 
+static const char usage_pair[] =
+	"usage: vmm pair --config pair.toml\n"
+	"\n"
+	"Run the two machines of an NTB pair, each a `vmm run` of its own, with both consoles\n"
+	"here, every line prefixed with the machine's name. pair.toml:\n"
+	"  [pair]\n"
+	"  machines = [\"ntb-a.toml\", \"ntb-b.toml\"]   # relative to pair.toml\n"
+	"  names = [\"a\", \"b\"]                        # optional\n"
+	"Console input is not forwarded. Ctrl-C stops both. Exit status: 0 when both exit 0,\n"
+	"else the first non-zero one; 2 for a bad pair or machine file.\n";
+
+static int cmd_pair(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			fputs(usage_pair, stdout);
+			return 0;
+		default:
+			fputs(usage_pair, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!config || optind < argc) {
+		fputs(usage_pair, stderr);
+		return EXIT_USAGE;
+	}
+	return pair_run(config);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -381,6 +424,8 @@ int main(int argc, char **argv)
 			fputs(usage_check, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "inspect"))
 			fputs(usage_inspect, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "pair"))
+			fputs(usage_pair, stdout);
 		else
 			fputs(usage_main, stdout);
 		return 0;
@@ -393,6 +438,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inspect"))
 		return cmd_inspect(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pair"))
+		return cmd_pair(argc - 1, argv + 1);
 	fprintf(stderr, "vmm: unknown command '%s'\n\n%s", cmd, usage_main);
 	return EXIT_USAGE;
 }

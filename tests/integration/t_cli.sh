@@ -94,6 +94,17 @@ run_vmm 20 run --config "$TMP/toobig.toml"
 expect "run_refuses_a_tree_that_does_not_fit_with_status_2" 2 "t0 BAR2 .* does not fit"
 
 for f in examples/*.toml; do
+	grep -q '^\[pair\]' "$f" && continue # pair files are for `vmm pair`
 	run_vmm 20 check --config "$f"
 	expect "example_${f##*/}_is_valid" 0 "ok \\("
 done
+
+printf '[pair]\nmachines = ["only-one.toml"]\n' >"$TMP/bad-pair.toml"
+run_vmm 20 pair --config "$TMP/bad-pair.toml"
+expect "pair_file_needs_two_machines_at_its_line" 2 \
+	"bad-pair.toml:2:12: 'machines' must list exactly two machine files"
+
+printf '[pair]\nmachines = ["a.toml", "b.toml"]\n' >"$TMP/pair-missing.toml"
+run_vmm 20 pair --config "$TMP/pair-missing.toml"
+expect "pair_checks_both_machine_files_before_starting" 2 "a.toml: cannot read" \
+	"b.toml: cannot read"

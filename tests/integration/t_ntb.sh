@@ -232,3 +232,16 @@ ntb_peer_leaves() {
 ntb_peer_leaves ntb_pair_survives_the_listener_killed_and_restarted a b victim kill
 ntb_peer_leaves ntb_pair_survives_the_connector_killed_and_restarted b a survivor kill
 ntb_peer_leaves ntb_pair_relinks_after_the_peer_powers_off_and_restarts b a survivor exit
+
+# `vmm pair`: both machines from one command, consoles prefixed with their names.
+name=ntb_pair_runs_from_one_pair_file
+if need_kvm "$name"; then
+	ntb_config "$TMP/pa.toml" 0 a "$TMP/pair.sock" ""
+	ntb_config "$TMP/pb.toml" 2 b "$TMP/pair.sock" ""
+	printf '[pair]\nmachines = ["pa.toml", "pb.toml"]\nnames = ["left", "right"]\n' \
+		>"$TMP/both.toml"
+	run_vmm 120 pair --config "$TMP/both.toml"
+	expect "$name" 0 "^\\[left\\] ntb-pair: a link up" "^\\[right\\] ntb-pair: b link up" \
+		"^\\[left\\] ntb-pair: a done errors=0" "^\\[right\\] ntb-pair: b done errors=0" \
+		"vmm pair: left exited with status 0" "vmm pair: right exited with status 0"
+fi
