@@ -163,7 +163,8 @@ namespaces = [ { backend = "ram", size = "16M" } ]'
 # booted together. ntb_hw_idt binds, ntb_pingpong (the first NTB client) takes the device; the
 # self-test (selftest/ntb.c) waits for the link and its ping-pong, exchanges messages, rings a
 # doorbell each way and stores through window 0 into the peer's buffer. One vCPU each: the
-# two boots share this host's 2 cores. Dynamic debug shows what ntb_hw_idt does.
+# two boots share this host's 2 cores. ntb_hw_idt's dev_dbg lines (dynamic debug, shown at
+# loglevel=8) say how far its probe and link setup got.
 NTB_TREE="00:00.0=1234:7100/none,00:01.0=1234:7101/pcieport,01:00.0=111d:8091/ntb_hw_idt"
 for side in a:0 b:2; do
 	machine "ntb-${side%:*}" "$NTB_TREE" "" "
@@ -173,7 +174,8 @@ id = \"rp0\"
 id = \"ntb0\"
 bus = \"rp0\"
 port = ${side#*:}
-rendezvous = \"$TMP/ntb.sock\"" 1 "ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p"
+rendezvous = \"$TMP/ntb.sock\"" 1 \
+		"ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p loglevel=8"
 done
 
 # --- boot -----------------------------------------------------------------------------------
