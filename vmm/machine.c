@@ -220,17 +220,7 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 		return -EEXIST;
 	}
 
-	fw_platform_defaults(&m->fw);
-	m->fw.ncpus = m->cfg->cpus;
-	m->fw.e820 = e820;
-	m->fw.ne820 = ne820;
-	m->fw.mmio32_base = m->topo.windows.mmio32_base;
-	m->fw.mmio32_size = m->topo.windows.mmio32_size;
-	m->fw.mmio64_base = m->topo.windows.mmio64_base;
-	m->fw.mmio64_size = m->topo.windows.mmio64_size;
-	m->fw.io_base = m->topo.windows.io_base;
-	m->fw.io_size = m->topo.windows.io_size;
-	m->fw.pci = &m->topo.root;
+	topology_fw_platform(&m->topo, m->cfg->cpus, e820, ne820, &m->fw);
 	if (m->cfg->firmware)
 		goto dtb; /* the firmware places the ACPI tables it reads from fw_cfg */
 	if (!acpi) {

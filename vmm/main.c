@@ -226,21 +226,12 @@ static int write_dtb(const struct machine_config *cfg, struct topology *t,
 	size_t cap = 64 << 10;
 	void *buf = calloc(1, cap);
 	FILE *f;
-	int n;
+	int n, ne820;
 
 	if (!buf)
 		return 1;
-	fw_platform_defaults(&fw);
-	fw.ncpus = cfg->cpus;
-	fw.ne820 = mem_e820(mem, e820, MEM_MAX_E820);
-	fw.e820 = e820;
-	fw.mmio32_base = t->windows.mmio32_base;
-	fw.mmio32_size = t->windows.mmio32_size;
-	fw.mmio64_base = t->windows.mmio64_base;
-	fw.mmio64_size = t->windows.mmio64_size;
-	fw.io_base = t->windows.io_base;
-	fw.io_size = t->windows.io_size;
-	fw.pci = &t->root;
+	ne820 = mem_e820(mem, e820, MEM_MAX_E820);
+	topology_fw_platform(t, cfg->cpus, e820, ne820, &fw);
 	n = fdt_build(&fw, buf, cap);
 	if (n < 0) {
 		fprintf(stderr, "vmm: building the device tree: %s\n", strerror(-n));
@@ -328,66 +319,60 @@ static const char usage_pair[] =
 	"Console input is not forwarded. Ctrl-C stops both. Exit status: 0 when both exit 0,\n"
 	"else the first non-zero one; 2 for a bad pair or machine file.\n";
 
-static int cmd_pair(int argc, char **argv)
+/*
+ * Options of the commands that take only --config (and --help): returns -1 to go on with
+ * *config set (NULL when not given), else the exit status. A lone positional argument is
+ * taken as the file when `positional` allows it.
+ */
+static int config_only_options(int argc, char **argv, const char *usage, bool positional,
+			       const char **config)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config = NULL;
 	int c;
 
+	*config = NULL;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			*config = optarg;
 			break;
 		case 'h':
-			fputs(usage_pair, stdout);
+			fputs(usage, stdout);
 			return 0;
 		default:
-			fputs(usage_pair, stderr);
+			fputs(usage, stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (!config || optind < argc) {
-		fputs(usage_pair, stderr);
+	if (positional && optind < argc && !*config)
+		*config = argv[optind++];
+	if (!*config || optind < argc) {
+		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	return pair_run(config);
+	return -1;
+}
+
+static int cmd_pair(int argc, char **argv)
+{
+	const char *config;
+	int ret = config_only_options(argc, argv, usage_pair, false, &config);
+
+	return ret >= 0 ? ret : pair_run(config);
 }
 
 static int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *config = NULL;
+	const char *config;
 	struct machine_config cfg;
-	int c, ret;
+	int ret = config_only_options(argc, argv, usage_check, true, &config);
 
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			fputs(usage_check, stdout);
-			return 0;
-		default:
-			fputs(usage_check, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc && !config)
-		config = argv[optind++];
-	if (!config || optind < argc) {
-		fputs(usage_check, stderr);
-		return EXIT_USAGE;
-	}
+	if (ret >= 0)
+		return ret;
 	memset(&cfg, 0, sizeof(cfg));
 	ret = load_config(config, &cfg);
 	if (ret)

@@ -295,6 +295,22 @@ void topology_destroy(struct topology *t)
 	t->nodes = NULL;
 }
 
+void topology_fw_platform(struct topology *t, int ncpus, const struct e820_entry *e820, int ne820,
+			  struct fw_platform *fw)
+{
+	fw_platform_defaults(fw);
+	fw->ncpus = ncpus;
+	fw->e820 = e820;
+	fw->ne820 = ne820;
+	fw->mmio32_base = t->windows.mmio32_base;
+	fw->mmio32_size = t->windows.mmio32_size;
+	fw->mmio64_base = t->windows.mmio64_base;
+	fw->mmio64_size = t->windows.mmio64_size;
+	fw->io_base = t->windows.io_base;
+	fw->io_size = t->windows.io_size;
+	fw->pci = &t->root;
+}
+
 struct pci_dev *topology_find(struct topology *t, const struct machine_config *cfg, const char *id)
 {
 	for (int i = 0; i < cfg->ndevices && i < t->ndev; i++)

@@ -8,6 +8,7 @@
 #ifndef VMM_TOPOLOGY_H
 #define VMM_TOPOLOGY_H
 
+#include "firmware/platform.h"
 #include "vmm/config.h"
 #include "vmm/pci.h"
 
@@ -42,6 +43,11 @@ int topology_build(struct topology *t, const struct machine_config *cfg,
 int topology_start_links(struct topology *t, const struct machine_config *cfg,
 			 const struct guest_mem *mem, char *err, size_t errlen);
 void topology_destroy(struct topology *t);
+
+/* The platform description ACPI and the device tree are built from: vmm's fixed layout,
+ * this tree's windows and `e820` (which must outlive the use of *fw). */
+void topology_fw_platform(struct topology *t, int ncpus, const struct e820_entry *e820, int ne820,
+			  struct fw_platform *fw);
 
 /* The PCI function of the config device `id` (NULL if none). */
 struct pci_dev *topology_find(struct topology *t, const struct machine_config *cfg, const char *id);
