@@ -7,9 +7,11 @@
 #                shared/HOST.md): Linux boots in minutes and cannot run userspace. The kernel's
 #                built-in self-test (guests/linux/selftest) checks the devices from kernel
 #                context, prints "VMMTEST ..." lines and powers off.
-#   full         hardware KVM (kvm_intel/kvm_amd): the same kernel-only boot, plus the userspace
-#                tests (nvme-cli, fio, p2pmem-test, ntb_tool from an initramfs) -- TODO, reported
-#                as skipped.
+#   full         hardware KVM (kvm_intel/kvm_amd): the same kernel-only boots, plus the nvme
+#                machine booted with guests/linux/initramfs (built here in seconds): its /init
+#                runs lspci, nvme-cli, fio verify, p2pmem and PMR checks ("VMMTEST ok|fail
+#                user-..."). Not runnable on nested-PVM hosts; check-qemu.sh there validates
+#                the initramfs under QEMU TCG (make -C guests/linux check-initramfs).
 #
 # Environment: VMM_BUILD (build dir, default ./build), VMM_CACHE (kernel cache, see
 # guests/linux/build.sh), VMM_LINUX_TIMEOUT (seconds for one boot, default 900),
@@ -303,10 +305,61 @@ for m in ${VMM_LINUX_MACHINES:-testdev nvme ntb}; do
 	esac
 done
 
+# full mode: the nvme machine again (a PMR on nvme0 too), with the initramfs from
+# guests/linux/initramfs: the kernel self-test runs and stays up (vmmtest.poweroff=0), then
+# /init runs lspci -tv, nvme list/id-ctrl/show-regs, fio verify on each namespace, checks
+# p2pmem in sysfs and stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
+# and powers off; the PMR's backing file must then start with the tag.
+test_userspace() {
+	local initrd tag pmr=$TMP/pmr0
+	if ! initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
+		bad linux-userspace-initramfs "guests/linux/initramfs/build.sh failed: $(tail -n1 "$TMP/initramfs.log")"
+		return
+	fi
+	echo "linux: initramfs $initrd"
+	tag=vmm-pmr-$$-$RANDOM
+	machine nvme-user "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
+		"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok" "
+[[root_port]]
+id = \"rp0\"
+[[switch]]
+id = \"sw0\"
+bus = \"rp0\"
+downstream = 2
+[[nvme]]
+id = \"nvme0\"
+bus = \"sw0.0\"
+queues = 2
+cmb = \"64M\"
+pmr = \"$pmr\"
+pmr_size = \"1M\"
+namespaces = [ { backend = \"ram\", size = \"16M\" } ]
+[[nvme]]
+id = \"nvme1\"
+bus = \"sw0.1\"
+queues = 2
+cmb = \"64M\"
+namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
+		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag"
+	# 90 MB of initramfs (fio's libraries) unpacked in RAM
+	sed -i -e 's/^memory = .*/memory = "512M"/' \
+		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/nvme-user.toml"
+	can_build nvme-user || return
+	test_machine nvme-user
+	if grep -q "VMMTEST user-done" "$LOG"; then
+		ok "linux-nvme-user-init-done ($(sed -n 's/.*VMMTEST user-done //p' "$LOG" | tr -d '\r'))"
+	else
+		bad linux-nvme-user-init-done "no 'VMMTEST user-done' line from /init"
+	fi
+	if [ "$(head -c ${#tag} "$pmr" 2>/dev/null)" = "$tag" ]; then
+		ok "linux-nvme-user-pmr-file (the PMR file starts with $tag after power-off)"
+	else
+		bad linux-nvme-user-pmr-file "$pmr does not start with '$tag' after power-off"
+	fi
+}
+
 if [ "$MODE" = full ]; then
-	# TODO(full mode): an initramfs (busybox-static, nvme-cli, fio, pciutils) and scripts
-	# that run lspci -tv, nvme id-ctrl/show-regs, fio verify, p2pmem-test, ntb_tool.
-	skipped linux-userspace "full-mode userspace tests are not written yet"
+	test_userspace
 else
 	skipped linux-userspace "kernel-only mode: $why"
 fi
