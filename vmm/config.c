@@ -467,7 +467,42 @@ static void load_firmware(struct ctx *c, const struct toml_keyval *tkv, struct m
 	}
 }
 
-static const char *const cpu_keys[] = {"model", NULL};
+static const char *const cpu_keys[] = {"model", "affinity", NULL};
+
+/*
+ * [cpu] affinity = [0, 1]: one host CPU per vCPU. Pinning keeps a vCPU and the device
+ * threads that serve it on different cores (bench/RESULTS.md: NVMe QD1 latency on a 2-core
+ * host halves when vCPU 0 and the controller's I/O thread do not share a core).
+ */
+static void load_affinity(struct ctx *c, const struct toml_keyval *kv, struct machine_config *cfg)
+{
+	const struct toml_value *a = kv->value;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	if (!cfg_want_type(c, kv, TOML_ARRAY))
+		return;
+	if (a->array.len == 0 || a->array.len > CONFIG_MAX_CPUS) {
+		cfg_report(c, a->pos, "'affinity' must list one host CPU per vCPU");
+		return;
+	}
+	free(cfg->vcpu_affinity);
+	cfg->vcpu_affinity = calloc(a->array.len, sizeof(int));
+	if (!cfg->vcpu_affinity) {
+		c->oom = true;
+		return;
+	}
+	cfg->nvcpu_affinity = (int)a->array.len;
+	for (size_t i = 0; i < a->array.len; i++) {
+		const struct toml_value *v = a->array.items[i];
+
+		if (v->type != TOML_INTEGER || v->integer < 0 || v->integer >= ncpu) {
+			cfg_report(c, v->pos, "host CPU numbers in 'affinity' must be 0 to %ld",
+				   ncpu - 1);
+			continue;
+		}
+		cfg->vcpu_affinity[i] = (int)v->integer;
+	}
+}
 
 static void load_cpu(struct ctx *c, const struct toml_keyval *tkv, struct machine_config *cfg)
 {
@@ -478,6 +513,10 @@ static void load_cpu(struct ctx *c, const struct toml_keyval *tkv, struct machin
 		const char *s;
 		char shown[40];
 
+		if (!strcmp(kv->key, "affinity")) {
+			load_affinity(c, kv, cfg);
+			continue;
+		}
 		if (strcmp(kv->key, "model")) {
 			cfg_unknown_key(c, kv, "cpu", cpu_keys);
 			continue;
@@ -580,6 +619,10 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 				   hint ? "]?" : "");
 	}
 	cfg_check_devices(c, cfg);
+	if (cfg->vcpu_affinity && cfg->nvcpu_affinity != cfg->cpus)
+		cfg_report(c, (struct toml_pos){1, 1},
+			   "[cpu] affinity lists %d host CPUs for %d vCPUs: give one per vCPU",
+			   cfg->nvcpu_affinity, cfg->cpus);
 	if (firmware && have_machine && !machine_firmware)
 		cfg_report(c, firmware->pos, "[firmware] needs 'firmware' in [machine]");
 	if (!have_machine)
@@ -599,6 +642,7 @@ void config_free(struct machine_config *cfg)
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->console.log);
+	free(cfg->vcpu_affinity);
 	for (int i = 0; i < cfg->ndevices; i++) {
 		struct nvme_dev_config *n = &cfg->devices[i].nvme;
 

@@ -58,6 +58,7 @@ struct nvme_dev_config {
 	bool iothread;		   /* false: everything on the vCPU thread (debugging) */
 	uint32_t poll_idle_us;	   /* I/O thread polling window; 0: default; UINT32_MAX: never */
 	uint32_t poll_inflight_us; /* keep polling while backend I/O is in flight; 0: off */
+	int iothread_cpu;	   /* host CPU the I/O thread runs on; -1: any */
 	uint64_t nsmgmt_capacity;  /* Namespace Management pool bytes; 0: feature off */
 	char *nsmgmt_backend;	   /* "ram" or "null" for created namespaces; NULL: "ram" */
 };
@@ -92,6 +93,10 @@ struct machine_config {
 	uint64_t memory; /* bytes; multiple of 2 MiB (4 KiB would do, but hugepages) */
 	int cpus;	 /* 1..KVM_MAX_VCPUS (checked against KVM later) */
 	enum cpu_model cpu_model;
+	/* [cpu] affinity: vCPU i runs on host CPU vcpu_affinity[i] (nvcpu_affinity entries, one
+	 * per vCPU); NULL: wherever the host schedules it. */
+	int *vcpu_affinity;
+	int nvcpu_affinity;
 	bool hugepages;
 
 	char *firmware; /* BIOS image (SeaBIOS), resolved; NULL: direct kernel boot */

@@ -34,7 +34,8 @@ static const struct {
 	{"nvme", DEV_NVME,
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
 			       "namespaces", "cmb", "pmr", "pmr_size", "iothread", "poll_idle_us",
-			       "poll_inflight_us", "nsmgmt_capacity", "nsmgmt_backend", NULL}},
+			       "poll_inflight_us", "nsmgmt_capacity", "nsmgmt_backend",
+			       "iothread_cpu", NULL}},
 };
 
 static const char *const ns_keys[] = {"backend", "size", "path", "lba_size", "cache", NULL};
@@ -267,6 +268,11 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 
 		if (get_int(c, kv, -1, 10000000, &us))
 			n->poll_inflight_us = us < 0 ? UINT32_MAX : (uint32_t)us;
+	} else if (!strcmp(kv->key, "iothread_cpu")) {
+		int cpu;
+
+		if (get_int(c, kv, 0, (long)sysconf(_SC_NPROCESSORS_CONF) - 1, &cpu))
+			n->iothread_cpu = cpu;
 	} else if (!strcmp(kv->key, "nsmgmt_capacity")) {
 		if (!cfg_get_size(c, kv, &v))
 			return;
@@ -354,6 +360,7 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 		d->ntb.mw_size = MiB(16);
 	if (kind == DEV_NVME) {
 		d->nvme.iothread = true;
+		d->nvme.iothread_cpu = -1;
 		d->nvme.queues = NVME_MAX_QUEUES;
 		d->nvme.queue_size = 1024;
 		d->nvme.mdts = KiB(512);

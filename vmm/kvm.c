@@ -530,6 +530,14 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu%d", v->id);
 	pthread_setname_np(pthread_self(), name);
+	if (vm->affinity && v->id < vm->naffinity) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(vm->affinity[v->id], &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			pr_warn("vCPU %d: cannot pin to host CPU %d", v->id, vm->affinity[v->id]);
+	}
 	while (!vm_stopping(vm)) {
 		int r = ioctl(v->fd, KVM_RUN, 0);
 

@@ -64,7 +64,9 @@ struct vm {
 	enum vm_stop_reason stop_reason;
 	int exit_status;
 	uint64_t start_ns;
-	bool vcpus_stuck; /* a vCPU thread did not stop: do not tear down what it may use */
+	bool vcpus_stuck;    /* a vCPU thread did not stop: do not tear down what it may use */
+	const int *affinity; /* host CPU per vCPU (naffinity entries) or NULL */
+	int naffinity;
 };
 
 /* 0 when /dev/kvm is usable; else -errno with a message. */

@@ -490,6 +490,8 @@ int machine_run(const struct machine_config *cfg)
 	if (ret)
 		goto fail;
 
+	m->vm.affinity = cfg->vcpu_affinity;
+	m->vm.naffinity = cfg->nvcpu_affinity;
 	console_set_input(m->console, console_to_com1, console_quit, m);
 	if (console_start(m->console) || vm_start(&m->vm)) {
 		snprintf(err, sizeof(err), "cannot start threads");

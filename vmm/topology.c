@@ -162,6 +162,8 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 			/* config: -1 never polls (UINT32_MAX), like NVME_POLL_OFF */
 			.poll_idle_us = d->nvme.poll_idle_us,
 			.poll_inflight_us = d->nvme.poll_inflight_us,
+			.pin_iothread = d->nvme.iothread_cpu >= 0,
+			.iothread_cpu = d->nvme.iothread_cpu,
 			.nsmgmt_capacity = d->nvme.nsmgmt_capacity,
 			.nsmgmt_backend = d->nvme.nsmgmt_backend,
 		};

@@ -116,6 +116,8 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 		return NULL;
 	}
 	/* Before the namespaces: asynchronous backends submit on the controller's ring. */
+	c->pin_iothread = cfg->pin_iothread;
+	c->iothread_cpu = cfg->iothread_cpu;
 	if (nvme_ring_init(c, !cfg->no_iothread, cfg->poll_idle_us, cfg->poll_inflight_us, err,
 			   errlen)) {
 		nvme_ctrl_destroy(c);

@@ -115,6 +115,8 @@ struct nvme_ctrl {
 	char name[32];
 	char serial[21], model[41], firmware[9], subnqn[224];
 	uint16_t vid, ssvid, cntlid;
+	bool pin_iothread; /* nvme_ctrl_config: the I/O thread's host CPU */
+	int iothread_cpu;
 	uint32_t max_queues, nr_vectors, mdts_bytes;
 	uint8_t mdts; /* Identify MDTS: power of two in units of CAP.MPSMIN */
 

@@ -369,6 +369,15 @@ int nvme_ring_init(struct nvme_ctrl *c, bool threaded, uint32_t poll_idle_us,
 
 		snprintf(name, sizeof(name), "%.12s-io", c->name);
 		pthread_setname_np(r->thread, name);
+		if (c->pin_iothread) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(c->iothread_cpu, &set);
+			if (pthread_setaffinity_np(r->thread, sizeof(set), &set))
+				pr_warn("%s: cannot pin the I/O thread to CPU %d", c->name,
+					c->iothread_cpu);
+		}
 	}
 	return 0;
 }

@@ -92,6 +92,9 @@ struct nvme_ctrl_config {
 	 * saves); for hosts with a core to spare per I/O thread. No effect when poll_idle_us is
 	 * NVME_POLL_OFF or when it is not longer than poll_idle_us. */
 	uint32_t poll_inflight_us;
+	/* Pin the I/O thread to host CPU iothread_cpu (else it runs anywhere). */
+	bool pin_iothread;
+	int iothread_cpu;
 	/*
 	 * Namespace Management and Attachment (OACS bit 3; nsmgmt.c): a pool of this many bytes
 	 * (a multiple of 4096) from which the host creates namespaces; 0: the feature is off and

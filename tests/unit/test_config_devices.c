@@ -258,3 +258,34 @@ Test(config_devices, nvme_cmb_pmr_and_thread_keys)
 	cr_assert_not_null(strstr(e, "'cache' only applies to the \"file\" backend"), "%s", e);
 	free(e);
 }
+
+Test(config_devices, cpu_affinity_and_iothread_cpu)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load("[machine]\nkernel = \"/proc/self/exe\"\ncpus = 1\n[cpu]\naffinity = [0]\n"
+		       "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
+		       "iothread_cpu = 0\n[[nvme]]\nid = \"n1\"\nbus = \"rp1\"\n[[root_port]]\n"
+		       "id = \"rp1\"\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.nvcpu_affinity, 1);
+	cr_assert_eq(cfg.vcpu_affinity[0], 0);
+	cr_assert_eq(cfg.devices[2].nvme.iothread_cpu, 0); /* root ports come first */
+	cr_assert_eq(cfg.devices[3].nvme.iothread_cpu, -1, "not pinned unless asked");
+	config_free(&cfg);
+
+	e = load(
+		"[machine]\nkernel = \"/proc/self/exe\"\ncpus = 2\n[cpu]\naffinity = [0, 100000]\n",
+		&cfg, &ret);
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_not_null(strstr(e, "t.toml:5:16: host CPU numbers in 'affinity' must be 0 to"),
+			   "%s", e);
+	free(e);
+	e = load("[machine]\nkernel = \"/proc/self/exe\"\ncpus = 2\n[cpu]\naffinity = [0]\n", &cfg,
+		 &ret);
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_not_null(strstr(e, "affinity lists 1 host CPUs for 2 vCPUs"), "%s", e);
+	free(e);
+}
