@@ -150,6 +150,68 @@ void seabios_acpi_free(struct seabios_acpi *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* ---- bootorder ---- */
+
+/* Bridges above a device: root port, switch upstream and downstream ports, and more. */
+#define BOOT_PATH_MAX_DEPTH 32
+
+static int path_node(const struct pci_dev *dev, const char *name, char *buf, size_t len, int depth)
+{
+	const struct pci_dev *bridge = dev->bus ? dev->bus->self : NULL;
+	int n, m;
+
+	if (depth > BOOT_PATH_MAX_DEPTH)
+		return -ENAMETOOLONG;
+	if (bridge)
+		n = path_node(bridge, "pci-bridge", buf, len, depth + 1);
+	else
+		n = snprintf(buf, len, "%s", SEABIOS_PCI_ROOT);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (PCI_FUNC(dev->devfn))
+		m = snprintf(buf + n, len - (size_t)n, "/%s@%x,%x", name, PCI_SLOT(dev->devfn),
+			     PCI_FUNC(dev->devfn));
+	else
+		m = snprintf(buf + n, len - (size_t)n, "/%s@%x", name, PCI_SLOT(dev->devfn));
+	if (m < 0 || (size_t)m >= len - (size_t)n)
+		return -ENAMETOOLONG;
+	return n + m;
+}
+
+int seabios_pci_boot_path(const struct pci_dev *dev, char *buf, size_t len)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "pci%04x,%04x", (unsigned)get_le(dev->cfg + PCI_VENDOR_ID, 2),
+		 (unsigned)get_le(dev->cfg + PCI_DEVICE_ID, 2));
+	return path_node(dev, name, buf, len, 0);
+}
+
+/* Lines separated by '\n', "HALT" last, NUL-terminated like QEMU's (fw_cfg.c). */
+static int add_bootorder(struct fw_cfg *f, const struct pci_dev *const *boot, int nboot)
+{
+	size_t cap = (size_t)nboot * SEABIOS_BOOT_PATH_MAX + sizeof(SEABIOS_BOOT_HALT);
+	char *text = malloc(cap), *p = text;
+	int ret;
+
+	if (!text)
+		return -ENOMEM;
+	for (int i = 0; i < nboot; i++) {
+		ret = seabios_pci_boot_path(boot[i], p, SEABIOS_BOOT_PATH_MAX);
+		if (ret < 0) {
+			free(text);
+			return ret;
+		}
+		p += ret;
+		*p++ = '\n';
+	}
+	memcpy(p, SEABIOS_BOOT_HALT, sizeof(SEABIOS_BOOT_HALT));
+	p += sizeof(SEABIOS_BOOT_HALT);
+	ret = fw_cfg_add_file(f, SEABIOS_FILE_BOOTORDER, text, (uint32_t)(p - text), false);
+	free(text);
+	return ret;
+}
+
 /* ---- fw_cfg contents ---- */
 
 /* etc/e820: packed {le64 address, le64 length, le32 type} (SeaBIOS struct e820_reservation) */
@@ -195,6 +257,11 @@ int seabios_fw_cfg_setup(struct fw_cfg *f, const struct seabios_config *c)
 	free(e820);
 	if (ret)
 		return -EINVAL;
+	if (c->nboot) {
+		ret = add_bootorder(f, c->boot, c->nboot);
+		if (ret)
+			return ret;
+	}
 	if (c->acpi) {
 		ret = seabios_acpi_build(c->acpi, &acpi);
 		if (ret)

@@ -17,6 +17,7 @@
 #include "vmm/bus.h"
 #include "vmm/dev/fw_cfg.h"
 #include "vmm/mem.h"
+#include "vmm/pci.h"
 
 /* Debian's seabios package: the 256 KiB build is the one with the NVMe driver. */
 #define SEABIOS_DEFAULT_IMAGE "/usr/share/seabios/bios-256k.bin"
@@ -73,6 +74,28 @@ struct seabios_acpi {
 int seabios_acpi_build(const struct acpi_tables *t, struct seabios_acpi *out);
 void seabios_acpi_free(struct seabios_acpi *a);
 
+/*
+ * "bootorder" (src/boot.c loadBootOrder): one device path per line, the first line the first
+ * to try. SeaBIOS builds a path for each PCI function it can boot from (build_pci_path):
+ * "/pci@i0cf8", then "/pci-bridge@<slot>[,<fn>]" for every bridge on the way down, then a node
+ * "*@<slot>[,<fn>]" for the device, and matches it against each line's prefix, '*' standing
+ * for any node name. A last line "HALT" makes every device not listed unbootable (QEMU
+ * writes it for -boot strict=on).
+ */
+#define SEABIOS_FILE_BOOTORDER "bootorder"
+#define SEABIOS_PCI_ROOT       "/pci@i0cf8" /* the host bridge, at config mechanism #1 */
+#define SEABIOS_BOOT_HALT      "HALT"
+#define SEABIOS_BOOT_PATH_MAX  256 /* SeaBIOS's own buffer (bootprio_find_pci_device) */
+
+/*
+ * The path of PCI function `dev` as a bootorder line, from where it sits in the tree: its
+ * own slot and function and those of the bridges above it (bus numbers play no part, so it
+ * holds whatever numbers SeaBIOS's enumeration gives the buses). The device's node is named
+ * "pci<vendor>,<device>", as QEMU names a function it has no class name for. Returns the
+ * length, or -ENAMETOOLONG if it does not fit `len` (at most SEABIOS_BOOT_PATH_MAX).
+ */
+int seabios_pci_boot_path(const struct pci_dev *dev, char *buf, size_t len);
+
 /* What the fw_cfg device tells SeaBIOS. */
 struct seabios_config {
 	int ncpus;
@@ -81,7 +104,9 @@ struct seabios_config {
 	const struct acpi_tables *acpi; /* NULL: SeaBIOS builds its own tables */
 	uint16_t sercon_port;		/* 0: no serial console; else its I/O base */
 	bool have_reboot_timeout;
-	int32_t reboot_timeout_ms; /* -1: wait forever after "No bootable device" */
+	int32_t reboot_timeout_ms;	   /* -1: wait forever after "No bootable device" */
+	const struct pci_dev *const *boot; /* boot order: only these, in this order */
+	int nboot;			   /* 0: no "bootorder" (SeaBIOS's default order) */
 };
 
 /* Fill `f` with SeaBIOS's items and files. 0 or -errno. */

@@ -349,8 +349,8 @@ static char *get_input_file(struct ctx *c, const struct toml_keyval *kv)
 	return NULL;
 }
 
-static const char *const machine_keys[] = {"memory",  "cpus",	   "kernel",   "initrd",
-					   "cmdline", "hugepages", "firmware", NULL};
+static const char *const machine_keys[] = {"memory",	"cpus",	    "kernel", "initrd", "cmdline",
+					   "hugepages", "firmware", "boot",   NULL};
 
 /* [machine] firmware: "seabios" (Debian's image) or a path to a BIOS image. */
 static char *get_firmware(struct ctx *c, const struct toml_keyval *kv)
@@ -410,7 +410,7 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 				cfg->cmdline = cfg_dup(c, s);
 		} else if (!strcmp(k, "hugepages")) {
 			cfg_get_bool(c, kv, &cfg->hugepages);
-		} else {
+		} else if (strcmp(k, "boot")) {
 			cfg_unknown_key(c, kv, "machine", machine_keys);
 		}
 	}
@@ -428,6 +428,59 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 				"'%s' cannot be used with 'firmware' (direct kernel boot through "
 				"the firmware is not supported yet)",
 				kv->key);
+	}
+}
+
+/*
+ * [machine] boot: the devices the firmware tries, in order. It names devices, so it is
+ * checked once they are all loaded. Only NVMe controllers boot: they are the disks
+ * SeaBIOS has a driver for.
+ */
+static void load_boot(struct ctx *c, const struct toml_keyval *kv, bool firmware,
+		      struct machine_config *cfg)
+{
+	const struct toml_value *a;
+	char shown[40];
+
+	if (!kv || !cfg_want_type(c, kv, TOML_ARRAY))
+		return;
+	if (!firmware) {
+		cfg_report(c, kv->pos, "'boot' needs 'firmware' in [machine] (a boot order)");
+		return;
+	}
+	a = kv->value;
+	cfg->boot = calloc(a->array.len + 1, sizeof(*cfg->boot));
+	if (!cfg->boot) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < a->array.len; i++) {
+		const struct toml_value *v = a->array.items[i];
+		const struct dev_config *d = NULL;
+		bool twice = false;
+
+		if (v->type != TOML_STRING) {
+			cfg_report(c, v->pos, "'boot' lists device ids (strings), found %s",
+				   toml_type_name(v->type));
+			continue;
+		}
+		for (int j = 0; j < cfg->ndevices && !d; j++)
+			if (cfg->devices[j].id && !strcmp(cfg->devices[j].id, v->string.ptr))
+				d = &cfg->devices[j];
+		for (int j = 0; j < cfg->nboot; j++)
+			twice |= !strcmp(cfg->boot[j], v->string.ptr);
+		cfg_printable(v->string.ptr, shown, sizeof(shown));
+		if (!d)
+			cfg_report(c, v->pos, "'boot' names \"%s\", but no device has that id",
+				   shown);
+		else if (d->kind != DEV_NVME)
+			cfg_report(c, v->pos,
+				   "\"%s\" (line %d) cannot boot: only [[nvme]] devices can", shown,
+				   d->line);
+		else if (twice)
+			cfg_report(c, v->pos, "\"%s\" is listed twice in 'boot'", shown);
+		else if ((cfg->boot[cfg->nboot] = cfg_dup(c, d->id)))
+			cfg->nboot++;
 	}
 }
 
@@ -564,7 +617,7 @@ static const char *const device_kinds[] = {NULL};
 
 static void load_root(struct ctx *c, const struct toml_value *root, struct machine_config *cfg)
 {
-	const struct toml_keyval *firmware = NULL;
+	const struct toml_keyval *firmware = NULL, *boot = NULL;
 	bool have_machine = false, machine_firmware = false;
 	char k[80];
 
@@ -597,6 +650,7 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 				continue;
 			if (kv->key[1] == 'a') {
 				load_machine(c, kv, cfg);
+				boot = toml_table_find(kv->value, "boot");
 				for (size_t j = 0; j < kv->value->table.len; j++)
 					machine_firmware |=
 						!strcmp(kv->value->table.items[j].key, "firmware");
@@ -623,6 +677,7 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 		cfg_report(c, (struct toml_pos){1, 1},
 			   "[cpu] affinity lists %d host CPUs for %d vCPUs: give one per vCPU",
 			   cfg->nvcpu_affinity, cfg->cpus);
+	load_boot(c, boot, machine_firmware, cfg);
 	if (firmware && have_machine && !machine_firmware)
 		cfg_report(c, firmware->pos, "[firmware] needs 'firmware' in [machine]");
 	if (!have_machine)
@@ -641,6 +696,9 @@ void config_free(struct machine_config *cfg)
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);
+	for (int i = 0; i < cfg->nboot; i++)
+		free(cfg->boot[i]);
+	free(cfg->boot);
 	free(cfg->console.log);
 	free(cfg->vcpu_affinity);
 	for (int i = 0; i < cfg->ndevices; i++) {

@@ -103,6 +103,8 @@ struct machine_config {
 	char *kernel;	/* absolute or relative to the config file's directory, resolved */
 	char *initrd;	/* NULL: none */
 	char *cmdline;	/* NULL: empty */
+	char **boot;	/* [machine] boot: device ids, first to try first (firmware only) */
+	int nboot;
 
 	struct console_config console;
 	struct firmware_config firmware_opts;

@@ -266,6 +266,7 @@ static int load_firmware(struct machine *m, char *err, size_t errlen)
 		.reboot_timeout_ms = cfg->firmware_opts.reboot_timeout,
 	};
 	struct acpi_tables acpi;
+	const struct pci_dev **boot;
 	const uint8_t *low;
 	size_t low_size;
 	int ret;
@@ -303,7 +304,25 @@ static int load_firmware(struct machine *m, char *err, size_t errlen)
 		return ret;
 	}
 	sc.acpi = &acpi;
+	boot = calloc((size_t)cfg->nboot + 1, sizeof(*boot));
+	if (!boot) {
+		acpi_tables_free(&acpi);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < cfg->nboot; i++) {
+		boot[i] = topology_find(&m->topo, cfg, cfg->boot[i]);
+		if (!boot[i]) {
+			snprintf(err, errlen, "internal error: boot device %s is not in the tree",
+				 cfg->boot[i]);
+			free(boot);
+			acpi_tables_free(&acpi);
+			return -ENOENT;
+		}
+	}
+	sc.boot = boot;
+	sc.nboot = cfg->nboot;
 	ret = seabios_fw_cfg_setup(m->fw_cfg, &sc);
+	free(boot);
 	acpi_tables_free(&acpi);
 	if (ret) {
 		snprintf(err, errlen, "filling fw_cfg: %s", strerror(-ret));

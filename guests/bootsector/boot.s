@@ -3,6 +3,9 @@
 # serial console forwards to COM1), then stops the machine through the debug-exit port
 # 0xf4 (vmm and QEMU isa-debug-exit: exit status (0x10 << 1) | 1 = 33).
 #
+# Assembled with --defsym DISK2=1 it says "vmm-bootsector (disk 2): ..." instead: the second
+# disk of the boot-order test, told apart from the first by what it prints.
+#
 # Plain `as` syntax (no preprocessor: the .s suffix keeps guests/Makefile from taking this
 # for a PVH guest).
 	.code16
@@ -61,7 +64,11 @@ putc:
 	ret
 
 drive:	.byte	0
-banner:	.asciz	"vmm-bootsector: booted from LBA 0, drive 0x"
+banner:	.ascii	"vmm-bootsector"
+	.ifdef	DISK2
+	.ascii	" (disk 2)"
+	.endif
+	.asciz	": booted from LBA 0, drive 0x"
 eol:	.asciz	"\r\n"
 
 	.org	510

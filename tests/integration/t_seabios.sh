@@ -104,3 +104,110 @@ name=seabios_boots_our_boot_sector_from_nvme
 if need_kvm "$name"; then
 	seabios_nvme_boot "$name"
 fi
+
+# Boot order: two NVMe disks whose boot sectors print different markers. Without `boot`
+# SeaBIOS boots the first controller it finds (nvme0, the test above); with
+# boot = ["nvme1"] vmm serves the fw_cfg file "bootorder" with nvme1's path below the switch
+# and "HALT", so the second disk is drive 0x80 and boots.
+name=seabios_boot_order_boots_the_second_nvme_disk
+if need_kvm "$name"; then
+	if [ ! -r "$SEABIOS_IMAGE" ]; then
+		skipped "$name" "$SEABIOS_IMAGE not found (Debian package seabios)"
+	else
+		seabios_config | sed -e '/^\[\[testdev\]\]/,$d' \
+			-e 's/^firmware = "seabios"$/&\nboot = ["nvme1"]/' >"$TMP/order.toml"
+		cat >>"$TMP/order.toml" <<EOT
+[[nvme]]
+id = "nvme0"
+bus = "sw0.0"
+namespaces = [{ backend = "file", path = "$GUESTS/bootsector.img" }]
+
+[[nvme]]
+id = "nvme1"
+bus = "sw0.1"
+namespaces = [{ backend = "file", path = "$GUESTS/bootsector-2.img" }]
+EOT
+		rm -f "$TMP/debugcon.log"
+		run_vmm 120 run --config "$TMP/order.toml"
+		[ -f "$TMP/debugcon.log" ] && cat "$TMP/debugcon.log" >>"$TMP/err"
+		if grep -q "vmm-bootsector: booted" "$TMP/out" "$TMP/err"; then
+			bad "$name" "the first disk booted: the boot order was ignored"
+		else
+			expect "$name" 33 "boot order:" \
+				"1: /pci@i0cf8/pci-bridge@1/pci-bridge@0/pci-bridge@1/pci[0-9a-f]{4},[0-9a-f]{4}@0\$" \
+				"2: HALT" "Booting from Hard Disk" \
+				"vmm-bootsector \\(disk 2\\): booted from LBA 0, drive 0x80"
+		fi
+	fi
+fi
+
+# Linux through SeaBIOS, from a disk with Debian's GRUB (guests/linux-disk/build.sh builds it
+# here from Debian packages). SeaBIOS boots GRUB's boot.img from the NVMe disk, GRUB loads
+# Debian's vmlinuz with linux16, and the kernel's real-mode setup code prints "early console
+# in setup code" (its command line has "debug"): the kernel has taken over. Its XZ
+# decompression would then run for minutes in this host's instruction emulator, so the test
+# stops vmm once the line is there.
+name=seabios_boots_debian_linux_from_nvme_through_grub
+LINUX_DISK_WAIT=${LINUX_DISK_WAIT:-600}
+if need_kvm "$name"; then
+	guests/linux-disk/build.sh "$TMP/linux-disk.img" 2>"$TMP/build.err"
+	rc=$?
+	if [ ! -r "$SEABIOS_IMAGE" ]; then
+		skipped "$name" "$SEABIOS_IMAGE not found (Debian package seabios)"
+	elif [ "$rc" -eq 77 ]; then
+		skipped "$name" "$(sed -e 's/^build.sh: //' "$TMP/build.err" | tail -n 1)"
+	elif [ "$rc" -ne 0 ]; then
+		cp "$TMP/build.err" "$TMP/err"
+		: >"$TMP/out"
+		bad "$name" "guests/linux-disk/build.sh failed (status $rc)"
+	else
+		cat >"$TMP/linux.toml" <<EOT
+[machine]
+memory = "512M"
+cpus = 1
+firmware = "seabios"
+boot = ["nvme0"]
+
+[firmware]
+debugcon = "$TMP/debugcon.log"
+reboot_timeout = 0
+
+[[root_port]]
+id = "rp0"
+
+[[switch]]
+id = "sw0"
+bus = "rp0"
+
+[[nvme]]
+id = "nvme0"
+bus = "sw0.0"
+namespaces = [{ backend = "file", path = "$TMP/linux-disk.img" }]
+EOT
+		rm -f "$TMP/debugcon.log"
+		"$VMM" run --config "$TMP/linux.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
+		pid=$!
+		waited=0
+		while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$LINUX_DISK_WAIT" ] &&
+			! grep -q "early console in setup code" "$TMP/out"; do
+			sleep 1
+			waited=$((waited + 1))
+		done
+		if grep -q "early console in setup code" "$TMP/out"; then
+			kill "$pid" 2>/dev/null
+			wait "$pid"
+			status=0
+		elif kill -0 "$pid" 2>/dev/null; then
+			kill "$pid"
+			wait "$pid"
+			status=124
+		else
+			wait "$pid"
+			status=$?
+		fi
+		[ -f "$TMP/debugcon.log" ] && cat "$TMP/debugcon.log" >>"$TMP/err"
+		expect "$name" 0 "1: /pci@i0cf8/pci-bridge@1/pci-bridge@0/pci-bridge@0/pci" \
+			"Booting from Hard Disk" "Welcome to GRUB" \
+			"vmm-linux-disk: GRUB loads /vmlinuz" "early console in setup code"
+	fi
+fi

@@ -377,6 +377,113 @@ Test(seabios, items_and_files_for_seabios, .init = seabios_setup, .fini = seabio
 	cr_assert_eq(len % LOADER_ENTRY_SIZE, 0);
 }
 
+/* ---- bootorder ---- */
+
+/* A function at `devfn` on `bus`, with its vendor and device ID. */
+static void fake_fn(struct pci_dev *d, struct pci_bus *bus, uint8_t devfn, uint16_t vendor,
+		    uint16_t device)
+{
+	d->bus = bus;
+	d->devfn = devfn;
+	d->cfg[PCI_VENDOR_ID] = (uint8_t)vendor;
+	d->cfg[PCI_VENDOR_ID + 1] = (uint8_t)(vendor >> 8);
+	d->cfg[PCI_DEVICE_ID] = (uint8_t)device;
+	d->cfg[PCI_DEVICE_ID + 1] = (uint8_t)(device >> 8);
+}
+
+/* Root port 00:03.0 -> switch upstream port -> downstream port 2 -> device at slot 0 fn 1,
+ * and a second endpoint at 00:1f.2 on the root bus. */
+static struct pci_bus root_bus, rp_bus, up_bus, dp_bus;
+static struct pci_dev rp, up, dp, ep, ep_root;
+
+static void tree_setup(void)
+{
+	seabios_setup();
+	memset(&rp, 0, sizeof(rp));
+	memset(&up, 0, sizeof(up));
+	memset(&dp, 0, sizeof(dp));
+	memset(&ep, 0, sizeof(ep));
+	memset(&ep_root, 0, sizeof(ep_root));
+	root_bus = (struct pci_bus){.self = NULL};
+	rp_bus = (struct pci_bus){.self = &rp};
+	up_bus = (struct pci_bus){.self = &up};
+	dp_bus = (struct pci_bus){.self = &dp};
+	fake_fn(&rp, &root_bus, PCI_DEVFN(3, 0), 0x1234, 0x7101);
+	fake_fn(&up, &rp_bus, PCI_DEVFN(0, 0), 0x104c, 0x8232);
+	fake_fn(&dp, &up_bus, PCI_DEVFN(2, 0), 0x104c, 0x8233);
+	fake_fn(&ep, &dp_bus, PCI_DEVFN(0, 1), 0x1234, 0x7110);
+	fake_fn(&ep_root, &root_bus, PCI_DEVFN(0x1f, 2), 0x8086, 0xabcd);
+}
+
+Test(seabios, boot_path_names_every_bridge_by_slot_and_the_device_by_its_ids, .init = tree_setup,
+     .fini = seabios_teardown)
+{
+	char buf[SEABIOS_BOOT_PATH_MAX];
+	const char *want = "/pci@i0cf8/pci-bridge@3/pci-bridge@0/pci-bridge@2/pci1234,7110@0,1";
+
+	cr_assert_eq(seabios_pci_boot_path(&ep, buf, sizeof(buf)), (int)strlen(want));
+	cr_assert_str_eq(buf, want);
+	/* Slot and function in hex, the function only when not 0 (SeaBIOS build_pci_path). */
+	cr_assert_eq(seabios_pci_boot_path(&ep_root, buf, sizeof(buf)), 28);
+	cr_assert_str_eq(buf, "/pci@i0cf8/pci8086,abcd@1f,2");
+	cr_assert_eq(seabios_pci_boot_path(&ep, buf, strlen(want)), -ENAMETOOLONG);
+	cr_assert_eq(seabios_pci_boot_path(&ep, buf, 8), -ENAMETOOLONG);
+}
+
+Test(seabios, bootorder_lists_the_devices_in_order_and_ends_with_halt, .init = tree_setup,
+     .fini = seabios_teardown)
+{
+	const struct pci_dev *boot[] = {&ep_root, &ep};
+	struct seabios_config c = {.ncpus = 1, .e820 = e820, .ne820 = 4, .boot = boot, .nboot = 2};
+	const char *want = "/pci@i0cf8/pci8086,abcd@1f,2\n"
+			   "/pci@i0cf8/pci-bridge@3/pci-bridge@0/pci-bridge@2/pci1234,7110@0,1\n"
+			   "HALT";
+	struct fw_cfg *g = fw_cfg_create(&mem);
+	const uint8_t *p;
+	uint32_t len;
+
+	fw_cfg_destroy(f);
+	f = g;
+	cr_assert_eq(seabios_fw_cfg_setup(f, &c), 0);
+	p = file(SEABIOS_FILE_BOOTORDER, &len);
+	cr_assert_eq(len, strlen(want) + 1, "NUL-terminated, as QEMU serves it");
+	cr_assert_str_eq((const char *)p, want);
+}
+
+Test(seabios, no_boot_list_means_no_bootorder_file, .init = tree_setup, .fini = seabios_teardown)
+{
+	struct seabios_config c = {.ncpus = 1, .e820 = e820, .ne820 = 4};
+	struct fw_cfg *g = fw_cfg_create(&mem);
+
+	fw_cfg_destroy(f);
+	f = g;
+	cr_assert_eq(seabios_fw_cfg_setup(f, &c), 0);
+	cr_assert_eq(fw_cfg_file_key(f, SEABIOS_FILE_BOOTORDER), -ENOENT);
+}
+
+Test(seabios, bootorder_too_deep_for_seabios_is_refused, .init = tree_setup,
+     .fini = seabios_teardown)
+{
+	/* 40 bridges in a chain: SeaBIOS's 256-byte buffer could not hold the path. */
+	struct pci_dev *chain = calloc(40, sizeof(*chain));
+	struct pci_bus *buses = calloc(40, sizeof(*buses));
+	const struct pci_dev *boot[1];
+	struct seabios_config c = {.ncpus = 1, .e820 = e820, .ne820 = 4, .boot = boot, .nboot = 1};
+	struct fw_cfg *g = fw_cfg_create(&mem);
+
+	cr_assert(chain && buses);
+	for (int i = 0; i < 40; i++) {
+		buses[i].self = i ? &chain[i - 1] : NULL;
+		fake_fn(&chain[i], &buses[i], PCI_DEVFN(1, 0), 0x1234, 0x7101);
+	}
+	boot[0] = &chain[39];
+	fw_cfg_destroy(f);
+	f = g;
+	cr_assert_eq(seabios_fw_cfg_setup(f, &c), -ENAMETOOLONG);
+	free(chain);
+	free(buses);
+}
+
 /* ---- etc/table-loader, executed like SeaBIOS's romfile_loader_execute() ---- */
 
 #define FSEG_GPA 0xf5000u
@@ -568,6 +675,82 @@ Test(seabios, config_rejects_kernel_with_firmware_and_orphan_firmware_table)
 	cr_assert_not_null(strstr(errors, "t.toml:3:2: [firmware] needs 'firmware' in [machine]"),
 			   "%s", errors);
 	cr_assert_not_null(strstr(errors, "t.toml:4:18: 'reboot_timeout' must be -1"), "%s",
+			   errors);
+	free(errors);
+}
+
+/* Two NVMe controllers below two root ports; `boot` is inserted into [machine] (line 4). */
+static int load_boot_config(const char *boot, struct machine_config *cfg, char **errors)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "[machine]\nmemory = \"256M\"\nfirmware = \"seabios\"\n%s\n"
+		 "[[root_port]]\nid = \"rp0\"\n[[root_port]]\nid = \"rp1\"\n"
+		 "[[nvme]]\nid = \"nvme0\"\nbus = \"rp0\"\n"
+		 "namespaces = [{ backend = \"ram\", size = \"1M\" }]\n"
+		 "[[nvme]]\nid = \"nvme1\"\nbus = \"rp1\"\n"
+		 "namespaces = [{ backend = \"ram\", size = \"1M\" }]\n",
+		 boot);
+	return load(text, cfg, errors);
+}
+
+Test(seabios, config_boot_lists_nvme_ids_in_order)
+{
+	struct machine_config cfg;
+	char *errors;
+
+	if (access(SEABIOS_DEFAULT_IMAGE, R_OK))
+		cr_skip_test("%s is not installed", SEABIOS_DEFAULT_IMAGE);
+	cr_assert_eq(load_boot_config("boot = [\"nvme1\", \"nvme0\"]", &cfg, &errors), 0, "%s",
+		     errors);
+	cr_assert_eq(cfg.nboot, 2);
+	cr_assert_str_eq(cfg.boot[0], "nvme1");
+	cr_assert_str_eq(cfg.boot[1], "nvme0");
+	config_free(&cfg);
+	cr_assert_eq(load_boot_config("boot = []", &cfg, &errors), 0, "%s", errors);
+	cr_assert_eq(cfg.nboot, 0);
+	config_free(&cfg);
+}
+
+Test(seabios, config_boot_entries_must_name_nvme_devices_once)
+{
+	struct machine_config cfg;
+	char *errors;
+
+	if (access(SEABIOS_DEFAULT_IMAGE, R_OK))
+		cr_skip_test("%s is not installed", SEABIOS_DEFAULT_IMAGE);
+	cr_assert_eq(load_boot_config("boot = [\"nvme0\", \"disk9\", \"rp0\", 7, \"nvme0\"]", &cfg,
+				      &errors),
+		     -EINVAL);
+	cr_assert_not_null(strstr(errors, "t.toml:4:18: 'boot' names \"disk9\", but no device"),
+			   "%s", errors);
+	cr_assert_not_null(
+		strstr(errors, "t.toml:4:27: \"rp0\" (line 5) cannot boot: only [[nvme]]"), "%s",
+		errors);
+	cr_assert_not_null(strstr(errors,
+				  "t.toml:4:34: 'boot' lists device ids (strings), found an "
+				  "integer"),
+			   "%s", errors);
+	cr_assert_not_null(strstr(errors, "t.toml:4:37: \"nvme0\" is listed twice in 'boot'"), "%s",
+			   errors);
+	free(errors);
+	cr_assert_eq(load_boot_config("boot = \"nvme0\"", &cfg, &errors), -EINVAL);
+	cr_assert_not_null(strstr(errors, "t.toml:4:8: 'boot' must be an array"), "%s", errors);
+	free(errors);
+}
+
+Test(seabios, config_boot_needs_firmware)
+{
+	struct machine_config cfg;
+	char *errors;
+
+	cr_assert_eq(load("[machine]\nkernel = \"/bin/sh\"\nboot = [\"nvme0\"]\n[[root_port]]\n"
+			  "id = \"rp0\"\n[[nvme]]\nid = \"nvme0\"\nbus = \"rp0\"\n"
+			  "namespaces = [{ backend = \"ram\", size = \"1M\" }]\n",
+			  &cfg, &errors),
+		     -EINVAL);
+	cr_assert_not_null(strstr(errors, "t.toml:3:1: 'boot' needs 'firmware' in [machine]"), "%s",
 			   errors);
 	free(errors);
 }
