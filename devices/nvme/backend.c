@@ -64,7 +64,7 @@ static int ram_open(struct nvme_backend *be, const char *path, char *err, size_t
 	}
 	/* Anonymous mapping: untouched pages cost nothing and read as zeroes. */
 	p = mmap(NULL, be->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED) {
 		snprintf(err, errlen, "ram backend: cannot map %llu bytes: %s",

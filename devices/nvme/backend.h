@@ -61,7 +61,7 @@ struct nvme_backend {
 	const struct nvme_backend_ops *ops;
 	void *priv;
 	uint64_t size;
-	bool discard_zeroes; /* deallocated blocks read as zeroes (Identify NS DLFEAT) */
+	bool discard_zeroes;	/* deallocated blocks read as zeroes (Identify NS DLFEAT) */
 	struct nvme_ring *ring; /* the controller's io_uring (iothread.h), lock held to use */
 	const char *cache;	/* file: "none" / "writeback"; NULL: "none" */
 };

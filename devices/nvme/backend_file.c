@@ -152,8 +152,7 @@ static void queue_stage(struct file_req *q)
 		n = q->left < ZERO_CHUNK ? (uint32_t)q->left : ZERO_CHUNK;
 		/* The zero buffer is aligned; offsets and lengths of whole LBAs may still not be
 		 * for O_DIRECT: the buffered descriptor then. */
-		io_uring_prep_write(sqe,
-				    (q->off | n) & (f->off_align - 1) ? f->fd_cached : f->fd,
+		io_uring_prep_write(sqe, (q->off | n) & (f->off_align - 1) ? f->fd_cached : f->fd,
 				    f->zeroes, n, q->off);
 		break;
 	case ST_SYNC:
@@ -341,10 +340,12 @@ static int file_submit(struct nvme_backend *be, struct nvme_be_req *r)
 			break;
 		}
 		/* Files promise zeroes after deallocation (discard_zeroes). */
-		q->stage = !f->no_punch ? ST_PUNCH : !f->no_zero_range ? ST_ZERO_RANGE : ST_ZERO_WRITE;
+		q->stage = !f->no_punch	       ? ST_PUNCH
+			   : !f->no_zero_range ? ST_ZERO_RANGE
+					       : ST_ZERO_WRITE;
 		break;
 	case NVME_BE_WRITE_ZEROES:
-		q->stage = !f->no_zero_range			  ? ST_ZERO_RANGE
+		q->stage = !f->no_zero_range		  ? ST_ZERO_RANGE
 			   : !f->blockdev && !f->no_punch ? ST_PUNCH
 							  : ST_ZERO_WRITE;
 		break;
@@ -410,7 +411,8 @@ static int file_open(struct nvme_backend *be, const char *path, char *err, size_
 		return -EINVAL;
 	}
 	if (be->cache && strcmp(be->cache, "none") && strcmp(be->cache, "writeback")) {
-		snprintf(err, errlen, "file backend: cache must be \"none\" or \"writeback\", not \"%s\"",
+		snprintf(err, errlen,
+			 "file backend: cache must be \"none\" or \"writeback\", not \"%s\"",
 			 be->cache);
 		return -EINVAL;
 	}
@@ -439,7 +441,8 @@ static int file_open(struct nvme_backend *be, const char *path, char *err, size_
 		int dfd = open(path, O_RDWR | O_CLOEXEC | O_DIRECT);
 
 		if (dfd < 0) {
-			pr_warn("file backend: %s: O_DIRECT refused (%s); using the host page cache",
+			pr_warn("file backend: %s: O_DIRECT refused (%s); using the host page "
+				"cache",
 				path, strerror(errno));
 		} else {
 			f->fd = dfd;
@@ -456,8 +459,9 @@ static int file_open(struct nvme_backend *be, const char *path, char *err, size_
 			return fail(f, -errno);
 		}
 		if (be->size > bytes) {
-			snprintf(err, errlen, "file backend: %s: %llu bytes, the namespace wants %llu",
-				 path, (unsigned long long)bytes, (unsigned long long)be->size);
+			snprintf(err, errlen,
+				 "file backend: %s: %llu bytes, the namespace wants %llu", path,
+				 (unsigned long long)bytes, (unsigned long long)be->size);
 			return fail(f, -EINVAL);
 		}
 		if (!be->size)

@@ -105,8 +105,7 @@ static void ei_update(struct nvme_ctrl *c, unsigned idx, uint32_t v)
 
 static void cq_eventidx(struct nvme_ctrl *c, struct nvme_cq *cq, bool polling)
 {
-	ei_store(c, 2u * cq->qid + 1,
-		 cq->held && !polling ? cq->head : before(cq->head, cq->size));
+	ei_store(c, 2u * cq->qid + 1, cq->held && !polling ? cq->head : before(cq->head, cq->size));
 }
 
 /* 5.8: PRP1 = shadow doorbell buffer, PRP2 = EventIdx buffer, both memory page aligned. */
@@ -131,7 +130,8 @@ uint16_t nvme_dbbuf_config(struct nvme_ctrl *c, struct nvme_req *r)
 		if (c->cq[q]) {
 			__atomic_store_n(&pd[2 * q + 1], c->cq[q]->head, __ATOMIC_RELAXED);
 			cq_eventidx(c, c->cq[q], false);
-			nvme_ring_doorbell_add(c->ring, 2 * q + 1, nvme_sq_doorbell_offset(c, q) + 4);
+			nvme_ring_doorbell_add(c->ring, 2 * q + 1,
+					       nvme_sq_doorbell_offset(c, q) + 4);
 		}
 		if (c->sq[q]) {
 			__atomic_store_n(&pd[2 * q], c->sq[q]->tail, __ATOMIC_RELAXED);
@@ -206,8 +206,8 @@ bool nvme_dbbuf_eventidx(struct nvme_ctrl *c, bool polling)
 	c->dbbuf.polling = polling;
 	for (unsigned q = 1; q <= c->max_queues; q++) {
 		if (c->sq[q])
-			ei_store(c, 2 * q, polling ? before(c->sq[q]->head, c->sq[q]->size)
-						   : c->sq[q]->tail);
+			ei_store(c, 2 * q,
+				 polling ? before(c->sq[q]->head, c->sq[q]->size) : c->sq[q]->tail);
 		if (c->cq[q])
 			cq_eventidx(c, c->cq[q], polling);
 	}

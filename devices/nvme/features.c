@@ -336,12 +336,11 @@ static size_t log_error(struct nvme_ctrl *c, uint8_t *b)
 
 static size_t log_effects(struct nvme_ctrl *c, uint8_t *b)
 {
-	static const uint8_t admin[] = {NVME_ADM_DELETE_SQ,    NVME_ADM_CREATE_SQ,
-					NVME_ADM_GET_LOG_PAGE, NVME_ADM_DELETE_CQ,
-					NVME_ADM_CREATE_CQ,    NVME_ADM_IDENTIFY,
-					NVME_ADM_ABORT,	       NVME_ADM_SET_FEATURES,
-					NVME_ADM_GET_FEATURES, NVME_ADM_ASYNC_EVENT,
-					NVME_ADM_DBBUF_CONFIG};
+	static const uint8_t admin[] = {
+		NVME_ADM_DELETE_SQ,   NVME_ADM_CREATE_SQ,    NVME_ADM_GET_LOG_PAGE,
+		NVME_ADM_DELETE_CQ,   NVME_ADM_CREATE_CQ,    NVME_ADM_IDENTIFY,
+		NVME_ADM_ABORT,	      NVME_ADM_SET_FEATURES, NVME_ADM_GET_FEATURES,
+		NVME_ADM_ASYNC_EVENT, NVME_ADM_DBBUF_CONFIG};
 	static const uint8_t io_ro[] = {NVME_CMD_FLUSH, NVME_CMD_READ, NVME_CMD_COMPARE,
 					NVME_CMD_VERIFY};
 	static const uint8_t io_rw[] = {NVME_CMD_WRITE, NVME_CMD_WRITE_ZEROES, NVME_CMD_DSM};

@@ -12,13 +12,13 @@
 #include "devices/nvme/nvme.h"
 #include "devices/nvme/spec.h"
 
-#define NVME_AERL	    3	   /* Identify AERL: 4 outstanding AERs */
-#define NVME_ELPE	    15	   /* 16 error log entries */
-#define NVME_MAX_AEN	    16	   /* queued, not yet reported events */
-#define NVME_SGL_MAX_DESC   1024   /* descriptors per command (Invalid Number of SGL Descriptors) */
-#define NVME_TEMP_KELVIN    313	   /* composite temperature we report: 40 C */
-#define NVME_STATUS_PENDING 0xffff /* exec: completion comes later */
-#define NVME_ADM_DBBUF_CONFIG 0x7c /* Doorbell Buffer Config (5.8) */
+#define NVME_AERL	      3	   /* Identify AERL: 4 outstanding AERs */
+#define NVME_ELPE	      15   /* 16 error log entries */
+#define NVME_MAX_AEN	      16   /* queued, not yet reported events */
+#define NVME_SGL_MAX_DESC     1024 /* descriptors per command (Invalid Number of SGL Descriptors) */
+#define NVME_TEMP_KELVIN      313  /* composite temperature we report: 40 C */
+#define NVME_STATUS_PENDING   0xffff /* exec: completion comes later */
+#define NVME_ADM_DBBUF_CONFIG 0x7c   /* Doorbell Buffer Config (5.8) */
 
 struct nvme_ctrl;
 
@@ -64,7 +64,7 @@ struct nvme_sq {
 	uint64_t base;
 	uint32_t size, head, tail;
 	struct nvme_req *reqs, *free;
-	bool stalled;	    /* ran out of requests with entries left */
+	bool stalled;	     /* ran out of requests with entries left */
 	uint32_t bad_shadow; /* last invalid shadow tail reported (+1; 0: none) */
 };
 
@@ -157,7 +157,7 @@ struct nvme_ctrl {
 	uint64_t host_reads, host_writes;
 	uint64_t created_ns;
 
-	uint8_t *bitbucket; /* SGL Bit Bucket target: reads discard here */
+	uint8_t *bitbucket;   /* SGL Bit Bucket target: reads discard here */
 	struct nvme_cmb *cmb; /* cmb.h; NULL: no CMB */
 	struct nvme_pmr *pmr; /* pmr.h; NULL: no PMR */
 

@@ -149,7 +149,8 @@ static void arm_read(struct nvme_ring *r, struct nvme_ring_op *op, int fd, uint6
 
 static void kick_done(struct nvme_ring_op *op, int res)
 {
-	struct nvme_ring *r = (struct nvme_ring *)((char *)op - offsetof(struct nvme_ring, kick_op));
+	struct nvme_ring *r =
+		(struct nvme_ring *)((char *)op - offsetof(struct nvme_ring, kick_op));
 
 	r->kick_armed = false;
 	if (!r->stop && res != -ECANCELED) {
@@ -302,7 +303,7 @@ static void *iothread_main(void *arg)
 		/* A completion we will have to post is on its way: with poll_inflight_us, do not
 		 * sleep only to be woken for it (see the top for why that is off by default). */
 		window = r->counted && r->poll_inflight_ns > r->poll_idle_ns ? r->poll_inflight_ns
-									    : r->poll_idle_ns;
+									     : r->poll_idle_ns;
 		if (work || (window && now - last_work < window)) {
 			unlock_relax_lock(c, work ? 1 : 16);
 			continue;
@@ -343,8 +344,8 @@ int nvme_ring_init(struct nvme_ctrl *c, bool threaded, uint32_t poll_idle_us,
 	r->kick_op.done = kick_done;
 	r->timer_op.done = timer_done;
 	if (poll_idle_us != NVME_POLL_OFF)
-		r->poll_idle_ns = (uint64_t)(poll_idle_us ? poll_idle_us : NVME_DEFAULT_POLL_IDLE_US) *
-				  1000;
+		r->poll_idle_ns =
+			(uint64_t)(poll_idle_us ? poll_idle_us : NVME_DEFAULT_POLL_IDLE_US) * 1000;
 	if (r->poll_idle_ns && poll_inflight_us != NVME_POLL_OFF)
 		r->poll_inflight_ns = (uint64_t)poll_inflight_us * 1000;
 	r->dbfd = calloc(2 * ((size_t)c->max_queues + 1), sizeof(*r->dbfd));
@@ -362,7 +363,8 @@ int nvme_ring_init(struct nvme_ctrl *c, bool threaded, uint32_t poll_idle_us,
 	ret = pthread_create(&r->thread, NULL, iothread_main, r);
 	if (ret) {
 		r->threaded = false;
-		snprintf(err, errlen, "%s: cannot start the I/O thread: %s", c->name, strerror(ret));
+		snprintf(err, errlen, "%s: cannot start the I/O thread: %s", c->name,
+			 strerror(ret));
 		return -ret;
 	} else {
 		char name[16];

@@ -44,7 +44,7 @@ struct nvme_dbfd {
 struct nvme_ring {
 	struct io_uring uring;
 	struct nvme_ctrl *c;
-	unsigned counted;  /* counted ops in flight */
+	unsigned counted; /* counted ops in flight */
 	unsigned unsubmitted;
 
 	bool threaded;

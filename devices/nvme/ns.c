@@ -138,13 +138,13 @@ void nvme_identify_ns_common(uint8_t *id)
 /* Figure 245 Identify Namespace data structure */
 void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id)
 {
-	nvme_put64(id + 0, ns->nsze);			/* NSZE */
-	nvme_put64(id + 8, ns->nsze);			/* NCAP */
-	nvme_put64(id + 16, ns->nsze);			/* NUSE */
-	id[24] = 0;		   /* NSFEAT: no thin provisioning */
+	nvme_put64(id + 0, ns->nsze);  /* NSZE */
+	nvme_put64(id + 8, ns->nsze);  /* NCAP */
+	nvme_put64(id + 16, ns->nsze); /* NUSE */
+	id[24] = 0;		       /* NSFEAT: no thin provisioning */
 	put_lbafs(id);
 	id[26] = (uint8_t)ns->lbaf; /* FLBAS */
-	id[30] = 0;		   /* NMIC: private to this controller */
+	id[30] = 0;		    /* NMIC: private to this controller */
 	/* DLFEAT: deallocated blocks read as zeroes (001b) when the backend says so. */
 	id[33] = ns->be.discard_zeroes ? 0x01 : 0x00;
 	nvme_put64(id + 48, ns->size); /* NVMCAP (low 64 bits of 128) */
@@ -185,24 +185,24 @@ void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	id[77] = c->mdts;
 	nvme_put16(id + 78, c->cntlid);
 	nvme_put32(id + 80, NVME_VS_1_4);
-	nvme_put32(id + 92, 1u << 8);  /* OAES: Namespace Attribute Notices */
-	id[111] = 1;		       /* CNTRLTYPE: I/O controller */
+	nvme_put32(id + 92, 1u << 8); /* OAES: Namespace Attribute Notices */
+	id[111] = 1;		      /* CNTRLTYPE: I/O controller */
 	/* OACS: Format NVM, Namespace Management (when a pool is configured), DBBUF Config */
 	nvme_put16(id + 256, 1u << 1 | (nvme_nsmgmt_enabled(c) ? 1u << 3 : 0) | 1u << 8);
-	id[258] = 3;		       /* ACL: 4 concurrent Aborts */
+	id[258] = 3; /* ACL: 4 concurrent Aborts */
 	id[259] = NVME_AERL;
 	id[260] = 1 << 1 | 1 << 0; /* FRMW: one slot, read-only */
 	id[261] = 1 << 1 | 1 << 2; /* LPA: Commands Supported and Effects, extended data */
 	id[262] = NVME_ELPE;
-	id[263] = 0;			/* NPSS: one power state */
-	nvme_put16(id + 266, 0x157);	/* WCTEMP: 343 K */
-	nvme_put16(id + 268, 0x175);	/* CCTEMP: 373 K */
+	id[263] = 0;		     /* NPSS: one power state */
+	nvme_put16(id + 266, 0x157); /* WCTEMP: 343 K */
+	nvme_put16(id + 268, 0x175); /* CCTEMP: 373 K */
 	if (nvme_nsmgmt_enabled(c)) {
 		uint64_t total, unalloc;
 
 		nvme_nsmgmt_capacity(c, &total, &unalloc);
-		nvme_put64(id + 280, total);   /* TNVMCAP (low 64 of 128 bits) */
-		nvme_put64(id + 296, unalloc); /* UNVMCAP */
+		nvme_put64(id + 280, total);	/* TNVMCAP (low 64 of 128 bits) */
+		nvme_put64(id + 296, unalloc);	/* UNVMCAP */
 		nvme_put32(id + 540, c->nr_ns); /* MNAN: as many as NN */
 	}
 	id[512] = 0x66;			/* SQES: 64 bytes */

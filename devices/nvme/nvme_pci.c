@@ -100,7 +100,8 @@ static int glue_ioeventfd(void *opaque, uint64_t off, int efd, bool assign)
 			n->efd_cap = cap;
 		}
 		if (n->efd_bar != ~0ULL)
-			ret = h->ioeventfd(n->pci.root->host_opaque, n->efd_bar + off, 4, efd, true);
+			ret = h->ioeventfd(n->pci.root->host_opaque, n->efd_bar + off, 4, efd,
+					   true);
 		if (!ret)
 			n->efd[n->nefd++] = e;
 	} else {

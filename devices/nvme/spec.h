@@ -154,10 +154,10 @@ enum {
 	NVME_ID_CNS_CTRL = 0x01,
 	NVME_ID_CNS_NS_ACTIVE_LIST = 0x02,
 	NVME_ID_CNS_NS_DESC_LIST = 0x03,
-	NVME_ID_CNS_NS_ALLOC_LIST = 0x10,    /* allocated NSIDs above CDW1.NSID */
-	NVME_ID_CNS_NS_ALLOC = 0x11,	     /* Identify Namespace of an allocated NSID */
-	NVME_ID_CNS_NS_CTRL_LIST = 0x12,     /* controllers attached to NSID */
-	NVME_ID_CNS_CTRL_LIST = 0x13,	     /* controllers in the NVM subsystem */
+	NVME_ID_CNS_NS_ALLOC_LIST = 0x10, /* allocated NSIDs above CDW1.NSID */
+	NVME_ID_CNS_NS_ALLOC = 0x11,	  /* Identify Namespace of an allocated NSID */
+	NVME_ID_CNS_NS_CTRL_LIST = 0x12,  /* controllers attached to NSID */
+	NVME_ID_CNS_CTRL_LIST = 0x13,	  /* controllers in the NVM subsystem */
 };
 
 /* Namespace identification descriptor types (5.15.2.4) */

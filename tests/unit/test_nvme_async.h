@@ -138,10 +138,8 @@ static inline int ta_efd_at(struct ta_host *h, uint64_t off)
 
 static inline void ta_create(struct ta_host *h, const struct nvme_ctrl_config *cfg)
 {
-	struct nvme_host host = {.dma_map = ta_dma_map,
-				 .irq = ta_irq,
-				 .ioeventfd = ta_ioeventfd,
-				 .opaque = h};
+	struct nvme_host host = {
+		.dma_map = ta_dma_map, .irq = ta_irq, .ioeventfd = ta_ioeventfd, .opaque = h};
 	char err[256] = "";
 
 	memset(h, 0, sizeof(*h));

@@ -74,7 +74,8 @@ static void write_read_back(unsigned lba, const char *cache)
 	cr_assert_eq(memcmp(tn_ptr(&t, wb), tn_ptr(&t, rb), 65536), 0);
 	cr_assert_eq(tn_rw(&t, NVME_CMD_COMPARE, 1, 3, nlb, wb, 0), 0);
 	file_read(3ULL * lba, back, sizeof(back));
-	cr_assert_eq(memcmp(back, tn_ptr(&t, wb), sizeof(back)), 0, "data not at LBA 3 of the file");
+	cr_assert_eq(memcmp(back, tn_ptr(&t, wb), sizeof(back)), 0,
+		     "data not at LBA 3 of the file");
 	tn_destroy(&t);
 }
 
@@ -234,7 +235,7 @@ static void deallocate_reads_zeroes(bool write_zeroes)
 		struct nvme_sqe cmd = {.opcode = NVME_CMD_DSM, .nsid = 1, .cdw11 = 1u << 2};
 
 		ranges = tn_alloc(&t, 4096, 4096);
-		((uint32_t *)tn_ptr(&t, ranges))[1] = 16;	 /* NLB */
+		((uint32_t *)tn_ptr(&t, ranges))[1] = 16; /* NLB */
 		((uint64_t *)tn_ptr(&t, ranges))[1] = 16; /* SLBA */
 		cmd.prp1 = ranges;
 		cr_assert_eq(tn_cmd(&t, 1, &cmd, NULL), 0);

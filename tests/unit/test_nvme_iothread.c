@@ -167,8 +167,7 @@ Test(nvme_iothread, reset_with_io_in_flight, .init = tmp_file, .fini = rm_file, 
 
 /* Delete I/O SQ while its commands are in flight: they complete first (5.7), the delete
  * completes after them, nothing is lost. */
-Test(nvme_iothread, delete_sq_with_io_in_flight, .init = tmp_file, .fini = rm_file,
-     .timeout = 30)
+Test(nvme_iothread, delete_sq_with_io_in_flight, .init = tmp_file, .fini = rm_file, .timeout = 30)
 {
 	struct tnvme t;
 	struct nvme_sqe del = {.opcode = NVME_ADM_DELETE_SQ, .cdw10 = 1};

@@ -38,7 +38,8 @@ int shmget(key_t key, size_t size, int flags)
 	for (int i = 0; i < MAX_SEGS; i++) {
 		if (segs[i].addr)
 			continue;
-		void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		void *p =
+			mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return -1;
 		segs[i].addr = p;
@@ -132,7 +133,7 @@ static void *timer_thread(void *arg)
 		if (write(t->wfd, &one, sizeof(one)) < 0 && errno == EPIPE)
 			break; /* closed; (EAGAIN: the reader is behind, a wakeup is pending) */
 		if (ts_zero(&t->interval))
-			t->next = (struct timespec){ 0, 0 };
+			t->next = (struct timespec){0, 0};
 		else
 			ts_add(&t->next, &t->interval);
 	}
@@ -187,10 +188,10 @@ int timerfd_settime(int fd, int flags, const struct itimerspec *new, struct itim
 			continue;
 		pthread_mutex_lock(&t->lock);
 		if (old)
-			*old = (struct itimerspec){ t->interval, { 0, 0 } };
+			*old = (struct itimerspec){t->interval, {0, 0}};
 		t->interval = new->it_interval;
 		if (ts_zero(&new->it_value)) {
-			t->next = (struct timespec){ 0, 0 };
+			t->next = (struct timespec){0, 0};
 		} else if (flags & TFD_TIMER_ABSTIME) {
 			t->next = new->it_value;
 		} else {

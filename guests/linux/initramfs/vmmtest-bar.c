@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 		uint64_t lo = *(volatile uint32_t *)(bar + off);
 		uint64_t hi = *(volatile uint32_t *)(bar + off + 4);
 		printf("0x%016llx\n", (unsigned long long)(lo | hi << 32));
-	} else if (!strcmp(argv[2], "w32") && argc > 4 && off + 4 <= (unsigned long long)st.st_size) {
+	} else if (!strcmp(argv[2], "w32") && argc > 4 &&
+		   off + 4 <= (unsigned long long)st.st_size) {
 		*(volatile uint32_t *)(bar + off) = (uint32_t)strtoul(argv[4], NULL, 0);
 	} else if (!strcmp(argv[2], "wstr") && argc > 4 &&
 		   off + strlen(argv[4]) <= (unsigned long long)st.st_size) {
