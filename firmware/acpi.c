@@ -6,6 +6,7 @@
 
 #include "firmware/acpi.h"
 #include "firmware/aml.h"
+#include "vmm/bus.h"
 
 /* FADT (ACPI 6.5 5.2.9, table 5.9): revision 6, 276 bytes. */
 #define FADT_REVISION	    6
@@ -60,21 +61,6 @@ uint8_t acpi_checksum(const void *data, size_t len)
 	return (uint8_t)-sum;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /* System Description Table Header (5.2.6); the length is patched by table_finish(). */
 static void table_header(struct aml *b, const char *sig, uint8_t revision)
 {
@@ -123,7 +109,7 @@ static int blob_take(struct acpi_blob *bl, const char *name, struct aml *b, uint
 	bl->len = b->len;
 	bl->align = align;
 	if (is_table) {
-		put_le(bl->data + 4, bl->len, 4);
+		bus_store_le(bl->data + 4, bl->len, 4);
 		blob_checksum(bl, 9, 0, (uint32_t)bl->len);
 	}
 	return 0;
@@ -554,10 +540,10 @@ ssize_t acpi_tables_place(const struct acpi_tables *t, uint64_t base, void *buf,
 		uint8_t *data = out + (at[i] - base);
 		for (int j = 0; j < bl->npointers; j++) {
 			const struct acpi_pointer *ptr = &bl->pointers[j];
-			uint64_t v = get_le(data + ptr->offset, ptr->size) + at[ptr->target];
+			uint64_t v = bus_load_le(data + ptr->offset, ptr->size) + at[ptr->target];
 			if (ptr->size == 4 && v > UINT32_MAX)
 				return -EINVAL;
-			put_le(data + ptr->offset, v, ptr->size);
+			bus_store_le(data + ptr->offset, v, ptr->size);
 		}
 		for (int j = 0; j < bl->nchecksums; j++) {
 			const struct acpi_checksum *c = &bl->checksums[j];

@@ -7,24 +7,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "vmm/bus.h"
 #include "vmm/util.h"
 
 #define PAGE_SIZE 4096u
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* ---- etc/table-loader ---- */
 
@@ -38,7 +24,7 @@ static uint8_t *loader_entry(struct seabios_acpi *a, uint32_t cmd)
 	uint8_t *e = a->loader + a->loader_len;
 
 	a->loader_len += LOADER_ENTRY_SIZE;
-	put_le(e, cmd, 4);
+	bus_store_le(e, cmd, 4);
 	return e;
 }
 
@@ -53,7 +39,7 @@ static void loader_allocate(struct seabios_acpi *a, const char *file, uint32_t a
 	uint8_t *e = loader_entry(a, LOADER_CMD_ALLOCATE);
 
 	loader_name(e + LOADER_ALLOC_FILE, file);
-	put_le(e + LOADER_ALLOC_ALIGN, align, 4);
+	bus_store_le(e + LOADER_ALLOC_ALIGN, align, 4);
 	e[LOADER_ALLOC_ZONE] = zone;
 }
 
@@ -115,12 +101,14 @@ int seabios_acpi_build(const struct acpi_tables *t, struct seabios_acpi *out)
 				seabios_acpi_free(out);
 				return -EINVAL;
 			}
-			put_le(data + p->offset,
-			       get_le(data + p->offset, p->size) + out->offset[p->target], p->size);
+			bus_store_le(data + p->offset,
+				     bus_load_le(data + p->offset, p->size) +
+					     out->offset[p->target],
+				     p->size);
 			e = loader_entry(out, LOADER_CMD_ADD_POINTER);
 			loader_name(e + LOADER_PTR_DEST, blob_file((enum acpi_blob_id)i));
 			loader_name(e + LOADER_PTR_SRC, blob_file(p->target));
-			put_le(e + LOADER_PTR_OFFSET, out->offset[i] + p->offset, 4);
+			bus_store_le(e + LOADER_PTR_OFFSET, out->offset[i] + p->offset, 4);
 			e[LOADER_PTR_SIZE] = p->size;
 		}
 	}
@@ -134,9 +122,9 @@ int seabios_acpi_build(const struct acpi_tables *t, struct seabios_acpi *out)
 			uint8_t *e = loader_entry(out, LOADER_CMD_ADD_CHECKSUM);
 
 			loader_name(e + LOADER_CKSUM_FILE, blob_file((enum acpi_blob_id)i));
-			put_le(e + LOADER_CKSUM_OFFSET, out->offset[i] + c->offset, 4);
-			put_le(e + LOADER_CKSUM_START, out->offset[i] + c->start, 4);
-			put_le(e + LOADER_CKSUM_LENGTH, c->length, 4);
+			bus_store_le(e + LOADER_CKSUM_OFFSET, out->offset[i] + c->offset, 4);
+			bus_store_le(e + LOADER_CKSUM_START, out->offset[i] + c->start, 4);
+			bus_store_le(e + LOADER_CKSUM_LENGTH, c->length, 4);
 		}
 	}
 	return 0;
@@ -182,8 +170,9 @@ int seabios_pci_boot_path(const struct pci_dev *dev, char *buf, size_t len)
 {
 	char name[16];
 
-	snprintf(name, sizeof(name), "pci%04x,%04x", (unsigned)get_le(dev->cfg + PCI_VENDOR_ID, 2),
-		 (unsigned)get_le(dev->cfg + PCI_DEVICE_ID, 2));
+	snprintf(name, sizeof(name), "pci%04x,%04x",
+		 (unsigned)bus_load_le(dev->cfg + PCI_VENDOR_ID, 2),
+		 (unsigned)bus_load_le(dev->cfg + PCI_DEVICE_ID, 2));
 	return path_node(dev, name, buf, len, 0);
 }
 
@@ -226,16 +215,16 @@ int seabios_fw_cfg_setup(struct fw_cfg *f, const struct seabios_config *c)
 
 	if (!e820)
 		return -ENOMEM;
-	put_le(id, FW_CFG_VERSION | FW_CFG_VERSION_DMA, 4);
-	put_le(ncpus, (uint64_t)c->ncpus, 2);
-	put_le(port, c->sercon_port, 2);
-	put_le(wait, (uint32_t)c->reboot_timeout_ms, 4);
+	bus_store_le(id, FW_CFG_VERSION | FW_CFG_VERSION_DMA, 4);
+	bus_store_le(ncpus, (uint64_t)c->ncpus, 2);
+	bus_store_le(port, c->sercon_port, 2);
+	bus_store_le(wait, (uint32_t)c->reboot_timeout_ms, 4);
 	for (int i = 0; i < c->ne820; i++) {
 		uint8_t *e = e820 + i * E820_FILE_ENTRY;
 
-		put_le(e, c->e820[i].addr, 8);
-		put_le(e + 8, c->e820[i].size, 8);
-		put_le(e + 16, c->e820[i].type, 4);
+		bus_store_le(e, c->e820[i].addr, 8);
+		bus_store_le(e + 8, c->e820[i].size, 8);
+		bus_store_le(e + 16, c->e820[i].type, 4);
 	}
 	ret |= fw_cfg_add_item(f, FW_CFG_SIGNATURE, "QEMU", 4);
 	ret |= fw_cfg_add_item(f, FW_CFG_ID, id, sizeof(id));
