@@ -93,6 +93,19 @@ static int item_cmp(const void *pa, const void *pb)
 	return 0; /* qsort is not stable: callers' order is by devfn, keep it */
 }
 
+/* Append `it` to the growing array v[0..*n). */
+static struct item *item_push(struct item *v, int *n, int *cap, const struct item *it)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		v = realloc(v, (size_t)*cap * sizeof(*v));
+		if (!v)
+			die("out of memory");
+	}
+	v[(*n)++] = *it;
+	return v;
+}
+
 /* What `bus` puts in pools selected by `mask`: its devices' BARs and the bridges' windows. */
 static struct item *bus_items(struct pci_bus *bus, unsigned mask, int *n, int depth)
 {
@@ -119,13 +132,7 @@ static struct item *bus_items(struct pci_bus *bus, unsigned mask, int *n, int de
 						    depth + 1);
 					if (!it.size)
 						continue;
-					if (*n == cap) {
-						cap = cap ? cap * 2 : 16;
-						v = realloc(v, (size_t)cap * sizeof(*v));
-						if (!v)
-							die("out of memory");
-					}
-					v[(*n)++] = it;
+					v = item_push(v, n, &cap, &it);
 				}
 				continue;
 			}
@@ -135,13 +142,7 @@ static struct item *bus_items(struct pci_bus *bus, unsigned mask, int *n, int de
 			if (!(mask & (1u << it.pool)))
 				continue;
 			it.size = it.align = dev->bars[i].size;
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 16;
-				v = realloc(v, (size_t)cap * sizeof(*v));
-				if (!v)
-					die("out of memory");
-			}
-			v[(*n)++] = it;
+			v = item_push(v, n, &cap, &it);
 		}
 	}
 	/* Largest first; for equal keys keep devfn order (insertion sort is stable). */

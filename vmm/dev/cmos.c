@@ -82,11 +82,10 @@ static uint8_t rtc_hours(const struct cmos *c, unsigned hour)
 }
 
 /* Returns true and sets *val when `index` is a clock register. */
-static bool rtc_read_time(const struct cmos *c, uint8_t index, uint8_t *val)
+/* The date and time registers (MC146818A: 0x00-0x09 without the alarms, plus the century
+ * byte the FADT names). */
+static bool rtc_is_time_register(uint8_t index)
 {
-	time_t t = c->now ? c->now(c->now_opaque) : time(NULL);
-	struct tm tm;
-
 	switch (index) {
 	case RTC_SECONDS:
 	case RTC_MINUTES:
@@ -96,11 +95,18 @@ static bool rtc_read_time(const struct cmos *c, uint8_t index, uint8_t *val)
 	case RTC_MONTH:
 	case RTC_YEAR:
 	case RTC_CENTURY:
-		break;
+		return true;
 	default:
 		return false;
 	}
-	if (!gmtime_r(&t, &tm))
+}
+
+static bool rtc_read_time(const struct cmos *c, uint8_t index, uint8_t *val)
+{
+	time_t t = c->now ? c->now(c->now_opaque) : time(NULL);
+	struct tm tm;
+
+	if (!rtc_is_time_register(index) || !gmtime_r(&t, &tm))
 		return false;
 	switch (index) {
 	case RTC_SECONDS:
@@ -154,17 +160,9 @@ static uint8_t cmos_read_data(struct cmos *c)
 
 static void cmos_write_data(struct cmos *c, uint8_t val)
 {
+	if (rtc_is_time_register(c->index))
+		return; /* the clock follows the host; setting it is not supported yet */
 	switch (c->index) {
-	case RTC_SECONDS:
-	case RTC_MINUTES:
-	case RTC_HOURS:
-	case RTC_DAY_OF_WEEK:
-	case RTC_DAY_OF_MONTH:
-	case RTC_MONTH:
-	case RTC_YEAR:
-	case RTC_CENTURY:
-		/* The clock follows the host; setting it is not supported yet. */
-		break;
 	case RTC_REG_A:
 		c->ram[RTC_REG_A] = val & (uint8_t)~RTC_A_UIP;
 		break;
