@@ -81,9 +81,10 @@ struct dev_config {
 	int msix_vectors;	     /* testdev */
 	struct nvme_dev_config nvme; /* nvme */
 	struct {
-		unsigned port;	  /* switch port: 0, 2, 4, 6, 8 or 12 */
-		char *rendezvous; /* Unix socket path both vmm processes name */
-		uint64_t mw_size; /* BAR2 and BAR4 memory windows */
+		unsigned port;	   /* switch port: 0, 2, 4, 6, 8 or 12 */
+		char *rendezvous;  /* Unix socket path both vmm processes name */
+		uint64_t mw_size;  /* BAR2 and BAR4 memory windows */
+		uint8_t mw_lut[2]; /* BAR2, BAR4: 0 direct, 12 or 24 lookup-table entries */
 	} ntb;
 };
 

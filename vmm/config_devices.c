@@ -30,7 +30,8 @@ static const struct {
 	{"root_port", DEV_ROOT_PORT, (const char *const[]){"id", "bus", "slot", "acs", NULL}},
 	{"switch", DEV_SWITCH, (const char *const[]){"id", "bus", "downstream", "acs", NULL}},
 	{"testdev", DEV_TESTDEV, (const char *const[]){"id", "bus", "ram_bar", "msix", NULL}},
-	{"ntb", DEV_NTB, (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", NULL}},
+	{"ntb", DEV_NTB,
+	 (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", "mw_type", NULL}},
 	{"nvme", DEV_NVME,
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
 			       "namespaces", "cmb", "pmr", "pmr_size", "iothread", "poll_idle_us",
@@ -297,6 +298,62 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 /* The IDT switch's NT-capable ports (ntb_hw_idt.c, idt_ntb_portnums). */
 static const unsigned ntb_ports[] = {0, 2, 4, 6, 8, 12};
 
+/* "dir", "lut12" or "lut24": 0, 12, 24 in *n; false (reported) otherwise. */
+static bool mw_type_of(struct ctx *c, const struct toml_value *v, uint8_t *n)
+{
+	if (v->type == TOML_STRING) {
+		if (!strcmp(v->string.ptr, "dir"))
+			*n = 0;
+		else if (!strcmp(v->string.ptr, "lut12"))
+			*n = 12;
+		else if (!strcmp(v->string.ptr, "lut24"))
+			*n = 24;
+		else
+			goto bad;
+		return true;
+	}
+bad:
+	cfg_report(c, v->pos, "'mw_type' entries must be \"dir\", \"lut12\" or \"lut24\"");
+	return false;
+}
+
+/* mw_type = "lut12" (both windows) or [ "dir", "lut24" ] (BAR2, BAR4). */
+static void load_mw_type(struct ctx *c, const struct toml_keyval *kv, struct dev_config *d)
+{
+	const struct toml_value *v = kv->value;
+	uint8_t n[2];
+
+	if (v->type == TOML_ARRAY) {
+		if (v->array.len != 2) {
+			cfg_report(c, v->pos,
+				   "'mw_type' must be one type or an array of two (BAR2, "
+				   "BAR4)");
+			return;
+		}
+		if (!mw_type_of(c, v->array.items[0], &n[0]) ||
+		    !mw_type_of(c, v->array.items[1], &n[1]))
+			return;
+	} else {
+		if (!mw_type_of(c, v, &n[0]))
+			return;
+		n[1] = n[0];
+	}
+	/* ntb_hw_idt.c, "Memory Window operations": BAR2 and BAR4 can't both be LUT24. */
+	if (n[0] == 24 && n[1] == 24) {
+		cfg_report(c, v->pos, "'mw_type': BAR2 and BAR4 cannot both be \"lut24\"");
+		return;
+	}
+	/* idt_scan_mws fails a probe that finds more than IDT_MAX_NR_MWS (29) windows. */
+	if (n[0] + n[1] == 36) {
+		cfg_report(c, v->pos,
+			   "'mw_type': \"lut12\" with \"lut24\" is 36 windows; Linux's ntb_hw_idt "
+			   "takes at most 29");
+		return;
+	}
+	d->ntb.mw_lut[0] = n[0];
+	d->ntb.mw_lut[1] = n[1];
+}
+
 static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev_config *d,
 			 bool *handled)
 {
@@ -336,6 +393,8 @@ static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev
 				   "'mw_size' must be 0 or a power of two from 4K to 512G");
 		else
 			d->ntb.mw_size = v;
+	} else if (!strcmp(kv->key, "mw_type")) {
+		load_mw_type(c, kv, d);
 	} else {
 		*handled = false;
 	}
@@ -438,6 +497,18 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 		cfg_report(c, t->pos,
 			   "missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
 			   "processes of the pair name)");
+	for (int i = 0; kind == DEV_NTB && i < 2; i++) {
+		uint64_t min = d->ntb.mw_lut[i] == 24 ? KiB(128) : KiB(64);
+
+		/* A LUT entry is mw_size / 16 or / 32 (idt_scan_mws): keep it a 4 KiB page. */
+		if (d->ntb.mw_lut[i] && d->ntb.mw_size < min) {
+			cfg_report(c, t->pos,
+				   "'mw_type' \"lut%u\" needs 'mw_size' of at least %s in [[ntb]] "
+				   "(entries of 4 KiB)",
+				   d->ntb.mw_lut[i], d->ntb.mw_lut[i] == 24 ? "128K" : "64K");
+			break;
+		}
+	}
 	if (!have_id)
 		cfg_report(c, t->pos, "missing key 'id' in [[%s]]", kname);
 	if (!d->bus && kind == DEV_ROOT_PORT)

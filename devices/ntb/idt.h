@@ -42,10 +42,16 @@
 #define IDT_NT_LUTLDATA	   0x4e4
 #define IDT_NT_LUTMDATA	   0x4e8
 #define IDT_NT_LUTUDATA	   0x4ec
-#define IDT_NT_GASAADDR	   0xff8
-#define IDT_NT_GASADATA	   0xffc
-#define IDT_NT_REGS_SIZE   0x1000
-#define IDT_NT_PROPRIETARY 0x400 /* below: the standard header and capabilities */
+/* LUTOFFSET selects the entry LUTLDATA/MDATA/UDATA read and write (ntb_hw_idt.h) */
+#define IDT_LUTOFFSET_INDEX_MASK 0x0000001fu
+#define IDT_LUTOFFSET_BAR_MASK	 0x00000700u
+#define IDT_LUTOFFSET_BAR_SHIFT	 8
+#define IDT_LUTUDATA_PART_MASK	 0x0000000fu
+#define IDT_LUTUDATA_VALID	 0x80000000u
+#define IDT_NT_GASAADDR		 0xff8
+#define IDT_NT_GASADATA		 0xffc
+#define IDT_NT_REGS_SIZE	 0x1000
+#define IDT_NT_PROPRIETARY	 0x400 /* below: the standard header and capabilities */
 
 #define IDT_BAR_SETUP  0x0
 #define IDT_BAR_LIMIT  0x4
@@ -79,6 +85,8 @@
 #define IDT_BARSETUP_MODE_CFG	 0x00000400u
 #define IDT_BARSETUP_ATRAN_MASK	 0x00001800u
 #define IDT_BARSETUP_ATRAN_DIR	 0x00000000u
+#define IDT_BARSETUP_ATRAN_LUT12 0x00000800u
+#define IDT_BARSETUP_ATRAN_LUT24 0x00001000u
 #define IDT_BARSETUP_TPART_MASK	 0x0000e000u
 #define IDT_BARSETUP_TPART_SHIFT 13
 #define IDT_BARSETUP_EN		 0x80000000u

@@ -15,12 +15,20 @@ enum ntb_win_mode {
 	NTB_WIN_MAPPED, /* translated and mapped as a memslot */
 };
 
+/* One translated range: the whole DIR window, or one LUT entry. */
 struct ntb_window {
+	enum ntb_win_mode mode;
+	uint64_t gpa, size; /* guest-physical range it covers (DIR: from the BAR's start) */
+	uint8_t *hva;
+};
+
+/* BAR2 or BAR4: a DIR window (nent 1) or a lookup table of nent equal slices. */
+struct ntb_bar_win {
 	struct ntb *ntb;
 	int bar;
-	enum ntb_win_mode mode;
-	uint64_t gpa, size; /* translated part of the BAR, from its start */
-	uint8_t *hva;
+	unsigned nent;	   /* 1, 12 or 24 */
+	uint64_t ent_size; /* mw_size (DIR), mw_size / 16 (LUT12), mw_size / 32 (LUT24) */
+	struct ntb_window ent[NTB_LUT_SLOTS];
 };
 
 struct ntb {
@@ -29,6 +37,7 @@ struct ntb {
 	unsigned port;
 	int idx; /* port index = partition */
 	uint64_t mw_size[2];
+	uint8_t mw_lut[2]; /* 0 (DIR), 12, 24 */
 	const struct ntb_window_ops *wops;
 	void *wopaque;
 
@@ -51,12 +60,13 @@ struct ntb {
 
 	/* local NT registers (not visible to other partitions) */
 	uint32_t mtbladdr, gasaaddr, ntsdata;
-	uint32_t lut[4];
+	uint32_t lutoffset;
+	uint32_t lut[2][NTB_LUT_SLOTS][3]; /* BAR2/BAR4 entries: LDATA, MDATA, UDATA */
 
 	uint32_t irq_pending; /* NTINTSTS & ~NTINTMSK as last evaluated */
 	bool intx;
 
-	struct ntb_window win[2];
+	struct ntb_bar_win win[2];
 	struct ntb_stats stats;
 };
 

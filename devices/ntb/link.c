@@ -34,6 +34,7 @@ struct ntb_hello {
 	int32_t pid;
 	uint32_t nfds; /* 2: RAM memfd, kick eventfd; 3: + switch-state memfd */
 	uint64_t mw_size[2];
+	uint32_t mw_lut[2];
 	uint64_t ram_size;
 	uint32_t nregions, pad;
 	struct ntb_ram_region region[NTB_MAX_RAM_REGIONS];
@@ -148,6 +149,8 @@ int ntb_link_handshake(struct ntb *ntb, int sock, bool listener, const struct nt
 	me.nfds = listener ? 3 : 2;
 	me.mw_size[0] = ntb->mw_size[0];
 	me.mw_size[1] = ntb->mw_size[1];
+	me.mw_lut[0] = ntb->mw_lut[0];
+	me.mw_lut[1] = ntb->mw_lut[1];
 	me.ram_size = ram->size;
 	me.nregions = (uint32_t)ram->nregions;
 	memcpy(me.region, ram->region, sizeof(me.region));
@@ -161,6 +164,12 @@ int ntb_link_handshake(struct ntb *ntb, int sock, bool listener, const struct nt
 		ret = -EPROTO;
 	if (!ret && (peer.mw_size[0] != ntb->mw_size[0] || peer.mw_size[1] != ntb->mw_size[1])) {
 		pr_err("%s: the peer on port %u has other window sizes; both configs must agree",
+		       ntb->name, peer.port);
+		ret = -EINVAL;
+	}
+	if (!ret && (peer.mw_lut[0] != ntb->mw_lut[0] || peer.mw_lut[1] != ntb->mw_lut[1])) {
+		pr_err("%s: the peer on port %u has other window types (mw_type); both configs "
+		       "must agree",
 		       ntb->name, peer.port);
 		ret = -EINVAL;
 	}

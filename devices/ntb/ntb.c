@@ -95,7 +95,8 @@ static void reg_write(struct ntb *ntb, unsigned off, uint32_t val, uint32_t byte
 	ntb_shm_lock(ntb->shm);
 	kick = ntb_nt_write(ntb, off, val, bytemask);
 	ntb_shm_unlock(ntb->shm);
-	if ((off >= IDT_NT_BARSETUP0 && off < IDT_NT_BAREND) || off == IDT_NT_GASADATA)
+	if ((off >= IDT_NT_BARSETUP0 && off < IDT_NT_BAREND) || off == IDT_NT_GASADATA ||
+	    (off >= IDT_NT_LUTLDATA && off <= IDT_NT_LUTUDATA))
 		ntb_windows_update(ntb);
 	ntb_irq_update(ntb);
 	ntb_kick(ntb, kick);
@@ -239,7 +240,13 @@ static int build_config(struct ntb *ntb)
 	if (pci_dev_set_bar(d, 0, PCI_BAR_MEM32, false, IDT_NT_REGS_SIZE, &ntb_bar0_ops, ntb, NULL))
 		return -EINVAL;
 	for (int i = 0; i < 2; i++) {
-		ntb->win[i] = (struct ntb_window){.ntb = ntb, .bar = 2 + 2 * i};
+		ntb->win[i] = (struct ntb_bar_win){
+			.ntb = ntb,
+			.bar = 2 + 2 * i,
+			.nent = ntb->mw_lut[i] ? ntb->mw_lut[i] : 1,
+			.ent_size = ntb->mw_lut[i] == 24   ? ntb->mw_size[i] / 32
+				    : ntb->mw_lut[i] == 12 ? ntb->mw_size[i] / 16
+							   : ntb->mw_size[i]};
 		if (ntb->mw_size[i] &&
 		    pci_dev_set_bar(d, 2 + 2 * i, PCI_BAR_MEM64, true, ntb->mw_size[i],
 				    &ntb_window_ops, &ntb->win[i], NULL))
@@ -331,6 +338,34 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 				 2 + 2 * i, (unsigned long long)cfg->mw_size[i]);
 			return NULL;
 		}
+	for (int i = 0; i < 2; i++) {
+		unsigned n = cfg->mw_lut[i];
+
+		if (n != 0 && n != 12 && n != 24) {
+			snprintf(err, errlen,
+				 "ntb: BAR%d lookup table of %u entries: want 12 or 24", 2 + 2 * i,
+				 n);
+			return NULL;
+		}
+		/* An entry is 1/16 (LUT12) or 1/32 (LUT24) of the aperture: keep it a page. */
+		if (n && cfg->mw_size[i] < (n == 12 ? KiB(64) : KiB(128))) {
+			snprintf(
+				err, errlen,
+				"ntb: BAR%d LUT%u needs a window of at least %s (entries of 4 KiB)",
+				2 + 2 * i, n, n == 12 ? "64 KiB" : "128 KiB");
+			return NULL;
+		}
+	}
+	if (cfg->mw_lut[0] == 24 && cfg->mw_lut[1] == 24) {
+		/* ntb_hw_idt.c section 4: BAR2 and BAR4 can't have 24-entry LUTs at once. */
+		snprintf(err, errlen, "ntb: BAR2 and BAR4 cannot both be LUT24");
+		return NULL;
+	}
+	if (cfg->mw_lut[0] + cfg->mw_lut[1] == 36) {
+		/* idt_scan_mws: more than IDT_MAX_NR_MWS (29) windows fail the probe. */
+		snprintf(err, errlen, "ntb: LUT12 with LUT24 is 36 windows, ntb_hw_idt takes 29");
+		return NULL;
+	}
 	ntb = calloc(1, sizeof(*ntb));
 	if (!ntb) {
 		snprintf(err, errlen, "ntb: out of memory");
@@ -341,6 +376,8 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 	ntb->idx = idx;
 	ntb->mw_size[0] = cfg->mw_size[0];
 	ntb->mw_size[1] = cfg->mw_size[1];
+	ntb->mw_lut[0] = cfg->mw_lut[0];
+	ntb->mw_lut[1] = cfg->mw_lut[1];
 	ntb->wops = wops;
 	ntb->wopaque = wopaque;
 	ntb->peer_idx = -1;
@@ -360,7 +397,7 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 
 	/* Ports 0 and 2 are NT ports of the switch whichever side comes up first. */
 	nt_ports = 1u << ntb_port_index(0) | 1u << ntb_port_index(2) | 1u << idx;
-	fd = ntb_shm_create(nt_ports, ntb->mw_size);
+	fd = ntb_shm_create(nt_ports, ntb->mw_size, ntb->mw_lut);
 	if (fd < 0) {
 		ret = fd;
 		goto fail;
@@ -514,6 +551,7 @@ int ntb_join(struct ntb *ntb, int shm_fd)
 	ntb_shm_lock(shm);
 	p = &shm->port[ntb->idx];
 	if (shm->mw_size[0] != ntb->mw_size[0] || shm->mw_size[1] != ntb->mw_size[1] ||
+	    shm->mw_lut[0] != ntb->mw_lut[0] || shm->mw_lut[1] != ntb->mw_lut[1] ||
 	    !(shm->nt_ports & (1u << ntb->idx))) {
 		ret = -EINVAL;
 	} else if (p->attached && (p->pid == (int32_t)getpid() || pid_alive(p->pid))) {

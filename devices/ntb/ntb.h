@@ -10,7 +10,8 @@
  *   BAR0  4 KiB, 32-bit: the whole configuration space, IDT registers from 0x400
  *         (BARSETUP0 also readable through config space at 0x470).
  *   BAR2, BAR4  64-bit prefetchable memory windows of mw_size[0], mw_size[1] bytes, direct
- *         (DIR) translation into the peer's guest-physical memory.
+ *         (DIR) translation into the peer's guest-physical memory, or a 12- or 24-entry
+ *         lookup table (LUT12, LUT24) of equal slices, each translated on its own.
  *
  * How the machine uses it:
  *   1. ntb_create(&cfg, &window_ops, opaque): the function is alone on its own private
@@ -45,6 +46,7 @@
 #define NTB_DEFAULT_MW_SIZE MiB(16)
 #define NTB_MIN_MW_SIZE	    0x1000ull
 #define NTB_MAX_MW_SIZE	    (1ull << 39) /* SIZE is 6 bits; stay well inside 64-bit BARs */
+#define NTB_LUT_SLOTS	    32		 /* LUTOFFSET.INDEX is 5 bits */
 
 struct ntb;
 
@@ -58,6 +60,10 @@ struct ntb_config {
 	const char *name;    /* instance name, e.g. "ntb0" */
 	unsigned port;	     /* switch port: 0, 2, 4, 6, 8 or 12 */
 	uint64_t mw_size[2]; /* BAR2, BAR4 apertures; 0 = window absent */
+	/* BAR2, BAR4 translation: 0 = direct (DIR), 12 or 24 = a lookup table of that many
+	 * entries, each mw_size/16 (LUT12) or mw_size/32 (LUT24) bytes (idt_scan_mws). At
+	 * most one LUT24; an entry must be at least 4 KiB. */
+	uint8_t mw_lut[2];
 };
 
 /* Guest RAM one side offers its peer: the memfd and where its pieces sit guest-physically. */

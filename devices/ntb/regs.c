@@ -45,6 +45,19 @@ static uint32_t reqid(const struct ntb *ntb)
 	return bus << 8 | d->devfn;
 }
 
+/* The LUT entry LUTOFFSET selects: BAR2 or BAR4 in LUT mode and an index below its entry
+ * count; NULL for anything else (reads 0, writes ignored). */
+static uint32_t *lut_entry(struct ntb *ntb)
+{
+	unsigned bar = (ntb->lutoffset & IDT_LUTOFFSET_BAR_MASK) >> IDT_LUTOFFSET_BAR_SHIFT;
+	unsigned idx = ntb->lutoffset & IDT_LUTOFFSET_INDEX_MASK;
+	int i = bar == 2 ? 0 : bar == 4 ? 1 : -1;
+
+	if (i < 0 || !ntb->mw_lut[i] || idx >= ntb->mw_lut[i])
+		return NULL;
+	return ntb->lut[i][idx];
+}
+
 uint32_t ntb_nt_read(struct ntb *ntb, unsigned off)
 {
 	struct ntb_shm_port *me = ntb->me;
@@ -83,10 +96,14 @@ uint32_t ntb_nt_read(struct ntb *ntb, unsigned off)
 	case IDT_NT_REQIDCAP:
 		return reqid(ntb);
 	case IDT_NT_LUTOFFSET:
+		return ntb->lutoffset;
 	case IDT_NT_LUTLDATA:
 	case IDT_NT_LUTMDATA:
-	case IDT_NT_LUTUDATA:
-		return ntb->lut[(off - IDT_NT_LUTOFFSET) / 4];
+	case IDT_NT_LUTUDATA: {
+		uint32_t *e = lut_entry(ntb);
+
+		return e ? e[(off - IDT_NT_LUTLDATA) / 4] : 0;
+	}
 	case IDT_NT_GASAADDR:
 		return ntb->gasaaddr;
 	case IDT_NT_GASADATA:
@@ -201,12 +218,24 @@ uint32_t ntb_nt_write(struct ntb *ntb, unsigned off, uint32_t val, uint32_t byte
 		*r = merge(*r, val, bytemask & IDT_NTMTBLDATA_WMASK);
 		break;
 	case IDT_NT_LUTOFFSET:
+		ntb->lutoffset = merge(ntb->lutoffset, val, bytemask) &
+				 (IDT_LUTOFFSET_INDEX_MASK | IDT_LUTOFFSET_BAR_MASK);
+		break;
 	case IDT_NT_LUTLDATA:
 	case IDT_NT_LUTMDATA:
 	case IDT_NT_LUTUDATA:
-		/* Stored only: every window is DIR (BARSETUP.ATRAN = 0), LUTs come later. */
-		r = &ntb->lut[(off - IDT_NT_LUTOFFSET) / 4];
-		*r = merge(*r, val, bytemask);
+		/* idt_ntb_peer_mw_set_trans/clear_trans: LUTOFFSET, then the three data
+		 * registers of that entry; each write takes effect (the caller re-evaluates the
+		 * windows). The translation address is dword aligned (IDT_TRANS_ALIGN). */
+		r = lut_entry(ntb);
+		if (r) {
+			r += (off - IDT_NT_LUTLDATA) / 4;
+			*r = merge(*r, val, bytemask);
+			if (off == IDT_NT_LUTLDATA)
+				*r &= ~3u;
+			else if (off == IDT_NT_LUTUDATA)
+				*r &= IDT_LUTUDATA_VALID | IDT_LUTUDATA_PART_MASK;
+		}
 		break;
 	case IDT_NT_GASAADDR:
 		ntb->gasaaddr = merge(ntb->gasaaddr, val, bytemask) & IDT_SW_REG_MAX & ~3u;

@@ -23,6 +23,7 @@ int ntb_port_index(unsigned port)
 static uint32_t barsetup(const struct ntb_shm *shm, int bar)
 {
 	uint64_t size;
+	uint32_t atran;
 
 	/* BAR0 maps the configuration space (what idt_check_setup insists on). */
 	if (bar == 0)
@@ -32,7 +33,18 @@ static uint32_t barsetup(const struct ntb_shm *shm, int bar)
 	size = shm->mw_size[bar == 4];
 	if (!size)
 		return 0;
-	return IDT_BARSETUP_EN | IDT_BARSETUP_ATRAN_DIR | IDT_BARSETUP_PREF | IDT_BARSETUP_TYPE_64 |
+	/* ATRAN: the window type idt_scan_mws reads (DIR, LUT12, LUT24) */
+	switch (shm->mw_lut[bar == 4]) {
+	case 12:
+		atran = IDT_BARSETUP_ATRAN_LUT12;
+		break;
+	case 24:
+		atran = IDT_BARSETUP_ATRAN_LUT24;
+		break;
+	default:
+		atran = IDT_BARSETUP_ATRAN_DIR;
+	}
+	return IDT_BARSETUP_EN | atran | IDT_BARSETUP_PREF | IDT_BARSETUP_TYPE_64 |
 	       (uint32_t)__builtin_ctzll(size) << IDT_BARSETUP_SIZE_SHIFT;
 }
 
@@ -71,7 +83,7 @@ static int init_lock(pthread_mutex_t *m)
 	return -ret;
 }
 
-int ntb_shm_create(uint32_t nt_ports, const uint64_t mw_size[2])
+int ntb_shm_create(uint32_t nt_ports, const uint64_t mw_size[2], const uint8_t mw_lut[2])
 {
 	struct ntb_shm *shm;
 	int fd, ret;
@@ -93,6 +105,8 @@ int ntb_shm_create(uint32_t nt_ports, const uint64_t mw_size[2])
 	shm->nt_ports = nt_ports & ((1u << NTB_NR_PORTS) - 1);
 	shm->mw_size[0] = mw_size[0];
 	shm->mw_size[1] = mw_size[1];
+	shm->mw_lut[0] = mw_lut ? mw_lut[0] : 0;
+	shm->mw_lut[1] = mw_lut ? mw_lut[1] : 0;
 	for (int i = 0; i < NTB_NR_PORTS; i++)
 		ntb_shm_port_reset(shm, i);
 	shm->semsk = shm->sepmsk = 0xffffffffu;

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #define NTB_SHM_MAGIC	0x4552414853425e4eull /* "N^BSHARE" */
-#define NTB_SHM_VERSION 1
-#define NTB_NR_PORTS	6 /* 89HPES24NT6AG2: ports 0, 2, 4, 6, 8, 12 */
+#define NTB_SHM_VERSION 2		      /* 2: mw_lut */
+#define NTB_NR_PORTS	6		      /* 89HPES24NT6AG2: ports 0, 2, 4, 6, 8, 12 */
 #define NTB_NR_PARTS	8
 #define NTB_NR_BARS	6
 
@@ -45,6 +45,7 @@ struct ntb_shm {
 	/* Static switch configuration, set by the creator */
 	uint32_t nt_ports;   /* bit i: port index i is an NT port */
 	uint64_t mw_size[2]; /* BAR2, BAR4 apertures of every NT port (0: disabled) */
+	uint32_t mw_lut[2];  /* BAR2, BAR4: 0 = DIR, 12 = LUT12, 24 = LUT24 */
 	struct ntb_shm_port port[NTB_NR_PORTS];
 	uint32_t mtbl[64];		  /* NT mapping table, switch-global */
 	uint32_t msgctl[NTB_NR_PARTS][4]; /* SWP<part>MSGCTL<m> */
@@ -60,9 +61,10 @@ int ntb_port_index(unsigned port); /* -1 when not a port of this switch */
 
 /*
  * A new region in a memfd with the static configuration: NT ports `nt_ports` (a mask of
- * port indexes), window apertures mw_size[0..1]. Returns the fd (>= 0) or -errno.
+ * port indexes), window apertures mw_size[0..1] and their translation mw_lut[0..1] (NULL: DIR).
+ * Returns the fd (>= 0) or -errno.
  */
-int ntb_shm_create(uint32_t nt_ports, const uint64_t mw_size[2]);
+int ntb_shm_create(uint32_t nt_ports, const uint64_t mw_size[2], const uint8_t mw_lut[2]);
 /* Map and check a region: -EPROTO when magic, version or size differ. */
 int ntb_shm_map(int fd, struct ntb_shm **out);
 void ntb_shm_unmap(struct ntb_shm *shm);

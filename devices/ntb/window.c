@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Memory windows (BAR2, BAR4) with direct translation: BARSETUP.TPART names the target
- * partition, LTBASE/UTBASE the target address in its guest-physical space, BARLIMIT the
- * absolute end of the translated part of the BAR (BAR address + size; 0 disables), as
- * ntb_hw_idt's peer_mw_set_trans programs them. A translated window that is page aligned
- * becomes a memslot over the peer's RAM (no exits); one that is not is carried by the trap
- * handler; an untranslated one drops stores (counted) and reads all ones.
+ * Memory windows (BAR2, BAR4), as ntb_hw_idt's peer_mw_set_trans programs them:
+ * - direct translation (BARSETUP.ATRAN = DIR): BARSETUP.TPART names the target partition,
+ *   LTBASE/UTBASE the target address in its guest-physical space, BARLIMIT the absolute end
+ *   of the translated part of the BAR (BAR address + size; 0 disables);
+ * - lookup table (ATRAN = LUT12 or LUT24): the BAR is cut in 16 or 32 equal slices (the
+ *   driver's idt_scan_mws: size_max = aperture / 16 or / 32), of which the first 12 or 24
+ *   are windows; entry i (LUTOFFSET.INDEX = i, .BAR = the BAR) translates slice i to
+ *   LUTMDATA:LUTLDATA in partition LUTUDATA.PART when LUTUDATA.VALID is set. The slice size
+ *   is fixed: no limit register.
+ * A translated range that is page aligned becomes a memslot over the peer's RAM (no exits);
+ * one that is not is carried by the trap handler; an untranslated one drops stores
+ * (counted) and reads all ones.
  */
 #include <string.h>
 #include <unistd.h>
@@ -22,36 +28,58 @@ static uint64_t page_size(void)
 	return ps;
 }
 
-/* Where the window should be now; mode NONE when it goes nowhere. */
-static struct ntb_window want(struct ntb *ntb, int i)
+/* Resolve [target, target + size) in the peer's RAM into w (mode NONE when it is not). */
+static void resolve(struct ntb *ntb, struct ntb_window *w, uint64_t gpa, uint64_t target,
+		    uint64_t size)
 {
-	struct ntb_window w = {.ntb = ntb, .bar = 2 + 2 * i, .mode = NTB_WIN_NONE};
-	const uint32_t(*bar)[4] = ntb->me->bar;
-	uint32_t setup = bar[w.bar][IDT_BAR_SETUP / 4];
-	uint64_t base = ntb->pci.bars[w.bar].mapped_addr, limit, target, size;
-	int tpart = (int)((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT);
-
-	if (!ntb->mw_size[i] || !ntb->peer_ram || base == ~0ull || !(setup & IDT_BARSETUP_EN) ||
-	    (setup & IDT_BARSETUP_ATRAN_MASK) != IDT_BARSETUP_ATRAN_DIR || tpart != ntb->peer_idx)
-		return w;
-	limit = bar[w.bar][IDT_BAR_LIMIT / 4] | (uint64_t)bar[w.bar + 1][IDT_BAR_LIMIT / 4] << 32;
-	if (limit <= base)
-		return w;
-	size = limit - base < ntb->mw_size[i] ? limit - base : ntb->mw_size[i];
-	target = bar[w.bar][IDT_BAR_LTBASE / 4] | (uint64_t)bar[w.bar][IDT_BAR_UTBASE / 4] << 32;
 	for (int r = 0; r < ntb->peer_layout.nregions; r++) {
 		const struct ntb_ram_region *reg = &ntb->peer_layout.region[r];
 
 		if (target < reg->gpa || target - reg->gpa > reg->size ||
 		    size > reg->size - (target - reg->gpa))
 			continue;
-		w.gpa = base;
-		w.size = size;
-		w.hva = ntb->peer_ram + reg->offset + (target - reg->gpa);
-		w.mode = ((target | size | base) & (page_size() - 1)) ? NTB_WIN_COPY
-								      : NTB_WIN_MAPPED;
-		break;
+		w->gpa = gpa;
+		w->size = size;
+		w->hva = ntb->peer_ram + reg->offset + (target - reg->gpa);
+		w->mode =
+			((target | size | gpa) & (page_size() - 1)) ? NTB_WIN_COPY : NTB_WIN_MAPPED;
+		return;
 	}
+}
+
+/* Where window `i` (BAR 2 + 2i) entry `e` should be now; mode NONE when it goes nowhere. */
+static struct ntb_window want(struct ntb *ntb, int i, unsigned e)
+{
+	struct ntb_window w = {.mode = NTB_WIN_NONE};
+	const struct ntb_bar_win *bw = &ntb->win[i];
+	const uint32_t(*bar)[4] = ntb->me->bar;
+	uint32_t setup = bar[bw->bar][IDT_BAR_SETUP / 4];
+	uint64_t base = ntb->pci.bars[bw->bar].mapped_addr, limit, target, size;
+	int tpart = (int)((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT);
+
+	if (!ntb->mw_size[i] || !ntb->peer_ram || base == ~0ull || !(setup & IDT_BARSETUP_EN) ||
+	    e >= bw->nent)
+		return w;
+	if (ntb->mw_lut[i]) {
+		const uint32_t *lut = ntb->lut[i][e];
+
+		if (!(lut[2] & IDT_LUTUDATA_VALID) ||
+		    (int)(lut[2] & IDT_LUTUDATA_PART_MASK) != ntb->peer_idx)
+			return w;
+		target = lut[0] | (uint64_t)lut[1] << 32;
+		resolve(ntb, &w, base + e * bw->ent_size, target, bw->ent_size);
+		return w;
+	}
+	if ((setup & IDT_BARSETUP_ATRAN_MASK) != IDT_BARSETUP_ATRAN_DIR || tpart != ntb->peer_idx)
+		return w;
+	limit = bar[bw->bar][IDT_BAR_LIMIT / 4] | (uint64_t)bar[bw->bar + 1][IDT_BAR_LIMIT / 4]
+							  << 32;
+	if (limit <= base)
+		return w;
+	size = limit - base < ntb->mw_size[i] ? limit - base : ntb->mw_size[i];
+	target = bar[bw->bar][IDT_BAR_LTBASE / 4] | (uint64_t)bar[bw->bar][IDT_BAR_UTBASE / 4]
+							    << 32;
+	resolve(ntb, &w, base, target, size);
 	return w;
 }
 
@@ -67,34 +95,66 @@ static void unmap(struct ntb *ntb, struct ntb_window *w)
 void ntb_windows_update(struct ntb *ntb)
 {
 	for (int i = 0; i < 2; i++) {
-		struct ntb_window *w = &ntb->win[i], n = want(ntb, i);
+		/* Unmap every stale entry before mapping new ones: memslots must not overlap. */
+		struct ntb_window next[NTB_LUT_SLOTS];
+		struct ntb_bar_win *bw = &ntb->win[i];
 
-		if (n.mode == w->mode && n.gpa == w->gpa && n.size == w->size && n.hva == w->hva)
-			continue;
-		unmap(ntb, w);
-		if (n.mode == NTB_WIN_MAPPED &&
-		    (!ntb->wops || !ntb->wops->map ||
-		     ntb->wops->map(ntb->wopaque, n.gpa, n.size, n.hva) != 0))
-			n.mode = NTB_WIN_COPY;
-		*w = n;
+		for (unsigned e = 0; e < bw->nent; e++) {
+			struct ntb_window *w = &bw->ent[e];
+
+			next[e] = want(ntb, i, e);
+			if (next[e].mode != w->mode || next[e].gpa != w->gpa ||
+			    next[e].size != w->size || next[e].hva != w->hva)
+				unmap(ntb, w);
+		}
+		for (unsigned e = 0; e < bw->nent; e++) {
+			struct ntb_window *w = &bw->ent[e], n = next[e];
+
+			if (w->mode != NTB_WIN_NONE || n.mode == NTB_WIN_NONE)
+				continue;
+			if (n.mode == NTB_WIN_MAPPED &&
+			    (!ntb->wops || !ntb->wops->map ||
+			     ntb->wops->map(ntb->wopaque, n.gpa, n.size, n.hva) != 0))
+				n.mode = NTB_WIN_COPY;
+			*w = n;
+		}
 	}
 }
 
 void ntb_windows_drop(struct ntb *ntb)
 {
 	for (int i = 0; i < 2; i++)
-		unmap(ntb, &ntb->win[i]);
+		for (unsigned e = 0; e < ntb->win[i].nent; e++)
+			unmap(ntb, &ntb->win[i].ent[e]);
 }
 
-/* The BAR's trapped range: everything the memslot (if any) does not cover. */
+/* The translated range an access at BAR offset `off` falls in, with `off` made relative to
+ * it; NULL when the access is not wholly inside one. */
+static struct ntb_window *lookup(struct ntb_bar_win *bw, uint64_t *off, unsigned size)
+{
+	struct ntb_window *w;
+	uint64_t e = *off / bw->ent_size, rel = *off % bw->ent_size;
+
+	if (e >= bw->nent)
+		return NULL;
+	w = &bw->ent[e];
+	if (w->mode == NTB_WIN_NONE || rel >= w->size || size > w->size - rel)
+		return NULL;
+	*off = rel;
+	return w;
+}
+
+/* The BAR's trapped range: everything the memslots (if any) do not cover. */
 static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
 {
-	struct ntb_window *w = opaque;
-	struct ntb *ntb = w->ntb;
+	struct ntb_bar_win *bw = opaque;
+	struct ntb *ntb = bw->ntb;
+	struct ntb_window *w;
 	uint64_t v = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
 
 	pthread_mutex_lock(&ntb->lock);
-	if (w->mode != NTB_WIN_NONE && off < w->size && size <= w->size - off) {
+	w = lookup(bw, &off, size);
+	if (w) {
 		v = 0;
 		memcpy(&v, w->hva + off, size);
 		ntb->stats.trapped_copies++;
@@ -107,11 +167,13 @@ static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
 
 static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-	struct ntb_window *w = opaque;
-	struct ntb *ntb = w->ntb;
+	struct ntb_bar_win *bw = opaque;
+	struct ntb *ntb = bw->ntb;
+	struct ntb_window *w;
 
 	pthread_mutex_lock(&ntb->lock);
-	if (w->mode != NTB_WIN_NONE && off < w->size && size <= w->size - off) {
+	w = lookup(bw, &off, size);
+	if (w) {
 		memcpy(w->hva + off, &val, size);
 		ntb->stats.trapped_copies++;
 	} else {

@@ -110,6 +110,19 @@ static const struct bad_case bad[] = {
 	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_size "
 	 "= \"3M\"\n",
 	 "t.toml:9:11: 'mw_size' must be 0 or a power of two from 4K to 512G"},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_type "
+	 "= \"lut16\"\n",
+	 "t.toml:9:11: 'mw_type' entries must be \"dir\", \"lut12\" or \"lut24\""},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_type "
+	 "= \"lut24\"\n",
+	 "t.toml:9:11: 'mw_type': BAR2 and BAR4 cannot both be \"lut24\""},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_type "
+	 "= [\"dir\"]\n",
+	 "t.toml:9:11: 'mw_type' must be one type or an array of two (BAR2, BAR4)"},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_type "
+	 "= [\"dir\", \"lut24\"]\nmw_size = \"64K\"\n",
+	 "t.toml:5:1: 'mw_type' \"lut24\" needs 'mw_size' of at least 128K in [[ntb]] (entries of "
+	 "4 KiB)"},
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { backend = "
 	 "\"disk\" } ]\n",
 	 "t.toml:8:28: 'backend' must be \"ram\", \"null\" or \"file\""},

@@ -116,12 +116,17 @@ static inline void set_bme(struct side *s, bool on)
 	cfg_write(s, PCI_COMMAND, PCI_COMMAND_MEMORY | (on ? PCI_COMMAND_MASTER : 0), 2);
 }
 
-static inline void side_init(struct side *s, unsigned port)
+/* mw_lut: BAR2, BAR4 translation (0 = DIR, 12, 24), NULL for DIR windows. */
+static inline void side_init_lut(struct side *s, unsigned port, const uint8_t *mw_lut)
 {
 	struct ntb_config cfg = {
 		.name = port ? "ntb-b" : "ntb-a", .port = port, .mw_size = {T_MW2, T_MW4}};
 	char err[200];
 
+	if (mw_lut) {
+		cfg.mw_lut[0] = mw_lut[0];
+		cfg.mw_lut[1] = mw_lut[1];
+	}
 	memset(s, 0, sizeof(*s));
 	s->port = port;
 	s->memfd = memfd_create("t-ram", MFD_CLOEXEC);
@@ -143,6 +148,11 @@ static inline void side_init(struct side *s, unsigned port)
 	cfg_write(s, PCI_BASE_ADDRESS_0 + 16, (uint32_t)T_BAR4, 4);
 	cfg_write(s, PCI_BASE_ADDRESS_0 + 20, (uint32_t)(T_BAR4 >> 32), 4);
 	set_bme(s, true);
+}
+
+static inline void side_init(struct side *s, unsigned port)
+{
+	side_init_lut(s, port, NULL);
 }
 
 static inline void side_enable_msi(struct side *s)

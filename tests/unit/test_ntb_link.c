@@ -14,7 +14,7 @@ static const uint64_t sizes[2] = {T_MW2, T_MW4};
 
 Test(ntb_shm, a_lock_held_by_a_dead_process_is_recovered)
 {
-	int fd = ntb_shm_create(0x3, sizes);
+	int fd = ntb_shm_create(0x3, sizes, NULL);
 	struct ntb_shm *shm;
 	pid_t pid;
 	int status;
@@ -46,7 +46,7 @@ Test(ntb_shm, a_lock_held_by_a_dead_process_is_recovered)
 
 Test(ntb_shm, a_version_mismatch_is_refused)
 {
-	int fd = ntb_shm_create(0x3, sizes);
+	int fd = ntb_shm_create(0x3, sizes, NULL);
 	struct ntb_shm *shm;
 	struct side a;
 
@@ -64,7 +64,7 @@ Test(ntb_shm, a_version_mismatch_is_refused)
 Test(ntb_shm, other_window_sizes_are_refused)
 {
 	const uint64_t other[2] = {T_MW2, T_MW4 * 2};
-	int fd = ntb_shm_create(0x3, other);
+	int fd = ntb_shm_create(0x3, other, NULL);
 	struct side a;
 
 	side_init(&a, 2);
