@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "devices/ntb/epf.h"
+#include "devices/ntb/internal.h" /* ntb_bar_rw, for the DMA hook */
 #include "tests/unit/test_ntb.h"
 
 #define E_BAR0	    0xc0000000ull
@@ -709,4 +710,26 @@ Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .time
 	unlink(path);
 	strcat(path, ".lock");
 	unlink(path);
+}
+
+/* What the PCI core's DMA hook will call when a device of B's machine writes into B's BARs. */
+Test(ntb_epf_pair, bus_master_access_reaches_windows_and_doorbells)
+{
+	uint32_t v = 0xcafef00du, r = 0;
+	int a0 = nmsi(&A);
+
+	cr_assert_eq(set_trans(&A, 0, 0x80000, KiB(512)), COMMAND_STATUS_OK);
+	ntb_service(B.ntb);
+	cr_assert(ntb_bar_rw(B.ntb, 2, E_MW1 + 0x100, &v, 4, true));
+	cr_assert_eq(memcmp(A.ram + 0x80100, &v, 4), 0);
+	cr_assert(ntb_bar_rw(B.ntb, 2, E_MW1 + 0x100, &r, 4, false));
+	cr_assert_eq(r, v);
+	cr_assert_not(ntb_bar_rw(B.ntb, 2, E_MW1 + KiB(512), &v, 4, true), "beyond SIZE");
+	cr_assert_not(ntb_bar_rw(B.ntb, 3, 0, &v, 4, true), "MW2 untranslated");
+	cr_assert_not(ntb_bar_rw(B.ntb, 0, 0, &v, 4, true), "registers are not DMA targets");
+	/* a DMA write to doorbell entry 3 rings A's vector 3 */
+	cr_assert(ntb_bar_rw(B.ntb, 2, 3 * EPF_DB_ENTRY_SIZE, &v, 4, true));
+	ntb_service(A.ntb);
+	cr_assert_eq(nmsi(&A), a0 + 1);
+	cr_assert_eq(last_vector(&A), 3);
 }
