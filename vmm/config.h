@@ -85,6 +85,7 @@ struct dev_config {
 		char *rendezvous;  /* Unix socket path both vmm processes name */
 		uint64_t mw_size;  /* BAR2 and BAR4 memory windows */
 		uint8_t mw_lut[2]; /* BAR2, BAR4: 0 direct, 12 or 24 lookup-table entries */
+		bool epf;	   /* personality "epf" (ntb_hw_epf) instead of "idt" */
 	} ntb;
 };
 

@@ -31,7 +31,8 @@ static const struct {
 	{"switch", DEV_SWITCH, (const char *const[]){"id", "bus", "downstream", "acs", NULL}},
 	{"testdev", DEV_TESTDEV, (const char *const[]){"id", "bus", "ram_bar", "msix", NULL}},
 	{"ntb", DEV_NTB,
-	 (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", "mw_type", NULL}},
+	 (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", "mw_type",
+			       "personality", NULL}},
 	{"nvme", DEV_NVME,
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
 			       "namespaces", "cmb", "pmr", "pmr_size", "iothread", "poll_idle_us",
@@ -395,9 +396,38 @@ static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev
 			d->ntb.mw_size = v;
 	} else if (!strcmp(kv->key, "mw_type")) {
 		load_mw_type(c, kv, d);
+	} else if (!strcmp(kv->key, "personality")) {
+		const char *s = cfg_get_string(c, kv);
+
+		if (s && strcmp(s, "idt") && strcmp(s, "epf"))
+			cfg_report(c, kv->value->pos, "'personality' must be \"idt\" or \"epf\"");
+		else if (s)
+			d->ntb.epf = !strcmp(s, "epf");
 	} else {
 		*handled = false;
 	}
+}
+
+/*
+ * epf: 32-bit BARs, BAR2 = doorbells + MW1 (NTB_EPF_MAX_MW_SIZE in devices/ntb/ntb.h). The
+ * default window is 4 MiB: ntb_transport backs each window with one physically contiguous
+ * buffer (ntb_alloc_mw_buffer), and without CMA Linux allocates at most 4 MiB in one piece.
+ */
+static void check_ntb(struct ctx *c, const struct toml_value *t, struct dev_config *d)
+{
+	const struct toml_keyval *mw = NULL;
+
+	if (!d->ntb.epf)
+		return;
+	for (size_t i = 0; i < t->table.len; i++)
+		if (!strcmp(t->table.items[i].key, "mw_size"))
+			mw = &t->table.items[i];
+	if (!mw)
+		d->ntb.mw_size = MiB(4);
+	else if (!d->ntb.mw_size || d->ntb.mw_size > MiB(256))
+		cfg_report(c, mw->value->pos,
+			   "'mw_size' must be a power of two from 4K to 256M with "
+			   "personality = \"epf\" (32-bit BARs)");
 }
 
 static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const char *const *keys,
@@ -493,10 +523,16 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 	}
 	if (kind == DEV_NVME && d->nvme.pmr_size && !d->nvme.pmr)
 		cfg_report(c, t->pos, "'pmr_size' needs 'pmr' (the file backing the PMR)");
+	if (kind == DEV_NTB)
+		check_ntb(c, t, d);
 	if (kind == DEV_NTB && !d->ntb.rendezvous)
 		cfg_report(c, t->pos,
 			   "missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
 			   "processes of the pair name)");
+	if (kind == DEV_NTB && d->ntb.epf && (d->ntb.mw_lut[0] || d->ntb.mw_lut[1]))
+		cfg_report(c, t->pos,
+			   "'mw_type' lookup tables are an IDT feature: not with personality = "
+			   "\"epf\" in [[ntb]]");
 	for (int i = 0; kind == DEV_NTB && i < 2; i++) {
 		uint64_t min = d->ntb.mw_lut[i] == 24 ? KiB(128) : KiB(64);
 

@@ -132,7 +132,8 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 		struct ntb_config tc = {.name = d->id,
 					.port = d->ntb.port,
 					.mw_size = {d->ntb.mw_size, d->ntb.mw_size},
-					.mw_lut = {d->ntb.mw_lut[0], d->ntb.mw_lut[1]}};
+					.mw_lut = {d->ntb.mw_lut[0], d->ntb.mw_lut[1]},
+					.personality = d->ntb.epf ? NTB_EPF : NTB_IDT};
 		struct ntb *ntb;
 		char nerr[256];
 

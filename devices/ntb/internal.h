@@ -26,8 +26,9 @@ struct ntb_window {
 struct ntb_bar_win {
 	struct ntb *ntb;
 	int bar;
-	unsigned nent;	   /* 1, 12 or 24 */
-	uint64_t ent_size; /* mw_size (DIR), mw_size / 16 (LUT12), mw_size / 32 (LUT24) */
+	uint64_t bar_off;  /* where the window starts in its BAR (epf MW1: after the doorbells) */
+	unsigned nent;	   /* 1 (DIR, epf), 12 or 24 (LUT) */
+	uint64_t ent_size; /* the window (DIR, epf), mw_size / 16 (LUT12), mw_size / 32 (LUT24) */
 	struct ntb_window ent[NTB_LUT_SLOTS];
 };
 
@@ -38,6 +39,7 @@ struct ntb {
 	int idx; /* port index = partition */
 	uint64_t mw_size[2];
 	uint8_t mw_lut[2]; /* 0 (DIR), 12, 24 */
+	enum ntb_personality personality;
 	const struct ntb_window_ops *wops;
 	void *wopaque;
 
@@ -57,6 +59,7 @@ struct ntb {
 	uint8_t *peer_ram;
 	uint64_t peer_ram_size;
 	struct ntb_ram peer_layout;
+	struct ntb_ram own_layout; /* nregions 0: unknown */
 
 	/* local NT registers (not visible to other partitions) */
 	uint32_t mtbladdr, gasaaddr, ntsdata;
@@ -65,6 +68,14 @@ struct ntb {
 
 	uint32_t irq_pending; /* NTINTSTS & ~NTINTMSK as last evaluated */
 	bool intx;
+
+	/* epf: the registers only this side sees (ntb_hw_epf's ctrl region) */
+	struct {
+		uint32_t argument, topology;
+		uint16_t status;     /* NTB_EPF_CMD_STATUS */
+		uint64_t addr, size; /* NTB_EPF_LOWER/UPPER_ADDR, _SIZE for CONFIGURE_MW */
+		bool link;	     /* LINK_STATUS as last signalled (vector 0 on a change) */
+	} epf;
 
 	struct ntb_bar_win win[2];
 	struct ntb_stats stats;
@@ -89,5 +100,31 @@ void ntb_irq_update(struct ntb *ntb);
 extern const struct bus_ops ntb_window_ops;
 void ntb_windows_update(struct ntb *ntb);
 void ntb_windows_drop(struct ntb *ntb);
+/*
+ * Copy `len` bytes into (write) or out of window `w` at `off` from the window's start, as a
+ * guest access or a DMA engine's would: through the translation when [off, off+len) is inside
+ * its translated part, else stores are dropped and loads read all ones (both counted). Takes
+ * ntb->lock (the PCI core's per-BAR DMA hook can call it). Returns true when translated.
+ */
+bool ntb_window_rw(struct ntb_bar_win *w, uint64_t off, void *buf, uint64_t len, bool write);
+/*
+ * A bus-master access (a DMA engine of this machine) at `off` in BAR `bar` of the function:
+ * memory windows through ntb_window_rw, epf doorbell entries ring as a store there would.
+ * False when nothing there takes it (registers, other BARs, untranslated). For the PCI core's
+ * per-BAR DMA hook; takes ntb->lock (and the shm lock for doorbells), never the root lock.
+ */
+bool ntb_bar_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len, bool write);
+
+/* epf.c: the epf personality (ntb_hw_epf's register interface) */
+int ntb_epf_build_config(struct ntb *ntb);
+/* Signal what changed: link (vector 0), doorbells the peer rang. Locks as ntb_irq_update. */
+void ntb_epf_irq_update(struct ntb *ntb);
+/* BAR2 below MW1: doorbell entries. True when `off` is there (a store rang it). */
+bool ntb_epf_doorbell_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len,
+			 bool write);
+/* Where window i should be now (want() of window.c). ntb->lock held, not the shm lock. */
+struct ntb_window ntb_epf_window_want(struct ntb *ntb, int i);
+/* Inside one region of `layout`: the offset into its memfd, else -1 (overflow-safe). */
+int64_t ntb_ram_offset(const struct ntb_ram *layout, uint64_t gpa, uint64_t size);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Memory windows (BAR2, BAR4), as ntb_hw_idt's peer_mw_set_trans programs them:
+ * Memory windows, as the drivers program them.
+ * IDT (BAR2, BAR4), ntb_hw_idt's peer_mw_set_trans:
  * - direct translation (BARSETUP.ATRAN = DIR): BARSETUP.TPART names the target partition,
  *   LTBASE/UTBASE the target address in its guest-physical space, BARLIMIT the absolute end
  *   of the translated part of the BAR (BAR address + size; 0 disables);
@@ -9,6 +10,7 @@
  *   are windows; entry i (LUTOFFSET.INDEX = i, .BAR = the BAR) translates slice i to
  *   LUTMDATA:LUTLDATA in partition LUTUDATA.PART when LUTUDATA.VALID is set. The slice size
  *   is fixed: no limit register.
+ * epf (MW1 in BAR2 after the doorbells, MW2 = BAR3): the peer's CONFIGURE_MW (epf.c).
  * A translated range that is page aligned becomes a memslot over the peer's RAM (no exits);
  * one that is not is carried by the trap handler; an untranslated one drops stores
  * (counted) and reads all ones.
@@ -28,26 +30,35 @@ static uint64_t page_size(void)
 	return ps;
 }
 
-/* Resolve [target, target + size) in the peer's RAM into w (mode NONE when it is not). */
-static void resolve(struct ntb *ntb, struct ntb_window *w, uint64_t gpa, uint64_t target,
-		    uint64_t size)
+int64_t ntb_ram_offset(const struct ntb_ram *layout, uint64_t gpa, uint64_t size)
 {
-	for (int r = 0; r < ntb->peer_layout.nregions; r++) {
-		const struct ntb_ram_region *reg = &ntb->peer_layout.region[r];
+	for (int r = 0; r < layout->nregions && r < NTB_MAX_RAM_REGIONS; r++) {
+		const struct ntb_ram_region *reg = &layout->region[r];
 
-		if (target < reg->gpa || target - reg->gpa > reg->size ||
-		    size > reg->size - (target - reg->gpa))
+		if (gpa < reg->gpa || gpa - reg->gpa > reg->size ||
+		    size > reg->size - (gpa - reg->gpa))
 			continue;
-		w->gpa = gpa;
-		w->size = size;
-		w->hva = ntb->peer_ram + reg->offset + (target - reg->gpa);
-		w->mode =
-			((target | size | gpa) & (page_size() - 1)) ? NTB_WIN_COPY : NTB_WIN_MAPPED;
-		return;
+		return (int64_t)(reg->offset + (gpa - reg->gpa));
 	}
+	return -1;
 }
 
-/* Where window `i` (BAR 2 + 2i) entry `e` should be now; mode NONE when it goes nowhere. */
+/* [target, target + size) of the peer's RAM at guest-physical gpa of ours, if it is RAM. */
+static struct ntb_window resolve(struct ntb *ntb, uint64_t gpa, uint64_t target, uint64_t size)
+{
+	struct ntb_window w = {.mode = NTB_WIN_NONE};
+	int64_t off = ntb_ram_offset(&ntb->peer_layout, target, size);
+
+	if (off < 0)
+		return w;
+	w.gpa = gpa;
+	w.size = size;
+	w.hva = ntb->peer_ram + off;
+	w.mode = ((target | size | gpa) & (page_size() - 1)) ? NTB_WIN_COPY : NTB_WIN_MAPPED;
+	return w;
+}
+
+/* Where window `i` (IDT: BAR 2 + 2i) entry `e` should be now; mode NONE: nowhere. */
 static struct ntb_window want(struct ntb *ntb, int i, unsigned e)
 {
 	struct ntb_window w = {.mode = NTB_WIN_NONE};
@@ -57,6 +68,8 @@ static struct ntb_window want(struct ntb *ntb, int i, unsigned e)
 	uint64_t base = ntb->pci.bars[bw->bar].mapped_addr, limit, target, size;
 	int tpart = (int)((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT);
 
+	if (ntb->personality == NTB_EPF)
+		return e == 0 ? ntb_epf_window_want(ntb, i) : w;
 	if (!ntb->mw_size[i] || !ntb->peer_ram || base == ~0ull || !(setup & IDT_BARSETUP_EN) ||
 	    e >= bw->nent)
 		return w;
@@ -67,8 +80,7 @@ static struct ntb_window want(struct ntb *ntb, int i, unsigned e)
 		    (int)(lut[2] & IDT_LUTUDATA_PART_MASK) != ntb->peer_idx)
 			return w;
 		target = lut[0] | (uint64_t)lut[1] << 32;
-		resolve(ntb, &w, base + e * bw->ent_size, target, bw->ent_size);
-		return w;
+		return resolve(ntb, base + e * bw->ent_size, target, bw->ent_size);
 	}
 	if ((setup & IDT_BARSETUP_ATRAN_MASK) != IDT_BARSETUP_ATRAN_DIR || tpart != ntb->peer_idx)
 		return w;
@@ -79,8 +91,7 @@ static struct ntb_window want(struct ntb *ntb, int i, unsigned e)
 	size = limit - base < ntb->mw_size[i] ? limit - base : ntb->mw_size[i];
 	target = bar[bw->bar][IDT_BAR_LTBASE / 4] | (uint64_t)bar[bw->bar][IDT_BAR_UTBASE / 4]
 							    << 32;
-	resolve(ntb, &w, base, target, size);
-	return w;
+	return resolve(ntb, base, target, size);
 }
 
 static void unmap(struct ntb *ntb, struct ntb_window *w)
@@ -128,58 +139,75 @@ void ntb_windows_drop(struct ntb *ntb)
 			unmap(ntb, &ntb->win[i].ent[e]);
 }
 
-/* The translated range an access at BAR offset `off` falls in, with `off` made relative to
- * it; NULL when the access is not wholly inside one. */
-static struct ntb_window *lookup(struct ntb_bar_win *bw, uint64_t *off, unsigned size)
+/* The translated range an access at window offset `off` falls in, with `off` made relative
+ * to it; NULL when the access is not wholly inside one. */
+static struct ntb_window *lookup(struct ntb_bar_win *bw, uint64_t *off, uint64_t len)
 {
 	struct ntb_window *w;
-	uint64_t e = *off / bw->ent_size, rel = *off % bw->ent_size;
+	uint64_t e, rel;
 
+	if (!bw->ent_size)
+		return NULL;
+	e = *off / bw->ent_size;
+	rel = *off % bw->ent_size;
 	if (e >= bw->nent)
 		return NULL;
 	w = &bw->ent[e];
-	if (w->mode == NTB_WIN_NONE || rel >= w->size || size > w->size - rel)
+	if (w->mode == NTB_WIN_NONE || rel >= w->size || len > w->size - rel)
 		return NULL;
 	*off = rel;
 	return w;
 }
 
+bool ntb_window_rw(struct ntb_bar_win *bw, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	struct ntb *ntb = bw->ntb;
+	struct ntb_window *w;
+
+	pthread_mutex_lock(&ntb->lock);
+	w = lookup(bw, &off, len);
+	if (w && write)
+		memcpy(w->hva + off, buf, len);
+	else if (w)
+		memcpy(buf, w->hva + off, len);
+	else if (!write)
+		memset(buf, 0xff, len);
+	if (w)
+		ntb->stats.trapped_copies++;
+	else if (write)
+		ntb->stats.dropped_stores++;
+	else
+		ntb->stats.dropped_loads++;
+	pthread_mutex_unlock(&ntb->lock);
+	return w != NULL;
+}
+
+bool ntb_bar_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	if (ntb->personality == NTB_EPF && ntb_epf_doorbell_rw(ntb, bar, off, buf, len, write))
+		return true;
+	for (int i = 0; i < 2; i++) {
+		struct ntb_bar_win *bw = &ntb->win[i];
+
+		/* win[].bar and bar_off are fixed at creation: no lock needed to pick one */
+		if (ntb->mw_size[i] && bw->bar == bar && off >= bw->bar_off)
+			return ntb_window_rw(bw, off - bw->bar_off, buf, len, write);
+	}
+	return false;
+}
+
 /* The BAR's trapped range: everything the memslots (if any) do not cover. */
 static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
 {
-	struct ntb_bar_win *bw = opaque;
-	struct ntb *ntb = bw->ntb;
-	struct ntb_window *w;
-	uint64_t v = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+	uint64_t v = 0;
 
-	pthread_mutex_lock(&ntb->lock);
-	w = lookup(bw, &off, size);
-	if (w) {
-		v = 0;
-		memcpy(&v, w->hva + off, size);
-		ntb->stats.trapped_copies++;
-	} else {
-		ntb->stats.dropped_loads++;
-	}
-	pthread_mutex_unlock(&ntb->lock);
+	ntb_window_rw(opaque, off, &v, size > 8 ? 8 : size, false);
 	return v;
 }
 
 static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-	struct ntb_bar_win *bw = opaque;
-	struct ntb *ntb = bw->ntb;
-	struct ntb_window *w;
-
-	pthread_mutex_lock(&ntb->lock);
-	w = lookup(bw, &off, size);
-	if (w) {
-		memcpy(w->hva + off, &val, size);
-		ntb->stats.trapped_copies++;
-	} else {
-		ntb->stats.dropped_stores++;
-	}
-	pthread_mutex_unlock(&ntb->lock);
+	ntb_window_rw(opaque, off, &val, size > 8 ? 8 : size, true);
 }
 
 const struct bus_ops ntb_window_ops = {.read = window_read, .write = window_write};
