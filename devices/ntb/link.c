@@ -128,6 +128,8 @@ static int recv_hello(int sock, struct ntb_hello *h, int fds[3])
 			got = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 			memcpy(fds, CMSG_DATA(c), (got > 3 ? 3 : got) * sizeof(int));
 		}
+	if (n == 0)
+		return -ECONNRESET; /* closed before saying hello: it went away */
 	if (n != (ssize_t)sizeof(*h) || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
 		return n < 0 ? -errno : -EPROTO;
 	if (h->magic != NTB_HELLO_MAGIC || h->version != NTB_SHM_VERSION)
@@ -223,8 +225,12 @@ static void link_try_connect_or_listen(struct ntb_link *l)
 	if (s >= 0) {
 		ret = ntb_link_handshake(l->ntb, s, false, &l->ram);
 		if (ret) {
-			pr_warn("%s: handshake with the peer at %s failed: %s", l->ntb->name,
-				l->path, strerror(-ret));
+			/* A peer that is exiting still has its socket open for a moment: our
+			 * connect lands in its backlog and is reset. Not worth a warning; the
+			 * next round finds the socket gone and listens. */
+			if (ret != -ECONNRESET && ret != -EPIPE)
+				pr_warn("%s: handshake with the peer at %s failed: %s",
+					l->ntb->name, l->path, strerror(-ret));
 			close(s);
 		} else {
 			l->conn_fd = s;
@@ -251,7 +257,9 @@ static void link_accept(struct ntb_link *l)
 	}
 	ret = ntb_link_handshake(l->ntb, s, true, &l->ram);
 	if (ret) {
-		pr_warn("%s: handshake with a peer failed: %s", l->ntb->name, strerror(-ret));
+		if (ret != -ECONNRESET && ret != -EPIPE) /* it left again at once */
+			pr_warn("%s: handshake with a peer failed: %s", l->ntb->name,
+				strerror(-ret));
 		close(s);
 		return;
 	}
