@@ -30,7 +30,6 @@ static const struct {
 	{"root_port", DEV_ROOT_PORT, (const char *const[]){"id", "bus", "slot", "acs", NULL}},
 	{"switch", DEV_SWITCH, (const char *const[]){"id", "bus", "downstream", "acs", NULL}},
 	{"testdev", DEV_TESTDEV, (const char *const[]){"id", "bus", "ram_bar", "msix", NULL}},
-	{"plx_dma", DEV_PLX_DMA, (const char *const[]){"id", "bus", NULL}},
 	{"ntb", DEV_NTB,
 	 (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", "mw_type",
 			       "personality", NULL}},

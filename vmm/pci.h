@@ -139,12 +139,6 @@ struct pci_bar {
 	void *opaque;
 	/* RAM-backed BAR (CMB, PMR, NTB window): guest accesses cause no exits. NULL: trapped. */
 	void *ram;
-	/* Optional, for a trapped BAR that a bus master of this machine may reach (an NTB
-	 * window: its memslot is the peer's RAM, which can go away at any moment): copy `len`
-	 * bytes at `off` into (write) or out of the BAR under the device's own lock. 0, or
-	 * -EFAULT when nothing there takes the access. Set with pci_dev_set_bar_dma. */
-	int (*dma_rw)(void *opaque, int bar, uint64_t off, void *buf, uint64_t len, bool write);
-	void *dma_opaque;
 	/* Current effective mapping, maintained by the core (~0ULL when not mapped). */
 	uint64_t mapped_addr;
 	bool mapped_ram; /* how it is mapped now */
@@ -291,11 +285,6 @@ void pci_bridge_set_secondary(struct pci_dev *bridge, struct pci_bus *bus);
  * slots). `ram` makes it RAM-backed. Returns 0 or -EINVAL. */
 int pci_dev_set_bar(struct pci_dev *dev, int bar, enum pci_bar_type type, bool prefetch,
 		    uint64_t size, const struct bus_ops *ops, void *opaque, void *ram);
-/* Let bus masters of this machine reach trapped BAR `bar` through `rw` (see pci_bar.dma_rw). */
-void pci_dev_set_bar_dma(struct pci_dev *dev, int bar,
-			 int (*rw)(void *opaque, int bar, uint64_t off, void *buf, uint64_t len,
-				   bool write),
-			 void *opaque);
 /* Put a device at devfn on a bus. -EEXIST when taken. Adding a function other than 0 sets
  * the multi-function bit in function 0's header type (either order). */
 int pci_bus_add(struct pci_bus *bus, struct pci_dev *dev, uint8_t devfn);
@@ -341,11 +330,6 @@ uint32_t pci_intx_gsi(const struct pci_dev *dev);
  * CMB). NULL for anything else: registers, holes, partial overlaps. Requires bus mastering.
  */
 void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len);
-/*
- * Copy through the device's DMA view: what pci_dma_map reaches, else a mapped trapped BAR
- * that takes bus-master accesses (pci_dev_set_bar_dma: NTB windows). 0 or -EFAULT (nothing
- * there, bus mastering off, or the range is not wholly inside one of them).
- */
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len);
 int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t len);
 

@@ -343,56 +343,6 @@ void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len)
 	return q.hva;
 }
 
-struct dma_bar_lookup {
-	uint64_t addr, len;
-	struct pci_bar *bar;
-};
-
-static void find_dma_bar(struct pci_dev *dev, void *arg)
-{
-	struct dma_bar_lookup *q = arg;
-
-	for (int i = 0; i < PCI_NUM_BARS && !q->bar; i++) {
-		struct pci_bar *b = &dev->bars[i];
-
-		if (!b->dma_rw || b->mapped_addr == ~0ULL)
-			continue;
-		if (q->addr >= b->mapped_addr && q->addr - b->mapped_addr < b->size &&
-		    q->len <= b->size - (q->addr - b->mapped_addr))
-			q->bar = b;
-	}
-}
-
-void pci_dev_set_bar_dma(struct pci_dev *dev, int bar,
-			 int (*rw)(void *opaque, int bar, uint64_t off, void *buf, uint64_t len,
-				   bool write),
-			 void *opaque)
-{
-	dev->bars[bar].dma_rw = rw;
-	dev->bars[bar].dma_opaque = opaque;
-}
-
-/* A bus-master access that pci_dma_map cannot turn into a pointer: a trapped BAR with a
- * dma_rw hook. The BAR is looked up under map_lock and the hook called after it is dropped
- * (the hook takes the device's own locks; devices outlive the machine's vCPUs). */
-static int dma_bar_rw(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, bool write)
-{
-	struct pci_root *root = dev->root;
-	struct dma_bar_lookup q = {.addr = addr, .len = len};
-	uint64_t end, off;
-
-	if (!root || add_overflows_u64(addr, len, &end) ||
-	    !(__atomic_load_n(&dev->cfg[PCI_COMMAND], __ATOMIC_RELAXED) & PCI_COMMAND_MASTER))
-		return -EFAULT;
-	pthread_rwlock_rdlock(&root->map_lock);
-	pci_for_each_dev(&root->bus0, find_dma_bar, &q);
-	off = q.bar ? addr - q.bar->mapped_addr : 0;
-	pthread_rwlock_unlock(&root->map_lock);
-	if (!q.bar)
-		return -EFAULT;
-	return q.bar->dma_rw(q.bar->dma_opaque, q.bar->index, off, buf, len, write);
-}
-
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len)
 {
 	void *p;
@@ -401,7 +351,7 @@ int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len)
 		return 0;
 	p = pci_dma_map(dev, addr, len);
 	if (!p)
-		return dma_bar_rw(dev, addr, buf, len, false);
+		return -EFAULT;
 	memcpy(buf, p, len);
 	return 0;
 }
@@ -414,7 +364,7 @@ int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t 
 		return 0;
 	p = pci_dma_map(dev, addr, len);
 	if (!p)
-		return dma_bar_rw(dev, addr, (void *)buf, len, true);
+		return -EFAULT;
 	memcpy(p, buf, len);
 	return 0;
 }

@@ -9,7 +9,6 @@
 #include "devices/ntb/ntb.h"
 #include "devices/nvme/nvme_pci.h"
 #include "devices/pcie-switch/pcie_port.h"
-#include "devices/plx-dma/plx_dma.h"
 #include "devices/testdev/testdev.h"
 #include "vmm/util.h"
 
@@ -118,15 +117,6 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 		*phys_slot = (uint16_t)(*phys_slot + d->downstream);
 		n->obj = sw;
 		n->dev = &sw->up.dev;
-		break;
-	}
-	case DEV_PLX_DMA: {
-		struct plx_dma *pd = plx_dma_create(d->id);
-
-		if (!pd)
-			goto nomem;
-		n->obj = pd;
-		n->dev = &pd->pci;
 		break;
 	}
 	case DEV_TESTDEV: {
@@ -302,8 +292,6 @@ void topology_destroy(struct topology *t)
 			nvme_pci_destroy(n->obj);
 		else if (n->kind == DEV_NTB)
 			ntb_destroy(n->obj);
-		else if (n->kind == DEV_PLX_DMA)
-			plx_dma_destroy(n->obj);
 		else
 			testdev_destroy(n->obj);
 	}

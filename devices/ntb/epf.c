@@ -476,10 +476,6 @@ int ntb_epf_build_config(struct ntb *ntb)
 	if (ntb->mw_size[1] && pci_dev_set_bar(d, 3, PCI_BAR_MEM32, false, ntb->mw_size[1],
 					       &ntb_window_ops, &ntb->win[1], NULL))
 		return -EINVAL;
-	/* DMA engines of this machine reach doorbells and windows as guest stores would. */
-	pci_dev_set_bar_dma(d, 2, ntb_dma_rw, ntb);
-	if (ntb->mw_size[1])
-		pci_dev_set_bar_dma(d, 3, ntb_dma_rw, ntb);
 
 	d->cap_next = EPF_PCIECAP;
 	cap = pci_add_cap(d, PCI_CAP_ID_EXP, PCIE_CAP_V2_SIZE);

@@ -114,8 +114,6 @@ bool ntb_window_rw(struct ntb_bar_win *w, uint64_t off, void *buf, uint64_t len,
  * per-BAR DMA hook; takes ntb->lock (and the shm lock for doorbells), never the root lock.
  */
 bool ntb_bar_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len, bool write);
-/* ntb_bar_rw as the PCI core's per-BAR DMA hook (pci_dev_set_bar_dma; opaque = ntb). */
-int ntb_dma_rw(void *opaque, int bar, uint64_t off, void *buf, uint64_t len, bool write);
 
 /* epf.c: the epf personality (ntb_hw_epf's register interface) */
 int ntb_epf_build_config(struct ntb *ntb);

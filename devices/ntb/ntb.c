@@ -265,9 +265,6 @@ static int build_config(struct ntb *ntb)
 		    pci_dev_set_bar(d, 2 + 2 * i, PCI_BAR_MEM64, true, ntb->mw_size[i],
 				    &ntb_window_ops, &ntb->win[i], NULL))
 			return -EINVAL;
-		/* A DMA engine of this machine (PLX) writing into the window: same path. */
-		if (ntb->mw_size[i])
-			pci_dev_set_bar_dma(d, 2 + 2 * i, ntb_dma_rw, ntb);
 	}
 
 	/* PCI Express endpoint at 0x40: PCIELCAP 0x4C carries the port number (31:24). */

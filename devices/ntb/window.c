@@ -15,7 +15,6 @@
  * one that is not is carried by the trap handler; an untranslated one drops stores
  * (counted) and reads all ones.
  */
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -195,11 +194,6 @@ bool ntb_bar_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len,
 			return ntb_window_rw(bw, off - bw->bar_off, buf, len, write);
 	}
 	return false;
-}
-
-int ntb_dma_rw(void *opaque, int bar, uint64_t off, void *buf, uint64_t len, bool write)
-{
-	return ntb_bar_rw(opaque, bar, off, buf, len, write) ? 0 : -EFAULT;
 }
 
 /* The BAR's trapped range: everything the memslots (if any) do not cover. */

@@ -110,9 +110,6 @@ static const struct bad_case bad[] = {
 	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_size "
 	 "= \"3M\"\n",
 	 "t.toml:9:11: 'mw_size' must be 0 or a power of two from 4K to 512G"},
-	{"[[root_port]]\nid = \"r\"\n[[plx_dma]]\nid = \"d\"\nbus = \"r\"\nchannels = 2\n",
-	 "t.toml:8:1: unknown key 'channels' in [[plx_dma]]"},
-	{"[[plx_dma]]\nid = \"d\"\nbus = \"d\"\n", "t.toml:5:7: \"d\" is an endpoint, not a port"},
 	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_type "
 	 "= \"lut16\"\n",
 	 "t.toml:9:11: 'mw_type' entries must be \"dir\", \"lut12\" or \"lut24\""},
