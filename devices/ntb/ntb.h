@@ -85,6 +85,7 @@ struct ntb_stats {
 	uint64_t dropped_stores; /* stores to an untranslated window or beyond its limit */
 	uint64_t dropped_loads;	 /* loads from there (they read all ones) */
 	uint64_t trapped_copies; /* accesses a translated but unmappable window carried */
+	uint64_t dma_copies;	 /* DMA by another function through a window (pci_dma_*) */
 };
 void ntb_get_stats(struct ntb *ntb, struct ntb_stats *st);
 
