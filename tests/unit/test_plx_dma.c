@@ -9,26 +9,31 @@
 #include <time.h>
 
 #include "devices/plx-dma/plx_dma.h"
+#include "tests/unit/test_ntb.h"
 #include "tests/unit/test_pci_fake.h"
 
-#define P_DEVFN	   PCI_DEVFN(2, 0)
-#define P_BAR0	   0xc0100000ull
-#define TGT_DEVFN  PCI_DEVFN(3, 0)
-#define TGT_BAR	   0xc0200000ull
-#define TGT_SIZE   KiB(64)
-#define RING	   0x10000ull
-#define NDESC	   2048 /* PLX_DMA_RING_COUNT */
-#define MSI_DATA   0x45
-#define RAM_SIZE   MiB(64)
-#define RESET_VAL  (PLX_CTRL_DESC_INVALID | PLX_CTRL_GRACEFUL_PAUSE_DONE | PLX_CTRL_ABORT_DONE | \
-		    PLX_CTRL_IMM_PAUSE_DONE)
-#define START_VAL  (PLX_CTRL_WRITE_BACK_EN | PLX_CTRL_DESC_MODE_OFF_CHIP | PLX_CTRL_START | \
-		    RESET_VAL)
+#define P_DEVFN	  PCI_DEVFN(2, 0)
+#define P_BAR0	  0xc0100000ull
+#define TGT_DEVFN PCI_DEVFN(3, 0)
+#define TGT_BAR	  0xc0200000ull
+#define TGT_SIZE  KiB(64)
+#define RING	  0x10000ull
+#define NDESC	  2048 /* PLX_DMA_RING_COUNT */
+#define MSI_DATA  0x45
+#define RAM_SIZE  MiB(64)
+#define RESET_VAL                                                                                  \
+	(PLX_CTRL_DESC_INVALID | PLX_CTRL_GRACEFUL_PAUSE_DONE | PLX_CTRL_ABORT_DONE |              \
+	 PLX_CTRL_IMM_PAUSE_DONE)
+#define START_VAL                                                                                  \
+	(PLX_CTRL_WRITE_BACK_EN | PLX_CTRL_DESC_MODE_OFF_CHIP | PLX_CTRL_START | RESET_VAL)
 
 static struct guest_mem mem;
 static struct fake_host host;
 static struct pci_root root;
 static struct plx_dma *p;
+/* where the engine's function lives: the plain rig, or NTB side A */
+static struct fake_host *hp = &host;
+static struct pci_root *rp = &root;
 
 /* The DMA target: a function whose trapped BAR0 takes DMA through the hook. */
 static struct pci_dev tgt;
@@ -57,27 +62,27 @@ static uint8_t *ram(uint64_t gpa)
 
 static void cfg_w(uint8_t devfn, unsigned off, uint32_t v, unsigned size)
 {
-	pci_config_write(&root, 0, devfn, off, v, size);
+	pci_config_write(rp, 0, devfn, off, v, size);
 }
 
 static uint32_t rd32(unsigned off)
 {
-	return (uint32_t)fake_read(&host, BUS_MMIO, P_BAR0 + off, 4);
+	return (uint32_t)fake_read(hp, BUS_MMIO, P_BAR0 + off, 4);
 }
 
 static uint16_t rd16(unsigned off)
 {
-	return (uint16_t)fake_read(&host, BUS_MMIO, P_BAR0 + off, 2);
+	return (uint16_t)fake_read(hp, BUS_MMIO, P_BAR0 + off, 2);
 }
 
 static void wr32(unsigned off, uint32_t v)
 {
-	fake_write(&host, BUS_MMIO, P_BAR0 + off, v, 4);
+	fake_write(hp, BUS_MMIO, P_BAR0 + off, v, 4);
 }
 
 static void wr16(unsigned off, uint16_t v)
 {
-	fake_write(&host, BUS_MMIO, P_BAR0 + off, v, 2);
+	fake_write(hp, BUS_MMIO, P_BAR0 + off, v, 2);
 }
 
 static void rig_init(bool threaded)
@@ -148,8 +153,7 @@ static void ring_setup(uint64_t ring, uint32_t count)
 }
 
 /* plx_dma_prep_memcpy + plx_dma_tx_submit, descriptor i of the ring at `ring` */
-static void put_desc_at(uint64_t ring, int i, uint64_t dst, uint64_t src, uint32_t len,
-			bool irq)
+static void put_desc_at(uint64_t ring, int i, uint64_t dst, uint64_t src, uint32_t len, bool irq)
 {
 	uint8_t *d = ram(ring + PLX_DESC_SIZE * (uint64_t)i);
 
@@ -340,9 +344,9 @@ Test(plx_dma, a_source_outside_ram_fails_the_descriptor_not_the_engine)
 	enable_msi();
 	ring_setup(RING, NDESC);
 	wr16(PLX_REG_INTR_CTRL, PLX_INTR_ERROR);
-	put_desc(0, 0x200000, 0xe0000000ull, 4096, true);	   /* a hole */
+	put_desc(0, 0x200000, 0xe0000000ull, 4096, true);	 /* a hole */
 	put_desc(1, 0x200000, RAM_SIZE - 4096, 3 * 4096, false); /* runs past RAM */
-	put_desc(2, 0x200000, 0x100000, 512, false);		   /* still runs */
+	put_desc(2, 0x200000, 0x100000, 512, false);		 /* still runs */
 	issue();
 	cr_assert_eq(desc_flags(0), PLX_DESC_WB_RD_FAIL | 0, "read failure, nothing moved");
 	cr_assert_eq(desc_flags(1), PLX_DESC_WB_RD_FAIL | 0,
@@ -646,4 +650,153 @@ Test(plx_dma_thread, copy_throughput)
 	cr_assert_eq(desc_flags(2047), PLX_DESC_WB_SUCCESS | TGT_SIZE);
 	cr_log_info("plx-dma RAM->hooked BAR: 2048 x 64 KiB in %.3f s = %.0f MB/s", s,
 		    2048.0 * TGT_SIZE / s / 1e6);
+}
+
+/* ---- DMA into an IDT NTB memory window (devices/ntb), as ntb_perf/ntb_transport use_dma ---- */
+
+static struct side A, B;
+
+static void ntb_rig(bool threaded)
+{
+	char err[200];
+
+	cr_assert_eq(mem_init(&mem, RAM_SIZE, false, err, sizeof(err)), 0, "%s", err);
+	side_init(&A, 0);
+	side_init(&B, 2);
+	A.root.mem = &mem; /* side A's guest RAM, where the ring and the sources live */
+	hp = &A.host;
+	rp = &A.root;
+	p = plx_dma_create("dma0", threaded);
+	cr_assert(p);
+	cr_assert_eq(pci_bus_add(&A.root.bus0, &p->pci, P_DEVFN), 0);
+	cfg_w(P_DEVFN, PCI_BASE_ADDRESS_0, (uint32_t)P_BAR0, 4);
+	cfg_w(P_DEVFN, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	pair_up(&A, &B);
+}
+
+static void setup_ntb(void)
+{
+	ntb_rig(false);
+}
+
+static void setup_ntb_threaded(void)
+{
+	ntb_rig(true);
+}
+
+static void teardown_ntb(void)
+{
+	plx_dma_quiesce(p);
+	side_fini(&A);
+	side_fini(&B);
+	plx_dma_destroy(p);
+	p = NULL;
+	mem_free(&mem);
+}
+
+/* idt_ntb_peer_mw_set_trans on A's BAR2 towards B's partition (1) */
+static void a_translate(uint64_t addr, uint64_t size)
+{
+	unsigned r = IDT_NT_BARSETUP0 + 0x10 * 2;
+	uint64_t limit = size ? T_BAR2 + size : 0;
+	uint32_t setup = nt_rd(&A, r);
+
+	nt_wr(&A, r, (setup & ~IDT_BARSETUP_TPART_MASK) | 1u << IDT_BARSETUP_TPART_SHIFT);
+	nt_wr(&A, r + IDT_BAR_LTBASE, (uint32_t)addr);
+	nt_wr(&A, r + IDT_BAR_UTBASE, (uint32_t)(addr >> 32));
+	nt_wr(&A, r + IDT_BAR_LIMIT, (uint32_t)limit);
+	nt_wr(&A, r + 0x10 + IDT_BAR_LIMIT, (uint32_t)(limit >> 32));
+}
+
+TestSuite(plx_dma_ntb, .init = setup_ntb, .fini = teardown_ntb);
+
+Test(plx_dma_ntb, memcpy_into_a_window_lands_in_the_peer_ram)
+{
+	struct ntb_stats st;
+
+	a_translate(0x40000, KiB(256));
+	cr_assert(t_find_map(&A, T_BAR2), "the window is a memslot for the CPU");
+	cr_assert_null(pci_dma_map(&p->pci, T_BAR2, 16), "but no raw pointer for DMA");
+	fill(0x100000, 8192, 21);
+	ring_setup(RING, NDESC);
+	put_desc(0, T_BAR2 + 0x10, 0x100000, 8192, false);
+	/* and back: the peer's bytes read through the window */
+	memcpy(B.ram + 0x40000 + KiB(128), "from the peer", 14);
+	put_desc(1, 0x300000, T_BAR2 + KiB(128), 14, false);
+	issue();
+	cr_assert_eq(desc_flags(0), PLX_DESC_WB_SUCCESS | 8192);
+	cr_assert_eq(memcmp(B.ram + 0x40010, ram(0x100000), 8192), 0);
+	cr_assert_eq(desc_flags(1), PLX_DESC_WB_SUCCESS | 14);
+	cr_assert_str_eq((char *)ram(0x300000), "from the peer");
+	ntb_get_stats(A.ntb, &st);
+	cr_assert_eq(st.dma_copies, 2);
+	/* beyond the translated part (the limit) DMA is refused, as CPU stores are dropped */
+	put_desc(2, T_BAR2 + KiB(256) - 8, 0x100000, 16, false);
+	issue();
+	cr_assert_eq(desc_flags(2), PLX_DESC_WB_WR_FAIL);
+}
+
+Test(plx_dma_ntb, unaligned_windows_take_dma_too)
+{
+	a_translate(0x40004, 0x1000);
+	cr_assert_null(t_find_map(&A, T_BAR2), "trapped, not a memslot");
+	fill(0x100000, 64, 3);
+	ring_setup(RING, NDESC);
+	put_desc(0, T_BAR2 + 8, 0x100000, 64, false);
+	issue();
+	cr_assert_eq(desc_flags(0), PLX_DESC_WB_SUCCESS | 64);
+	cr_assert_eq(memcmp(B.ram + 0x4000c, ram(0x100000), 64), 0);
+}
+
+Test(plx_dma_ntb, peer_loss_fails_descriptors_instead_of_touching_unmapped_memory)
+{
+	struct ntb_stats st;
+
+	a_translate(0x40000, KiB(64));
+	ring_setup(RING, NDESC);
+	ntb_peer_lost(A.ntb);
+	put_desc(0, T_BAR2, 0x100000, 4096, false);
+	put_desc(1, 0x300000, T_BAR2, 4096, false);
+	issue();
+	cr_assert_eq(desc_flags(0), PLX_DESC_WB_WR_FAIL);
+	cr_assert_eq(desc_flags(1), PLX_DESC_WB_RD_FAIL);
+	ntb_get_stats(A.ntb, &st);
+	cr_assert_eq(st.dma_copies, 0);
+	cr_assert_eq(st.dropped_stores, 1);
+	cr_assert_eq(st.dropped_loads, 1);
+}
+
+TestSuite(plx_dma_ntb_thread, .init = setup_ntb_threaded, .fini = teardown_ntb);
+
+/* The link thread drops the peer (killed) while the engine streams into its window: the
+ * copies in flight finish or fail, none touches the unmapped RAM. */
+Test(plx_dma_ntb_thread, peer_killed_during_a_stream_of_copies)
+{
+	int ok = 0, failed = 0;
+	struct timespec t0, now;
+
+	a_translate(0, MiB(1));
+	ring_setup(RING, NDESC);
+	for (int i = 0; i < NDESC; i++)
+		put_desc(i, T_BAR2 + KiB(64) * (uint64_t)(i % 16), 0x100000, KiB(64), false);
+	issue();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!(__atomic_load_n((uint32_t *)ram(RING + 8 * PLX_DESC_SIZE), __ATOMIC_ACQUIRE) &
+		 PLX_DESC_WB_SUCCESS)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		cr_assert_lt(now.tv_sec - t0.tv_sec, 10, "9 copies within 10 s");
+	}
+	ntb_peer_lost(A.ntb);
+	cr_assert(plx_dma_wait_idle(p, 10000));
+	for (int i = 0; i < NDESC; i++) {
+		uint32_t f = desc_flags(i);
+
+		if (f == (PLX_DESC_WB_SUCCESS | KiB(64)))
+			cr_assert_eq(failed, 0, "no success after the first failure (%d)", i);
+		ok += f == (PLX_DESC_WB_SUCCESS | KiB(64));
+		failed += f == PLX_DESC_WB_WR_FAIL;
+	}
+	cr_log_info("peer lost after %d copies; %d failed", ok, failed);
+	cr_assert_geq(ok, 9);
+	cr_assert_eq(ok + failed, NDESC);
 }
