@@ -380,6 +380,12 @@ static void bar2_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 		ntb_window_rw(&ntb->win[0], off - mw1_offset(ntb), &val, size > 8 ? 8 : size, true);
 }
 
+/* BAR2 as a bus master sees it: doorbell entries ring, MW1 copies under the lock. */
+static int epf_bar2_dma(void *opaque, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	return ntb_bar_rw(opaque, 2, off, buf, len, write) ? 0 : -EFAULT;
+}
+
 static const struct bus_ops epf_bar2_ops = {.read = bar2_read, .write = bar2_write};
 
 struct ntb_window ntb_epf_window_want(struct ntb *ntb, int i)
@@ -475,6 +481,10 @@ int ntb_epf_build_config(struct ntb *ntb)
 		return -EINVAL;
 	if (ntb->mw_size[1] && pci_dev_set_bar(d, 3, PCI_BAR_MEM32, false, ntb->mw_size[1],
 					       &ntb_window_ops, &ntb->win[1], NULL))
+		return -EINVAL;
+	/* A DMA engine of this machine (PLX) reaches doorbells and windows as stores would. */
+	if (pci_dev_set_bar_dma(d, 2, epf_bar2_dma) ||
+	    (ntb->mw_size[1] && pci_dev_set_bar_dma(d, 3, ntb_window_dma)))
 		return -EINVAL;
 
 	d->cap_next = EPF_PCIECAP;

@@ -15,6 +15,7 @@
  * one that is not is carried by the trap handler; an untranslated one drops stores
  * (counted) and reads all ones.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -159,7 +160,8 @@ static struct ntb_window *lookup(struct ntb_bar_win *bw, uint64_t *off, uint64_t
 	return w;
 }
 
-bool ntb_window_rw(struct ntb_bar_win *bw, uint64_t off, void *buf, uint64_t len, bool write)
+static bool window_copy(struct ntb_bar_win *bw, uint64_t off, void *buf, uint64_t len, bool write,
+			bool dma)
 {
 	struct ntb *ntb = bw->ntb;
 	struct ntb_window *w;
@@ -172,7 +174,9 @@ bool ntb_window_rw(struct ntb_bar_win *bw, uint64_t off, void *buf, uint64_t len
 		memcpy(buf, w->hva + off, len);
 	else if (!write)
 		memset(buf, 0xff, len);
-	if (w)
+	if (w && dma)
+		ntb->stats.dma_copies++;
+	else if (w)
 		ntb->stats.trapped_copies++;
 	else if (write)
 		ntb->stats.dropped_stores++;
@@ -180,6 +184,11 @@ bool ntb_window_rw(struct ntb_bar_win *bw, uint64_t off, void *buf, uint64_t len
 		ntb->stats.dropped_loads++;
 	pthread_mutex_unlock(&ntb->lock);
 	return w != NULL;
+}
+
+bool ntb_window_rw(struct ntb_bar_win *bw, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	return window_copy(bw, off, buf, len, write, false);
 }
 
 bool ntb_bar_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len, bool write)
@@ -211,3 +220,14 @@ static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size
 }
 
 const struct bus_ops ntb_window_ops = {.read = window_read, .write = window_write};
+
+/*
+ * DMA by another function of this machine (a PLX DMA engine) into a window: the same
+ * translation as CPU stores, copied under ntb->lock because the link thread may unmap the
+ * peer's RAM at any moment (drop_peer, under the same lock). Refused where a CPU store would
+ * be dropped. opaque: the BAR's window (IDT BAR2/BAR4, epf BAR3).
+ */
+int ntb_window_dma(void *opaque, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	return window_copy(opaque, off, buf, len, write, true) ? 0 : -EFAULT;
+}
