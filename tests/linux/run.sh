@@ -181,7 +181,7 @@ rendezvous = \"$TMP/ntb.sock\"" 1 \
 done
 
 # ntb-epf-a/b: the same two-vmm link with the EPF personality (devices/ntb, 104c:b00d, Linux's
-# ntb_hw_epf). ntb_transport must get the NTB device, so the test clients that link before it
+# ntb_hw_epf), 1 MiB windows (ntb_transport allocates and clears a buffer as big as each). ntb_transport must get the NTB device, so the test clients that link before it
 # (ntb_pingpong, ntb_tool, ntb_perf) are kept out with initcall_blacklist; ntb_netdev (a
 # late_initcall, guests/linux/patches/0005) then creates the interface. The self-test
 # (selftest/ntb_net.c) gives it vmmtest.net's address, waits for the carrier and exchanges
@@ -202,6 +202,7 @@ id = \"rp0\"
 id = \"ntb0\"
 bus = \"rp0\"
 personality = \"epf\"
+mw_size = \"1M\"
 port = $port
 rendezvous = \"$TMP/ntb-NAME.sock\""
 	net="vmmtest.net=10.77.0.$ip,10.77.0.$peer"
