@@ -84,6 +84,7 @@ struct dev_config {
 		unsigned port;	  /* switch port: 0, 2, 4, 6, 8 or 12 */
 		char *rendezvous; /* Unix socket path both vmm processes name */
 		uint64_t mw_size; /* BAR2 and BAR4 memory windows */
+		bool epf;	  /* personality "epf" (ntb_hw_epf) instead of "idt" */
 	} ntb;
 };
 

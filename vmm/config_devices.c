@@ -30,7 +30,8 @@ static const struct {
 	{"root_port", DEV_ROOT_PORT, (const char *const[]){"id", "bus", "slot", "acs", NULL}},
 	{"switch", DEV_SWITCH, (const char *const[]){"id", "bus", "downstream", "acs", NULL}},
 	{"testdev", DEV_TESTDEV, (const char *const[]){"id", "bus", "ram_bar", "msix", NULL}},
-	{"ntb", DEV_NTB, (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", NULL}},
+	{"ntb", DEV_NTB,
+	 (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", "personality", NULL}},
 	{"nvme", DEV_NVME,
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
 			       "namespaces", "cmb", "pmr", "pmr_size", "iothread", "poll_idle_us",
@@ -336,9 +337,28 @@ static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev
 				   "'mw_size' must be 0 or a power of two from 4K to 512G");
 		else
 			d->ntb.mw_size = v;
+	} else if (!strcmp(kv->key, "personality")) {
+		const char *s = cfg_get_string(c, kv);
+
+		if (s && strcmp(s, "idt") && strcmp(s, "epf"))
+			cfg_report(c, kv->value->pos, "'personality' must be \"idt\" or \"epf\"");
+		else if (s)
+			d->ntb.epf = !strcmp(s, "epf");
 	} else {
 		*handled = false;
 	}
+}
+
+/* epf: 32-bit BARs, BAR2 = doorbells + MW1 (NTB_EPF_MAX_MW_SIZE in devices/ntb/ntb.h). */
+static void check_ntb(struct ctx *c, const struct toml_value *t, const struct dev_config *d)
+{
+	if (!d->ntb.epf || (d->ntb.mw_size && d->ntb.mw_size <= MiB(256)))
+		return;
+	for (size_t i = 0; i < t->table.len; i++)
+		if (!strcmp(t->table.items[i].key, "mw_size"))
+			cfg_report(c, t->table.items[i].value->pos,
+				   "'mw_size' must be a power of two from 4K to 256M with "
+				   "personality = \"epf\" (32-bit BARs)");
 }
 
 static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const char *const *keys,
@@ -434,6 +454,8 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 	}
 	if (kind == DEV_NVME && d->nvme.pmr_size && !d->nvme.pmr)
 		cfg_report(c, t->pos, "'pmr_size' needs 'pmr' (the file backing the PMR)");
+	if (kind == DEV_NTB)
+		check_ntb(c, t, d);
 	if (kind == DEV_NTB && !d->ntb.rendezvous)
 		cfg_report(c, t->pos,
 			   "missing key 'rendezvous' in [[ntb]] (the socket path both vmm "

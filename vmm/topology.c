@@ -131,7 +131,8 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 	case DEV_NTB: {
 		struct ntb_config tc = {.name = d->id,
 					.port = d->ntb.port,
-					.mw_size = {d->ntb.mw_size, d->ntb.mw_size}};
+					.mw_size = {d->ntb.mw_size, d->ntb.mw_size},
+					.personality = d->ntb.epf ? NTB_EPF : NTB_IDT};
 		struct ntb *ntb;
 		char nerr[256];
 

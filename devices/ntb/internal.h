@@ -18,8 +18,9 @@ enum ntb_win_mode {
 struct ntb_window {
 	struct ntb *ntb;
 	int bar;
+	uint64_t bar_off; /* where the window starts in its BAR (epf MW1: after the doorbells) */
 	enum ntb_win_mode mode;
-	uint64_t gpa, size; /* translated part of the BAR, from its start */
+	uint64_t gpa, size; /* translated part of the window, from its start */
 	uint8_t *hva;
 };
 
@@ -29,6 +30,7 @@ struct ntb {
 	unsigned port;
 	int idx; /* port index = partition */
 	uint64_t mw_size[2];
+	enum ntb_personality personality;
 	const struct ntb_window_ops *wops;
 	void *wopaque;
 
@@ -48,6 +50,7 @@ struct ntb {
 	uint8_t *peer_ram;
 	uint64_t peer_ram_size;
 	struct ntb_ram peer_layout;
+	struct ntb_ram own_layout; /* nregions 0: unknown */
 
 	/* local NT registers (not visible to other partitions) */
 	uint32_t mtbladdr, gasaaddr, ntsdata;
@@ -55,6 +58,14 @@ struct ntb {
 
 	uint32_t irq_pending; /* NTINTSTS & ~NTINTMSK as last evaluated */
 	bool intx;
+
+	/* epf: the registers only this side sees (ntb_hw_epf's ctrl region) */
+	struct {
+		uint32_t argument, topology;
+		uint16_t status;     /* NTB_EPF_CMD_STATUS */
+		uint64_t addr, size; /* NTB_EPF_LOWER/UPPER_ADDR, _SIZE for CONFIGURE_MW */
+		bool link;	     /* LINK_STATUS as last signalled (vector 0 on a change) */
+	} epf;
 
 	struct ntb_window win[2];
 	struct ntb_stats stats;
@@ -79,5 +90,21 @@ void ntb_irq_update(struct ntb *ntb);
 extern const struct bus_ops ntb_window_ops;
 void ntb_windows_update(struct ntb *ntb);
 void ntb_windows_drop(struct ntb *ntb);
+/*
+ * Copy `len` bytes into (write) or out of window `w` at `off` from the window's start, as a
+ * guest access or a DMA engine's would: through the translation when [off, off+len) is inside
+ * its translated part, else stores are dropped and loads read all ones (both counted). Takes
+ * ntb->lock (the PCI core's per-BAR DMA hook can call it). Returns true when translated.
+ */
+bool ntb_window_rw(struct ntb_window *w, uint64_t off, void *buf, uint64_t len, bool write);
+
+/* epf.c: the epf personality (ntb_hw_epf's register interface) */
+int ntb_epf_build_config(struct ntb *ntb);
+/* Signal what changed: link (vector 0), doorbells the peer rang. Locks as ntb_irq_update. */
+void ntb_epf_irq_update(struct ntb *ntb);
+/* Where window i should be now (want() of window.c). ntb->lock held, not the shm lock. */
+struct ntb_window ntb_epf_window_want(struct ntb *ntb, int i);
+/* Inside one region of `layout`: the offset into its memfd, else -1 (overflow-safe). */
+int64_t ntb_ram_offset(const struct ntb_ram *layout, uint64_t gpa, uint64_t size);
 
 #endif

@@ -35,7 +35,8 @@ struct ntb_hello {
 	uint32_t nfds; /* 2: RAM memfd, kick eventfd; 3: + switch-state memfd */
 	uint64_t mw_size[2];
 	uint64_t ram_size;
-	uint32_t nregions, pad;
+	uint32_t nregions;
+	uint32_t personality; /* enum ntb_personality: both configs must agree */
 	struct ntb_ram_region region[NTB_MAX_RAM_REGIONS];
 };
 
@@ -150,8 +151,10 @@ int ntb_link_handshake(struct ntb *ntb, int sock, bool listener, const struct nt
 	me.mw_size[1] = ntb->mw_size[1];
 	me.ram_size = ram->size;
 	me.nregions = (uint32_t)ram->nregions;
+	me.personality = (uint32_t)ntb->personality;
 	memcpy(me.region, ram->region, sizeof(me.region));
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ntb_set_own_ram(ntb, ram);
 
 	ret = send_hello(sock, &me, fds, me.nfds);
 	if (!ret)
@@ -159,6 +162,13 @@ int ntb_link_handshake(struct ntb *ntb, int sock, bool listener, const struct nt
 	if (!ret && (peer.nfds != (listener ? 2u : 3u) || peer.port == ntb->port ||
 		     ntb_port_index(peer.port) < 0))
 		ret = -EPROTO;
+	if (!ret && peer.personality != (uint32_t)ntb->personality) {
+		pr_err("%s: the peer on port %u is an \"%s\" NTB, this side \"%s\"; both configs "
+		       "must give the same 'personality'",
+		       ntb->name, peer.port, peer.personality == NTB_EPF ? "epf" : "idt",
+		       ntb->personality == NTB_EPF ? "epf" : "idt");
+		ret = -EINVAL;
+	}
 	if (!ret && (peer.mw_size[0] != ntb->mw_size[0] || peer.mw_size[1] != ntb->mw_size[1])) {
 		pr_err("%s: the peer on port %u has other window sizes; both configs must agree",
 		       ntb->name, peer.port);

@@ -37,6 +37,16 @@ static void root_unlock(struct ntb *ntb)
 		pthread_mutex_unlock(&ntb->pci.root->lock);
 }
 
+void ntb_lock_all(struct ntb *ntb)
+{
+	root_lock(ntb);
+}
+
+void ntb_unlock_all(struct ntb *ntb)
+{
+	root_unlock(ntb);
+}
+
 void ntb_kick(struct ntb *ntb, uint32_t ports)
 {
 	uint64_t one = 1;
@@ -66,6 +76,10 @@ void ntb_irq_update(struct ntb *ntb)
 {
 	uint32_t f, rising;
 
+	if (ntb->personality == NTB_EPF) {
+		ntb_epf_irq_update(ntb);
+		return;
+	}
 	ntb_shm_lock(ntb->shm);
 	f = ntb_ntintsts(ntb) & ~ntb->me->ntintmsk;
 	ntb_shm_unlock(ntb->shm);
@@ -323,6 +337,19 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 			 cfg->port);
 		return NULL;
 	}
+	if (cfg->personality == NTB_EPF &&
+	    (!cfg->mw_size[0] || cfg->mw_size[0] > NTB_EPF_MAX_MW_SIZE ||
+	     cfg->mw_size[1] > NTB_EPF_MAX_MW_SIZE)) {
+		snprintf(err, errlen,
+			 "ntb: epf window sizes 0x%llx, 0x%llx: MW1 must exist and both fit "
+			 "32-bit BARs (at most 256 MiB)",
+			 (unsigned long long)cfg->mw_size[0], (unsigned long long)cfg->mw_size[1]);
+		return NULL;
+	}
+	if (cfg->personality != NTB_IDT && cfg->personality != NTB_EPF) {
+		snprintf(err, errlen, "ntb: unknown personality %d", (int)cfg->personality);
+		return NULL;
+	}
 	for (int i = 0; i < 2; i++)
 		if (!valid_mw_size(cfg->mw_size[i])) {
 			snprintf(err, errlen,
@@ -341,6 +368,7 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 	ntb->idx = idx;
 	ntb->mw_size[0] = cfg->mw_size[0];
 	ntb->mw_size[1] = cfg->mw_size[1];
+	ntb->personality = cfg->personality;
 	ntb->wops = wops;
 	ntb->wopaque = wopaque;
 	ntb->peer_idx = -1;
@@ -354,7 +382,7 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 		ret = -errno;
 		goto fail;
 	}
-	ret = build_config(ntb);
+	ret = ntb->personality == NTB_EPF ? ntb_epf_build_config(ntb) : build_config(ntb);
 	if (ret)
 		goto fail;
 
@@ -371,6 +399,7 @@ struct ntb *ntb_create(const struct ntb_config *cfg, const struct ntb_window_ops
 		goto fail;
 	ntb->me = &ntb->shm->port[idx];
 	ntb_shm_lock(ntb->shm);
+	ntb->shm->personality = (uint32_t)ntb->personality; /* before anyone else maps it */
 	attach_port(ntb);
 	ntb_shm_unlock(ntb->shm);
 	return ntb;
@@ -514,7 +543,7 @@ int ntb_join(struct ntb *ntb, int shm_fd)
 	ntb_shm_lock(shm);
 	p = &shm->port[ntb->idx];
 	if (shm->mw_size[0] != ntb->mw_size[0] || shm->mw_size[1] != ntb->mw_size[1] ||
-	    !(shm->nt_ports & (1u << ntb->idx))) {
+	    shm->personality != (uint32_t)ntb->personality || !(shm->nt_ports & (1u << ntb->idx))) {
 		ret = -EINVAL;
 	} else if (p->attached && (p->pid == (int32_t)getpid() || pid_alive(p->pid))) {
 		ret = -EBUSY;
@@ -536,8 +565,12 @@ int ntb_join(struct ntb *ntb, int shm_fd)
 	kick = ntb_shm_switch_event(shm, IDT_SE_LINKUP, ntb->port);
 	/* ...and for this guest, the ports that were up already came up. */
 	for (int i = 0; i < NTB_NR_PORTS; i++)
-		if (i != ntb->idx && shm->port[i].attached)
+		if (i != ntb->idx && shm->port[i].attached) {
 			kick |= ntb_shm_switch_event(shm, IDT_SE_LINKUP, ntb_ports[i]);
+			/* epf: the others look at their link now that this side is attached */
+			if (ntb->personality == NTB_EPF)
+				kick |= 1u << i;
+		}
 	ntb_shm_unlock(shm);
 	ntb_shm_unmap(old);
 	close(ntb->shm_fd);
@@ -616,6 +649,19 @@ void ntb_service(struct ntb *ntb)
 	ntb_shm_lock(ntb->shm);
 	ntb->me->heartbeat++;
 	ntb_shm_unlock(ntb->shm);
+	/* epf: the peer's CONFIGURE_MW / TEARDOWN_MW move this side's windows */
+	if (ntb->personality == NTB_EPF)
+		ntb_windows_update(ntb);
 	ntb_irq_update(ntb);
 	root_unlock(ntb);
+}
+
+void ntb_set_own_ram(struct ntb *ntb, const struct ntb_ram *ram)
+{
+	pthread_mutex_lock(&ntb->lock);
+	ntb->own_layout = *ram;
+	ntb->own_layout.memfd = -1;
+	if (ntb->own_layout.nregions < 0 || ntb->own_layout.nregions > NTB_MAX_RAM_REGIONS)
+		ntb->own_layout.nregions = 0;
+	pthread_mutex_unlock(&ntb->lock);
 }

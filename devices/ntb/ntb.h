@@ -45,6 +45,21 @@
 #define NTB_DEFAULT_MW_SIZE MiB(16)
 #define NTB_MIN_MW_SIZE	    0x1000ull
 #define NTB_MAX_MW_SIZE	    (1ull << 39) /* SIZE is 6 bits; stay well inside 64-bit BARs */
+/* epf: 32-bit BARs, and BAR2 holds the doorbells and MW1 (2 * mw_size[0]). */
+#define NTB_EPF_MAX_MW_SIZE MiB(256)
+
+/*
+ * Which register interface the function shows the guest. Both sides of a pair must agree
+ * (checked in the hello and at join).
+ *   NTB_IDT: IDT 89HPES24NT6AG2 NT function, 111d:8091, for ntb_hw_idt (this file's header).
+ *   NTB_EPF: the Linux PCI endpoint NTB function (pci-epf-ntb) as a TI J721E shows it,
+ *            104c:b00d, for ntb_hw_epf: scratchpads and inbound translation (mw_set_trans),
+ *            which ntb_transport and ntb_netdev need. Layout: devices/ntb/epf.h, README.md.
+ */
+enum ntb_personality {
+	NTB_IDT = 0,
+	NTB_EPF = 1,
+};
 
 struct ntb;
 
@@ -57,7 +72,9 @@ struct ntb_window_ops {
 struct ntb_config {
 	const char *name;    /* instance name, e.g. "ntb0" */
 	unsigned port;	     /* switch port: 0, 2, 4, 6, 8 or 12 */
-	uint64_t mw_size[2]; /* BAR2, BAR4 apertures; 0 = window absent */
+	uint64_t mw_size[2]; /* IDT: BAR2, BAR4; EPF: MW1 (BAR2 after the doorbells), MW2
+			      * (BAR3); 0 = window absent (EPF: MW1 must exist) */
+	enum ntb_personality personality;
 };
 
 /* Guest RAM one side offers its peer: the memfd and where its pieces sit guest-physically. */
@@ -82,11 +99,17 @@ struct pci_dev *ntb_pci(struct ntb *ntb);
 
 /* What the guest did through windows that go nowhere (for `vmm inspect` and tests). */
 struct ntb_stats {
-	uint64_t dropped_stores; /* stores to an untranslated window or beyond its limit */
-	uint64_t dropped_loads;	 /* loads from there (they read all ones) */
-	uint64_t trapped_copies; /* accesses a translated but unmappable window carried */
+	uint64_t dropped_stores;    /* stores to an untranslated window or beyond its limit */
+	uint64_t dropped_loads;	    /* loads from there (they read all ones) */
+	uint64_t trapped_copies;    /* accesses a translated but unmappable window carried */
+	uint64_t dropped_doorbells; /* epf: doorbells the peer had not configured a vector for */
+	uint64_t dropped_spads;	    /* epf: peer scratchpad stores with no peer there */
 };
 void ntb_get_stats(struct ntb *ntb, struct ntb_stats *st);
+
+/* This side's own guest RAM layout (the memfd is not used): lets the epf personality refuse
+ * a CONFIGURE_MW outside this guest's RAM at once. The peer checks again before it maps. */
+void ntb_set_own_ram(struct ntb *ntb, const struct ntb_ram *ram);
 
 /* ---- the link, step by step (ntb_link_* below does all of this for the machine) ---- */
 /* An eventfd the peer writes when it changed state this side must look at. */

@@ -13,10 +13,12 @@
 #include <stdint.h>
 
 #define NTB_SHM_MAGIC	0x4552414853425e4eull /* "N^BSHARE" */
-#define NTB_SHM_VERSION 1
-#define NTB_NR_PORTS	6 /* 89HPES24NT6AG2: ports 0, 2, 4, 6, 8, 12 */
+#define NTB_SHM_VERSION 2		      /* 2: the epf section in every port, personality */
+#define NTB_NR_PORTS	6		      /* 89HPES24NT6AG2: ports 0, 2, 4, 6, 8, 12 */
 #define NTB_NR_PARTS	8
 #define NTB_NR_BARS	6
+#define NTB_EPF_SPADS	64 /* pci-epf-ntb's SPAD_COUNT */
+#define NTB_EPF_MWS	2
 
 /* One switch port and its NT function as the other partitions see it. */
 struct ntb_shm_port {
@@ -34,6 +36,16 @@ struct ntb_shm_port {
 	uint32_t msgsts, msgstsmsk;
 	uint32_t ntintmsk;
 	uint32_t sevent; /* NTINTSTS.SEVENT, latched until the owner's driver clears it */
+	/* The epf personality's state of this port (unused by idt). */
+	struct ntb_shm_epf {
+		uint32_t link_req;   /* LINK_UP given and no LINK_DOWN since */
+		uint32_t db_count;   /* MSI-X vectors CONFIGURE_DOORBELL set up; 0: none */
+		uint32_t db_pending; /* vectors the peer rang, not yet signalled by the owner */
+		uint32_t mw_valid;   /* bit i: mw_addr/mw_size[i] hold an inbound translation */
+		/* CONFIGURE_MW: the owner's guest-physical memory the PEER's MWi reaches */
+		uint64_t mw_addr[NTB_EPF_MWS], mw_size[NTB_EPF_MWS];
+		uint32_t spad[NTB_EPF_SPADS]; /* the owner's own scratchpads */
+	} epf;
 };
 
 struct ntb_shm {
@@ -42,6 +54,7 @@ struct ntb_shm {
 	uint32_t size; /* sizeof(struct ntb_shm): catches a layout change without a bump */
 	pthread_mutex_t lock;
 	uint32_t lock_recoveries; /* times a dead owner's lock was taken over */
+	uint32_t personality;	  /* enum ntb_personality, set by the creator */
 	/* Static switch configuration, set by the creator */
 	uint32_t nt_ports;   /* bit i: port index i is an NT port */
 	uint64_t mw_size[2]; /* BAR2, BAR4 apertures of every NT port (0: disabled) */

@@ -22,6 +22,19 @@ static uint64_t page_size(void)
 	return ps;
 }
 
+int64_t ntb_ram_offset(const struct ntb_ram *layout, uint64_t gpa, uint64_t size)
+{
+	for (int r = 0; r < layout->nregions && r < NTB_MAX_RAM_REGIONS; r++) {
+		const struct ntb_ram_region *reg = &layout->region[r];
+
+		if (gpa < reg->gpa || gpa - reg->gpa > reg->size ||
+		    size > reg->size - (gpa - reg->gpa))
+			continue;
+		return (int64_t)(reg->offset + (gpa - reg->gpa));
+	}
+	return -1;
+}
+
 /* Where the window should be now; mode NONE when it goes nowhere. */
 static struct ntb_window want(struct ntb *ntb, int i)
 {
@@ -30,7 +43,10 @@ static struct ntb_window want(struct ntb *ntb, int i)
 	uint32_t setup = bar[w.bar][IDT_BAR_SETUP / 4];
 	uint64_t base = ntb->pci.bars[w.bar].mapped_addr, limit, target, size;
 	int tpart = (int)((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT);
+	int64_t off;
 
+	if (ntb->personality == NTB_EPF)
+		return ntb_epf_window_want(ntb, i);
 	if (!ntb->mw_size[i] || !ntb->peer_ram || base == ~0ull || !(setup & IDT_BARSETUP_EN) ||
 	    (setup & IDT_BARSETUP_ATRAN_MASK) != IDT_BARSETUP_ATRAN_DIR || tpart != ntb->peer_idx)
 		return w;
@@ -39,19 +55,13 @@ static struct ntb_window want(struct ntb *ntb, int i)
 		return w;
 	size = limit - base < ntb->mw_size[i] ? limit - base : ntb->mw_size[i];
 	target = bar[w.bar][IDT_BAR_LTBASE / 4] | (uint64_t)bar[w.bar][IDT_BAR_UTBASE / 4] << 32;
-	for (int r = 0; r < ntb->peer_layout.nregions; r++) {
-		const struct ntb_ram_region *reg = &ntb->peer_layout.region[r];
-
-		if (target < reg->gpa || target - reg->gpa > reg->size ||
-		    size > reg->size - (target - reg->gpa))
-			continue;
-		w.gpa = base;
-		w.size = size;
-		w.hva = ntb->peer_ram + reg->offset + (target - reg->gpa);
-		w.mode = ((target | size | base) & (page_size() - 1)) ? NTB_WIN_COPY
-								      : NTB_WIN_MAPPED;
-		break;
-	}
+	off = ntb_ram_offset(&ntb->peer_layout, target, size);
+	if (off < 0)
+		return w;
+	w.gpa = base;
+	w.size = size;
+	w.hva = ntb->peer_ram + off;
+	w.mode = ((target | size | base) & (page_size() - 1)) ? NTB_WIN_COPY : NTB_WIN_MAPPED;
 	return w;
 }
 
@@ -69,6 +79,8 @@ void ntb_windows_update(struct ntb *ntb)
 	for (int i = 0; i < 2; i++) {
 		struct ntb_window *w = &ntb->win[i], n = want(ntb, i);
 
+		n.bar = w->bar;
+		n.bar_off = w->bar_off;
 		if (n.mode == w->mode && n.gpa == w->gpa && n.size == w->size && n.hva == w->hva)
 			continue;
 		unmap(ntb, w);
@@ -86,38 +98,41 @@ void ntb_windows_drop(struct ntb *ntb)
 		unmap(ntb, &ntb->win[i]);
 }
 
+bool ntb_window_rw(struct ntb_window *w, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	struct ntb *ntb = w->ntb;
+	bool ok;
+
+	pthread_mutex_lock(&ntb->lock);
+	ok = w->mode != NTB_WIN_NONE && off < w->size && len <= w->size - off;
+	if (ok && write)
+		memcpy(w->hva + off, buf, len);
+	else if (ok)
+		memcpy(buf, w->hva + off, len);
+	else if (!write)
+		memset(buf, 0xff, len);
+	if (ok)
+		ntb->stats.trapped_copies++;
+	else if (write)
+		ntb->stats.dropped_stores++;
+	else
+		ntb->stats.dropped_loads++;
+	pthread_mutex_unlock(&ntb->lock);
+	return ok;
+}
+
 /* The BAR's trapped range: everything the memslot (if any) does not cover. */
 static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
 {
-	struct ntb_window *w = opaque;
-	struct ntb *ntb = w->ntb;
-	uint64_t v = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+	uint64_t v = 0;
 
-	pthread_mutex_lock(&ntb->lock);
-	if (w->mode != NTB_WIN_NONE && off < w->size && size <= w->size - off) {
-		v = 0;
-		memcpy(&v, w->hva + off, size);
-		ntb->stats.trapped_copies++;
-	} else {
-		ntb->stats.dropped_loads++;
-	}
-	pthread_mutex_unlock(&ntb->lock);
+	ntb_window_rw(opaque, off, &v, size > 8 ? 8 : size, false);
 	return v;
 }
 
 static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-	struct ntb_window *w = opaque;
-	struct ntb *ntb = w->ntb;
-
-	pthread_mutex_lock(&ntb->lock);
-	if (w->mode != NTB_WIN_NONE && off < w->size && size <= w->size - off) {
-		memcpy(w->hva + off, &val, size);
-		ntb->stats.trapped_copies++;
-	} else {
-		ntb->stats.dropped_stores++;
-	}
-	pthread_mutex_unlock(&ntb->lock);
+	ntb_window_rw(opaque, off, &val, size > 8 ? 8 : size, true);
 }
 
 const struct bus_ops ntb_window_ops = {.read = window_read, .write = window_write};

@@ -110,6 +110,19 @@ static const struct bad_case bad[] = {
 	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\nmw_size "
 	 "= \"3M\"\n",
 	 "t.toml:9:11: 'mw_size' must be 0 or a power of two from 4K to 512G"},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\n"
+	 "personality = \"plx\"\n",
+	 "t.toml:9:15: 'personality' must be \"idt\" or \"epf\""},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\n"
+	 "mw_size = \"512M\"\npersonality = \"epf\"\n",
+	 "t.toml:9:11: 'mw_size' must be a power of two from 4K to 256M with personality = "
+	 "\"epf\""},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\n"
+	 "personality = \"epf\"\nmw_size = 0\n",
+	 "t.toml:10:11: 'mw_size' must be a power of two from 4K to 256M"},
+	{"[[root_port]]\nid = \"r\"\n[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\n"
+	 "personality = 1\n",
+	 "t.toml:9:15:"},
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { backend = "
 	 "\"disk\" } ]\n",
 	 "t.toml:8:28: 'backend' must be \"ram\", \"null\" or \"file\""},
@@ -288,4 +301,26 @@ Test(config_devices, cpu_affinity_and_iothread_cpu)
 	cr_assert_eq(ret, -EINVAL);
 	cr_assert_not_null(strstr(e, "affinity lists 1 host CPUs for 2 vCPUs"), "%s", e);
 	free(e);
+}
+
+Test(config_devices, ntb_personality_defaults_to_idt_and_takes_epf)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[root_port]]\nid = \"r\"\n"
+			    "[[root_port]]\nid = \"q\"\n[[root_port]]\nid = \"p\"\n"
+			    "[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\n"
+			    "[[ntb]]\nid = \"b\"\nbus = \"q\"\nrendezvous = \"t\"\n"
+			    "personality = \"epf\"\nmw_size = \"256M\"\n"
+			    "[[ntb]]\nid = \"c\"\nbus = \"p\"\nrendezvous = \"u\"\n"
+			    "personality = \"idt\"\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.ndevices, 6);
+	cr_assert_not(cfg.devices[3].ntb.epf);
+	cr_assert(cfg.devices[4].ntb.epf);
+	cr_assert_eq(cfg.devices[4].ntb.mw_size, 256ull << 20);
+	cr_assert_not(cfg.devices[5].ntb.epf);
+	config_free(&cfg);
 }
