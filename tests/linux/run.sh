@@ -19,7 +19,7 @@
 # VMM_LINUX_CPUS (vCPUs, default 2), VMM_LINUX_CMDLINE (appended to
 # the kernel command line, e.g. "initcall_debug" to see where boot time goes),
 # VMM_LINUX_KERNEL (boot this vmlinux instead of the cached one),
-# VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb ntb-epf ntb-dma").
+# VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb ntb-epf"; also "ntb-dma").
 # Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -333,7 +333,7 @@ report() {
 	fi
 }
 
-for m in ${VMM_LINUX_MACHINES:-testdev nvme ntb}; do
+for m in ${VMM_LINUX_MACHINES:-testdev nvme ntb ntb-epf}; do
 	case "$m" in
 	ntb) test_pair ntb-a ntb-b ;;
 	ntb-epf | ntb-dma) test_pair "$m-a" "$m-b" ;;
