@@ -446,6 +446,35 @@ static void ntb_net_traffic(struct net_device *dev, const char *bdf)
 		dev->stats.rx_errors);
 }
 
+/*
+ * ntb_transport_link_work() stores its version in the peer's scratchpad 0 (VERSION) on every
+ * try until it has the peer's. If the link comes up between ntb_transport_probe() (whose
+ * ntb_link_event() saw it down and queued link_cleanup) and that work running, the link-up
+ * interrupt queues link_work first and ntb_transport_link_cleanup() then cancels it
+ * ("if (!nt->link_is_up) cancel_delayed_work_sync(&nt->link_work)"): the transport never
+ * links although the NTB link is up. A slow single-vCPU guest whose peer enables the link a
+ * moment later hits that window. Seen that way (our version absent from the peer's
+ * scratchpad for a second), the link event is raised again, as the interrupt would.
+ */
+#define TRANSPORT_SPAD_VERSION 0
+#define TRANSPORT_VERSION      4
+
+static void transport_link_nudge(struct ntb_dev *ntb, const char *bdf)
+{
+	unsigned long end = jiffies + HZ;
+	u32 v;
+
+	while ((v = ntb_peer_spad_read(ntb, 0, TRANSPORT_SPAD_VERSION)) != TRANSPORT_VERSION &&
+	       time_before(jiffies, end))
+		msleep(50);
+	if (v == TRANSPORT_VERSION)
+		return;
+	pr_info("VMMTEST info %s: ntb_transport has not written its version to the peer's "
+		"scratchpad 0 (%#x) 1 s after link-up: link_work cancelled by link_cleanup, "
+		"ntb_link_event() again\n", bdf, v);
+	ntb_link_event(ntb);
+}
+
 static void epf_check_device(struct pci_dev *pdev)
 {
 	const char *bdf = pci_name(pdev);
@@ -481,6 +510,8 @@ static void epf_check_device(struct pci_dev *pdev)
 	while (!(link = ntb_link_is_up(ntb, NULL, NULL)) && time_before(jiffies, end))
 		msleep(50);
 	vmmtest_check(link, "ntb-epf-link", "%s: link %s", bdf, link ? "up" : "down");
+	if (link)
+		transport_link_nudge(ntb, bdf);
 
 	dev = ntb_netdev_of(ntb);
 	vmmtest_check(dev, "ntb-netdev", "%s: interface %s, mtu %u", bdf, dev ? dev->name : "none",
