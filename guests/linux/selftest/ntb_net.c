@@ -91,6 +91,7 @@ static struct {
 	resource_size_t size;
 } windows[MAX_WINDOWS];
 static int nwindows;
+static struct dma_chan *plx_chan; /* the first PLX channel, for the window check */
 static atomic_t dma_calls = ATOMIC_INIT(0), dma_refused = ATOMIC_INIT(0);
 static atomic_t dma_window_calls = ATOMIC_INIT(0);
 static atomic64_t dma_window_bytes = ATOMIC64_INIT(0);
@@ -141,26 +142,50 @@ static void dma_test_done(void *done)
 }
 
 /*
- * One memcpy RAM -> RAM on the channel, as a dmaengine client does it (dmaengine.h:
- * device_prep_dma_memcpy, dmaengine_submit, dma_async_issue_pending, then the callback).
+ * One memcpy on the channel as a dmaengine client does it (dmaengine.h:
+ * device_prep_dma_memcpy, dmaengine_submit, dma_async_issue_pending, the callback), through
+ * the driver's own prep (never counted). 0 when the callback came and the cookie is complete.
  * A channel ntb_transport holds is shared: plx_dma_prep_memcpy() serialises on its ring lock.
  */
+static int dma_copy(struct dma_chan *chan, dma_addr_t dst, dma_addr_t src, size_t len)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct dma_async_tx_descriptor *txd;
+	dma_cookie_t cookie;
+
+	txd = (plx_prep ?: chan->device->device_prep_dma_memcpy)(chan, dst, src, len,
+								  DMA_PREP_INTERRUPT);
+	if (!txd)
+		return -ENOMEM;
+	txd->callback = dma_test_done;
+	txd->callback_param = &done;
+	cookie = dmaengine_submit(txd);
+	if (dma_submit_error(cookie))
+		return cookie;
+	dma_async_issue_pending(chan);
+	if (!wait_for_completion_timeout(&done, 10 * HZ))
+		return -ETIMEDOUT;
+	return dma_async_is_tx_complete(chan, cookie, NULL, NULL) == DMA_COMPLETE ? 0 : -EIO;
+}
+
+static u8 dma_byte(int i)
+{
+	return (u8)(i * 11 + (i >> 10) + 3);
+}
+
+/* 64 KiB RAM -> RAM on a channel; if nobody holds it, dma_request_channel() it first */
 static void plx_memcpy_check(struct pci_dev *pdev, struct dma_chan *chan)
 {
 	struct device *dev = chan->device->dev;
-	DECLARE_COMPLETION_ONSTACK(done);
-	struct dma_async_tx_descriptor *txd;
-	dma_addr_t src_dma = 0, dst_dma = 0;
-	enum dma_status st = DMA_ERROR;
+	dma_addr_t src_dma = DMA_MAPPING_ERROR, dst_dma = DMA_MAPPING_ERROR;
+	bool mine = false;
+	int i, err = -ENOMEM, bad = -1;
 	u8 *src, *dst;
-	dma_cookie_t cookie = -EINVAL;
-	bool mine = false, waited = false;
-	int i, bad = -1;
 
 	if (!chan->client_count) {
 		dma_cap_mask_t mask;
 
-		/* dma_request_channel(): allocates the channel's ring (plx_dma_alloc_chan_resources) */
+		/* allocates the channel's ring (plx_dma_alloc_chan_resources) */
 		dma_cap_zero(mask);
 		dma_cap_set(DMA_MEMCPY, mask);
 		if (dma_request_channel(mask, is_chan, chan) != chan) {
@@ -172,40 +197,23 @@ static void plx_memcpy_check(struct pci_dev *pdev, struct dma_chan *chan)
 	}
 	src = kmalloc(DMA_TEST_LEN, GFP_KERNEL);
 	dst = kzalloc(DMA_TEST_LEN, GFP_KERNEL);
-	if (!src || !dst)
-		goto out;
-	for (i = 0; i < DMA_TEST_LEN; i++)
-		src[i] = (u8)(i * 11 + (i >> 10) + 3);
-	src_dma = dma_map_single(dev, src, DMA_TEST_LEN, DMA_TO_DEVICE);
-	dst_dma = dma_map_single(dev, dst, DMA_TEST_LEN, DMA_FROM_DEVICE);
-	if (dma_mapping_error(dev, src_dma) || dma_mapping_error(dev, dst_dma))
-		goto unmap;
-
-	txd = chan->device->device_prep_dma_memcpy(chan, dst_dma, src_dma, DMA_TEST_LEN,
-						   DMA_PREP_INTERRUPT);
-	if (txd) {
-		txd->callback = dma_test_done;
-		txd->callback_param = &done;
-		cookie = dmaengine_submit(txd);
-		if (!dma_submit_error(cookie)) {
-			dma_async_issue_pending(chan);
-			waited = wait_for_completion_timeout(&done, 10 * HZ);
-			st = dma_async_is_tx_complete(chan, cookie, NULL, NULL);
-		}
+	if (src && dst) {
+		for (i = 0; i < DMA_TEST_LEN; i++)
+			src[i] = dma_byte(i);
+		src_dma = dma_map_single(dev, src, DMA_TEST_LEN, DMA_TO_DEVICE);
+		dst_dma = dma_map_single(dev, dst, DMA_TEST_LEN, DMA_FROM_DEVICE);
+		if (!dma_mapping_error(dev, src_dma) && !dma_mapping_error(dev, dst_dma))
+			err = dma_copy(chan, dst_dma, src_dma, DMA_TEST_LEN);
+		if (!dma_mapping_error(dev, dst_dma))
+			dma_unmap_single(dev, dst_dma, DMA_TEST_LEN, DMA_FROM_DEVICE);
+		if (!dma_mapping_error(dev, src_dma))
+			dma_unmap_single(dev, src_dma, DMA_TEST_LEN, DMA_TO_DEVICE);
+		if (!err)
+			bad = memcmp(src, dst, DMA_TEST_LEN) ? 1 : 0;
 	}
-unmap:
-	if (dst_dma && !dma_mapping_error(dev, dst_dma))
-		dma_unmap_single(dev, dst_dma, DMA_TEST_LEN, DMA_FROM_DEVICE);
-	if (src_dma && !dma_mapping_error(dev, src_dma))
-		dma_unmap_single(dev, src_dma, DMA_TEST_LEN, DMA_TO_DEVICE);
-	if (waited && st == DMA_COMPLETE)
-		bad = memcmp(src, dst, DMA_TEST_LEN) ? 1 : 0;
-	vmmtest_check(!bad, "plx-dma-memcpy",
-		      "%s %s: %d KiB RAM %pad -> RAM %pad: cookie %d, %s, status %d, data %s", pci_name(pdev),
-		      dma_chan_name(chan), DMA_TEST_LEN >> 10, &src_dma, &dst_dma, cookie,
-		      waited ? "completion callback" : "no callback in 10 s", st,
-		      bad < 0 ? "not checked" : bad ? "differs" : "verified");
-out:
+	vmmtest_check(!bad, "plx-dma-memcpy", "%s %s: %d KiB RAM %pad -> RAM %pad: %d, data %s",
+		      pci_name(pdev), dma_chan_name(chan), DMA_TEST_LEN >> 10, &src_dma, &dst_dma,
+		      err, bad < 0 ? "not checked" : bad ? "differs" : "verified");
 	kfree(src);
 	kfree(dst);
 	if (mine)
@@ -233,6 +241,8 @@ static void plx_check(void)
 			      chan->device->copy_align, chan->client_count,
 			      chan->client_count ? " (ntb_transport.use_dma)" : "");
 		plx_memcpy_check(pdev, chan);
+		if (!plx_chan)
+			plx_chan = chan;
 		if (!plx_prep)
 			plx_prep = chan->device->device_prep_dma_memcpy;
 		if (chan->device->device_prep_dma_memcpy == plx_prep)
@@ -397,7 +407,61 @@ out:
 	return err;
 }
 
-static void ntb_net_traffic(struct net_device *dev, const char *bdf)
+/*
+ * The engine's own write into the NTB: 64 KiB from RAM into the last peer window, which only
+ * ntb_transport's second queue pair would use (ntb_netdev makes one: QP_TO_MW(qp 0) is window
+ * 0), at the bus address ntb_transport would use (dma_map_resource() of the BAR, as in
+ * ntb_transport_create_queue()), read back by the CPU through the same window: the bytes are
+ * in the peer's buffer behind it (ntb_set_mw() on the peer translated it there).
+ */
+static void plx_window_check(struct ntb_dev *ntb, const char *bdf)
+{
+	struct device *dev = plx_chan->device->dev;
+	int idx = ntb_peer_mw_count(ntb) - 1, i, err = -ENOMEM, bad = -1;
+	dma_addr_t src_dma = DMA_MAPPING_ERROR, win_dma = DMA_MAPPING_ERROR;
+	resource_size_t size = 0;
+	void __iomem *win = NULL;
+	phys_addr_t base = 0;
+	u8 *src, *back;
+
+	if (idx < 1 || ntb_peer_mw_get_addr(ntb, idx, &base, &size) || size < DMA_TEST_LEN) {
+		vmmtest_skip("plx-dma-ntb-window", "%s: no spare window (%d windows, last %pa bytes)",
+			     bdf, ntb_peer_mw_count(ntb), &size);
+		return;
+	}
+	src = kmalloc(DMA_TEST_LEN, GFP_KERNEL);
+	back = kmalloc(DMA_TEST_LEN, GFP_KERNEL);
+	win = ioremap_wc(base, DMA_TEST_LEN);
+	if (src && back && win) {
+		for (i = 0; i < DMA_TEST_LEN; i++)
+			src[i] = dma_byte(i) ^ 0xa5;
+		memset_io(win, 0, DMA_TEST_LEN);
+		src_dma = dma_map_single(dev, src, DMA_TEST_LEN, DMA_TO_DEVICE);
+		win_dma = dma_map_resource(dev, base, DMA_TEST_LEN, DMA_FROM_DEVICE, 0);
+		if (!dma_mapping_error(dev, src_dma) && !dma_mapping_error(dev, win_dma))
+			err = dma_copy(plx_chan, win_dma, src_dma, DMA_TEST_LEN);
+		if (!dma_mapping_error(dev, win_dma))
+			dma_unmap_resource(dev, win_dma, DMA_TEST_LEN, DMA_FROM_DEVICE, 0);
+		if (!dma_mapping_error(dev, src_dma))
+			dma_unmap_single(dev, src_dma, DMA_TEST_LEN, DMA_TO_DEVICE);
+		if (!err) {
+			memcpy_fromio(back, win, DMA_TEST_LEN);
+			for (i = 0, bad = 0; i < DMA_TEST_LEN; i++)
+				bad += back[i] != src[i];
+		}
+	}
+	vmmtest_check(!bad, "plx-dma-ntb-window",
+		      "%s %s: %d KiB RAM -> NTB window %d (%pa, bus %pad): %d, %d bytes read back "
+		      "through the window differ",
+		      bdf, dma_chan_name(plx_chan), DMA_TEST_LEN >> 10, idx, &base, &win_dma, err,
+		      bad);
+	if (win)
+		iounmap(win);
+	kfree(src);
+	kfree(back);
+}
+
+static void ntb_net_traffic(struct net_device *dev, const char *bdf, struct ntb_dev *ntb)
 {
 	char *comma = net ? strchr(net, ',') : NULL;
 	struct exchange x = {};
@@ -425,6 +489,8 @@ static void ntb_net_traffic(struct net_device *dev, const char *bdf)
 		      netif_carrier_ok(dev) ? "on" : "off");
 	if (!netif_carrier_ok(dev))
 		return;
+	if (ntb_dma && plx_chan)
+		plx_window_check(ntb, bdf);
 
 	err = udp_exchange(local, peer, &x);
 	vmmtest_check(!err && x.got_data && !x.rx_bad, "ntb-net-udp-rx",
@@ -518,7 +584,7 @@ static void epf_check_device(struct pci_dev *pdev)
 		      dev ? dev->mtu : 0);
 	if (!dev || !link)
 		goto out;
-	ntb_net_traffic(dev, bdf);
+	ntb_net_traffic(dev, bdf, ntb);
 out:
 	if (dev)
 		dev_put(dev);
