@@ -349,16 +349,26 @@ static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev
 	}
 }
 
-/* epf: 32-bit BARs, BAR2 = doorbells + MW1 (NTB_EPF_MAX_MW_SIZE in devices/ntb/ntb.h). */
-static void check_ntb(struct ctx *c, const struct toml_value *t, const struct dev_config *d)
+/*
+ * epf: 32-bit BARs, BAR2 = doorbells + MW1 (NTB_EPF_MAX_MW_SIZE in devices/ntb/ntb.h). The
+ * default window is 4 MiB: ntb_transport backs each window with one physically contiguous
+ * buffer (ntb_alloc_mw_buffer), and without CMA Linux allocates at most 4 MiB in one piece.
+ */
+static void check_ntb(struct ctx *c, const struct toml_value *t, struct dev_config *d)
 {
-	if (!d->ntb.epf || (d->ntb.mw_size && d->ntb.mw_size <= MiB(256)))
+	const struct toml_keyval *mw = NULL;
+
+	if (!d->ntb.epf)
 		return;
 	for (size_t i = 0; i < t->table.len; i++)
 		if (!strcmp(t->table.items[i].key, "mw_size"))
-			cfg_report(c, t->table.items[i].value->pos,
-				   "'mw_size' must be a power of two from 4K to 256M with "
-				   "personality = \"epf\" (32-bit BARs)");
+			mw = &t->table.items[i];
+	if (!mw)
+		d->ntb.mw_size = MiB(4);
+	else if (!d->ntb.mw_size || d->ntb.mw_size > MiB(256))
+		cfg_report(c, mw->value->pos,
+			   "'mw_size' must be a power of two from 4K to 256M with "
+			   "personality = \"epf\" (32-bit BARs)");
 }
 
 static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const char *const *keys,

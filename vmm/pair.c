@@ -136,23 +136,60 @@ out:
 	return ret;
 }
 
-/* Every problem of both machine files, before either starts. */
-static int check_machines(struct side *s)
+/* Two [[ntb]] on one rendezvous are one link: their personalities must agree (the hello
+ * would refuse it at run time; say so before anything starts). */
+static int check_ntb_pairs(const struct machine_config *a, const struct machine_config *b)
 {
 	int ret = 0;
 
+	for (int i = 0; i < a->ndevices; i++) {
+		const struct dev_config *x = &a->devices[i];
+
+		if (x->kind != DEV_NTB || !x->ntb.rendezvous)
+			continue;
+		for (int j = 0; j < b->ndevices; j++) {
+			const struct dev_config *y = &b->devices[j];
+
+			if (y->kind != DEV_NTB || !y->ntb.rendezvous ||
+			    strcmp(x->ntb.rendezvous, y->ntb.rendezvous) ||
+			    x->ntb.epf == y->ntb.epf)
+				continue;
+			fprintf(stderr,
+				"%s:%d: 'personality' of [[ntb]] \"%s\" is \"%s\", but %s:%d "
+				"[[ntb]] \"%s\" on the same rendezvous is \"%s\"; both must "
+				"agree\n",
+				b->source, y->line, y->id ? y->id : "?", y->ntb.epf ? "epf" : "idt",
+				a->source, x->line, x->id ? x->id : "?",
+				x->ntb.epf ? "epf" : "idt");
+			ret = 2;
+		}
+	}
+	return ret;
+}
+
+/* Every problem of both machine files, before either starts. */
+static int check_machines(struct side *s)
+{
+	struct machine_config cfg[PAIR_N];
+	bool loaded[PAIR_N] = {false};
+	int ret = 0;
+
 	for (int i = 0; i < PAIR_N; i++) {
-		struct machine_config cfg;
 		char *errors = NULL;
 
-		if (config_load_file(s[i].config, &cfg, &errors)) {
+		if (config_load_file(s[i].config, &cfg[i], &errors)) {
 			fputs(errors ? errors : "invalid machine file\n", stderr);
 			ret = 2;
 		} else {
-			config_free(&cfg);
+			loaded[i] = true;
 		}
 		free(errors);
 	}
+	if (!ret)
+		ret = check_ntb_pairs(&cfg[0], &cfg[1]);
+	for (int i = 0; i < PAIR_N; i++)
+		if (loaded[i])
+			config_free(&cfg[i]);
 	return ret;
 }
 

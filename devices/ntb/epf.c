@@ -347,6 +347,18 @@ static void ring(struct ntb *ntb, uint64_t n)
 	pthread_mutex_unlock(&ntb->lock);
 }
 
+bool ntb_epf_doorbell_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len,
+			 bool write)
+{
+	if (bar != 2 || off >= mw1_offset(ntb))
+		return false;
+	if (write)
+		ring(ntb, off / EPF_DB_ENTRY_SIZE);
+	else
+		memset(buf, 0, len);
+	return true;
+}
+
 static uint64_t bar2_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct ntb *ntb = opaque;

@@ -97,11 +97,21 @@ void ntb_windows_drop(struct ntb *ntb);
  * ntb->lock (the PCI core's per-BAR DMA hook can call it). Returns true when translated.
  */
 bool ntb_window_rw(struct ntb_window *w, uint64_t off, void *buf, uint64_t len, bool write);
+/*
+ * A bus-master access (a DMA engine of this machine) at `off` in BAR `bar` of the function:
+ * memory windows through ntb_window_rw, epf doorbell entries ring as a store there would.
+ * False when nothing there takes it (registers, other BARs, untranslated). For the PCI core's
+ * per-BAR DMA hook; takes ntb->lock (and the shm lock for doorbells), never the root lock.
+ */
+bool ntb_bar_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len, bool write);
 
 /* epf.c: the epf personality (ntb_hw_epf's register interface) */
 int ntb_epf_build_config(struct ntb *ntb);
 /* Signal what changed: link (vector 0), doorbells the peer rang. Locks as ntb_irq_update. */
 void ntb_epf_irq_update(struct ntb *ntb);
+/* BAR2 below MW1: doorbell entries. True when `off` is there (a store rang it). */
+bool ntb_epf_doorbell_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len,
+			 bool write);
 /* Where window i should be now (want() of window.c). ntb->lock held, not the shm lock. */
 struct ntb_window ntb_epf_window_want(struct ntb *ntb, int i);
 /* Inside one region of `layout`: the offset into its memfd, else -1 (overflow-safe). */

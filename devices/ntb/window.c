@@ -121,6 +121,20 @@ bool ntb_window_rw(struct ntb_window *w, uint64_t off, void *buf, uint64_t len, 
 	return ok;
 }
 
+bool ntb_bar_rw(struct ntb *ntb, int bar, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	if (ntb->personality == NTB_EPF && ntb_epf_doorbell_rw(ntb, bar, off, buf, len, write))
+		return true;
+	for (int i = 0; i < 2; i++) {
+		struct ntb_window *w = &ntb->win[i];
+
+		/* win[].bar and bar_off are fixed at creation: no lock needed to pick one */
+		if (ntb->mw_size[i] && w->bar == bar && off >= w->bar_off)
+			return ntb_window_rw(w, off - w->bar_off, buf, len, write);
+	}
+	return false;
+}
+
 /* The BAR's trapped range: everything the memslot (if any) does not cover. */
 static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
 {

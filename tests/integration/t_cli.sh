@@ -108,3 +108,17 @@ printf '[pair]\nmachines = ["a.toml", "b.toml"]\n' >"$TMP/pair-missing.toml"
 run_vmm 20 pair --config "$TMP/pair-missing.toml"
 expect "pair_checks_both_machine_files_before_starting" 2 "a.toml: cannot read" \
 	"b.toml: cannot read"
+
+# The two [[ntb]] of a pair must show the same personality (the hello refuses it too).
+for side in a b; do
+	{
+		printf '[machine]\nmemory = "256M"\nkernel = "%s/hello.elf"\n' "$GUESTS"
+		printf '[[root_port]]\nid = "rp0"\n[[ntb]]\nid = "ntb0"\nbus = "rp0"\n'
+		printf 'rendezvous = "%s/epf.sock"\nport = %s\n' "$TMP" "$([ $side = a ] && echo 0 || echo 2)"
+		[ $side = b ] && printf 'personality = "epf"\n'
+	} >"$TMP/mix-$side.toml"
+done
+printf '[pair]\nmachines = ["mix-a.toml", "mix-b.toml"]\n' >"$TMP/mix-pair.toml"
+run_vmm 20 pair --config "$TMP/mix-pair.toml"
+expect "pair_refuses_ntb_personalities_that_differ" 2 \
+	"mix-b.toml:6: 'personality' of .* is \"epf\", but .*mix-a.toml:6 " "both must agree"

@@ -319,8 +319,24 @@ Test(config_devices, ntb_personality_defaults_to_idt_and_takes_epf)
 	cr_assert_eq(ret, 0, "%s", e ? e : "");
 	cr_assert_eq(cfg.ndevices, 6);
 	cr_assert_not(cfg.devices[3].ntb.epf);
+	cr_assert_eq(cfg.devices[3].ntb.mw_size, 16ull << 20);
 	cr_assert(cfg.devices[4].ntb.epf);
 	cr_assert_eq(cfg.devices[4].ntb.mw_size, 256ull << 20);
 	cr_assert_not(cfg.devices[5].ntb.epf);
+	config_free(&cfg);
+}
+
+/* ntb_transport's window buffer is one contiguous allocation: 4 MiB without CMA */
+Test(config_devices, epf_windows_default_to_4m)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[root_port]]\nid = \"r\"\n"
+			    "[[ntb]]\nid = \"a\"\nbus = \"r\"\nrendezvous = \"s\"\n"
+			    "personality = \"epf\"\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.devices[1].ntb.mw_size, 4ull << 20);
 	config_free(&cfg);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "devices/ntb/epf.h"
+#include "devices/ntb/internal.h" /* ntb_bar_rw, for the DMA hook */
 #include "tests/unit/test_ntb.h"
 
 #define E_BAR0	    0xc0000000ull
@@ -559,4 +560,176 @@ Test(ntb_epf_mix, epf_window_sizes_must_fit_32_bit_bars)
 	cfg.mw_size[0] = MiB(512);
 	cr_assert_null(ntb_create(&cfg, &t_wops, NULL, err, sizeof(err)));
 	cr_assert(strstr(err, "256 MiB"), "%s", err);
+}
+
+/* ---- two processes over the real rendezvous ---- */
+
+static bool wait_for(bool (*cond)(void *), void *arg, int ms)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (cond(arg))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return cond(arg);
+}
+
+static bool connected_cond(void *l)
+{
+	return ntb_link_connected(l);
+}
+
+static bool link_down_cond_l(void *l)
+{
+	return !ntb_link_connected(l);
+}
+
+static bool up_cond(void *s)
+{
+	return epf_link_up(s);
+}
+
+static bool down_cond(void *s)
+{
+	return !epf_link_up(s);
+}
+
+struct win_want {
+	struct side *s;
+	uint32_t want;
+};
+
+static bool window_cond(void *arg)
+{
+	struct win_want *w = arg;
+
+	return fake_read(&w->s->host, BUS_MMIO, E_MW1_BASE, 4) == w->want;
+}
+
+struct vec_want {
+	struct side *s;
+	int vec;
+};
+
+static bool vector_cond(void *arg)
+{
+	struct vec_want *v = arg;
+	int n = nmsi(v->s);
+
+	for (int i = 0; i < n && i < FAKE_MAX; i++)
+		if ((int)v->s->host.msi_data[i] - E_DATA_BASE == v->vec)
+			return true;
+	return false;
+}
+
+/*
+ * The peer process, as its ntb_hw_epf + ntb_transport would: doorbells, link up, MW1 onto
+ * its RAM at 0x2000 holding `word`, doorbell bit 0 to us once the link is up. Exit codes
+ * name the step that failed.
+ */
+static void epf_peer_main(const char *path, uint32_t word)
+{
+	struct side b;
+	struct ntb_link *l;
+	char err[200];
+
+	epf_side_init(&b, 2, false);
+	l = ntb_link_start(b.ntb, path, &b.nram, err, sizeof(err));
+	if (!l)
+		_exit(10);
+	if (!wait_for(connected_cond, l, 10000))
+		_exit(11);
+	enable_msix(&b);
+	if (cmd(&b, CMD_CONFIGURE_DOORBELL, MSIX_ENABLE | 32) != COMMAND_STATUS_OK)
+		_exit(12);
+	memcpy(b.ram + 0x2000, &word, 4);
+	if (set_trans(&b, 0, 0x2000, KiB(64)) != COMMAND_STATUS_OK)
+		_exit(13);
+	if (cmd(&b, CMD_LINK_UP, 0) != COMMAND_STATUS_OK)
+		_exit(14);
+	if (!wait_for(up_cond, &b, 10000))
+		_exit(15);
+	peer_db_set(&b, 1u << 0);
+	for (;;)
+		pause();
+}
+
+static pid_t spawn_epf_peer(const char *path, uint32_t word)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		epf_peer_main(path, word);
+	return pid;
+}
+
+Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .timeout = 60)
+{
+	char path[80], err[200];
+	struct side a;
+	struct ntb_link *l;
+	struct win_want w = {&a, 0x11111111u};
+	struct vec_want db = {&a, 2}, lk = {&a, 0};
+	pid_t pid;
+	int status, n0;
+
+	snprintf(path, sizeof(path), "/tmp/vmm-ntb-epf-test-%d.sock", (int)getpid());
+	epf_side_init(&a, 0, false);
+	init_isr(&a, EPF_NR_VECTORS);
+	cr_assert_eq(cmd(&a, CMD_LINK_UP, 0), COMMAND_STATUS_OK, "asked before the peer exists");
+	l = ntb_link_start(a.ntb, path, &a.nram, err, sizeof(err));
+	cr_assert(l, "%s", err);
+	pid = spawn_epf_peer(path, w.want);
+	cr_assert(wait_for(connected_cond, l, 10000), "connected");
+	cr_assert(wait_for(up_cond, &a, 10000), "link up");
+	cr_assert(wait_for(vector_cond, &lk, 10000), "link vector");
+	cr_assert(wait_for(window_cond, &w, 10000), "MW1 reaches the peer's RAM");
+	cr_assert(wait_for(vector_cond, &db, 10000), "doorbell bit 0 = vector 2");
+
+	n0 = nmsi(&a);
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status), "peer exit status %d", WEXITSTATUS(status));
+	cr_assert(wait_for(down_cond, &a, 10000), "link down after kill -9");
+	cr_assert(wait_for(link_down_cond_l, l, 10000), "peer loss noticed");
+	cr_assert_geq(nmsi(&a), n0 + 1, "link vector on the way down");
+	cr_assert_eq(fake_read(&a.host, BUS_MMIO, E_MW1_BASE, 4), 0xffffffffu, "window gone");
+
+	w.want = 0x22222222u;
+	pid = spawn_epf_peer(path, w.want);
+	cr_assert(wait_for(up_cond, &a, 10000), "link up with the new peer");
+	cr_assert(wait_for(window_cond, &w, 10000), "MW1 reaches the new peer's RAM");
+
+	ntb_link_stop(l);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	side_fini(&a);
+	unlink(path);
+	strcat(path, ".lock");
+	unlink(path);
+}
+
+/* What the PCI core's DMA hook will call when a device of B's machine writes into B's BARs. */
+Test(ntb_epf_pair, bus_master_access_reaches_windows_and_doorbells)
+{
+	uint32_t v = 0xcafef00du, r = 0;
+	int a0 = nmsi(&A);
+
+	cr_assert_eq(set_trans(&A, 0, 0x80000, KiB(512)), COMMAND_STATUS_OK);
+	ntb_service(B.ntb);
+	cr_assert(ntb_bar_rw(B.ntb, 2, E_MW1 + 0x100, &v, 4, true));
+	cr_assert_eq(memcmp(A.ram + 0x80100, &v, 4), 0);
+	cr_assert(ntb_bar_rw(B.ntb, 2, E_MW1 + 0x100, &r, 4, false));
+	cr_assert_eq(r, v);
+	cr_assert_not(ntb_bar_rw(B.ntb, 2, E_MW1 + KiB(512), &v, 4, true), "beyond SIZE");
+	cr_assert_not(ntb_bar_rw(B.ntb, 3, 0, &v, 4, true), "MW2 untranslated");
+	cr_assert_not(ntb_bar_rw(B.ntb, 0, 0, &v, 4, true), "registers are not DMA targets");
+	/* a DMA write to doorbell entry 3 rings A's vector 3 */
+	cr_assert(ntb_bar_rw(B.ntb, 2, 3 * EPF_DB_ENTRY_SIZE, &v, 4, true));
+	ntb_service(A.ntb);
+	cr_assert_eq(nmsi(&A), a0 + 1);
+	cr_assert_eq(last_vector(&A), 3);
 }
