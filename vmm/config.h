@@ -34,6 +34,7 @@ enum dev_kind {
 	DEV_TESTDEV, /* our test endpoint: MSI-X doorbell registers + a RAM BAR */
 	DEV_NVME,    /* NVMe controller */
 	DEV_NTB,     /* IDT 89HPES24NT6AG2 NT function, linked to a peer vmm */
+	DEV_PLX_DMA, /* PLX PEX DMA engine (10b5:87d0), Linux's plx_dma */
 };
 
 /* One NVMe namespace: nsid = index + 1. */

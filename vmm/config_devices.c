@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * [[root_port]], [[switch]] and [[testdev]]: the PCIe tree, each device naming the port it
+ * [[root_port]], [[switch]] and the endpoints ([[testdev]], [[nvme]], [[ntb]], [[plx_dma]]):
+ * the PCIe tree, each device naming the port it
  * hangs under by id (docs/config.md, "Devices"). Parsing collects the entries; checking
  * resolves every `bus` to its parent and reports dangling references, clashes, full ports,
  * cycles and trees that do not fit in 256 buses, each at its file:line:col.
@@ -30,6 +31,7 @@ static const struct {
 	{"root_port", DEV_ROOT_PORT, (const char *const[]){"id", "bus", "slot", "acs", NULL}},
 	{"switch", DEV_SWITCH, (const char *const[]){"id", "bus", "downstream", "acs", NULL}},
 	{"testdev", DEV_TESTDEV, (const char *const[]){"id", "bus", "ram_bar", "msix", NULL}},
+	{"plx_dma", DEV_PLX_DMA, (const char *const[]){"id", "bus", NULL}},
 	{"ntb", DEV_NTB,
 	 (const char *const[]){"id", "bus", "port", "rendezvous", "mw_size", "personality", NULL}},
 	{"nvme", DEV_NVME,
@@ -417,7 +419,7 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 			s = cfg_get_string(c, kv);
 			if (s)
 				d->bus = cfg_dup(c, s);
-		} else if (!strcmp(k, "acs") && kind != DEV_TESTDEV) {
+		} else if (!strcmp(k, "acs") && kind != DEV_TESTDEV && kind != DEV_PLX_DMA) {
 			cfg_get_bool(c, kv, &d->acs);
 		} else if (!strcmp(k, "slot") && kind == DEV_ROOT_PORT) {
 			get_int(c, kv, 1, MAX_ROOT_PORTS, &d->slot);

@@ -139,6 +139,12 @@ struct pci_bar {
 	void *opaque;
 	/* RAM-backed BAR (CMB, PMR, NTB window): guest accesses cause no exits. NULL: trapped. */
 	void *ram;
+	/* Optional, trapped BARs only: DMA by another function into [off, off+len) of this BAR
+	 * (pci_dma_read/pci_dma_write), e.g. an NTB window whose translated part is peer memory
+	 * that may be unmapped at any moment. Called with `opaque` and no PCI core lock held:
+	 * the owner checks `off` against its current state and copies under its own lock.
+	 * 0, or -EFAULT when nothing backs the range now. Set with pci_dev_set_bar_dma. */
+	int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len, bool write);
 	/* Current effective mapping, maintained by the core (~0ULL when not mapped). */
 	uint64_t mapped_addr;
 	bool mapped_ram; /* how it is mapped now */
@@ -285,6 +291,10 @@ void pci_bridge_set_secondary(struct pci_dev *bridge, struct pci_bus *bus);
  * slots). `ram` makes it RAM-backed. Returns 0 or -EINVAL. */
 int pci_dev_set_bar(struct pci_dev *dev, int bar, enum pci_bar_type type, bool prefetch,
 		    uint64_t size, const struct bus_ops *ops, void *opaque, void *ram);
+/* Give trapped BAR `bar` a DMA handler (struct pci_bar.dma_rw). 0 or -EINVAL. */
+int pci_dev_set_bar_dma(struct pci_dev *dev, int bar,
+			int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len,
+				      bool write));
 /* Put a device at devfn on a bus. -EEXIST when taken. Adding a function other than 0 sets
  * the multi-function bit in function 0's header type (either order). */
 int pci_bus_add(struct pci_bus *bus, struct pci_dev *dev, uint8_t devfn);
@@ -330,6 +340,11 @@ uint32_t pci_intx_gsi(const struct pci_dev *dev);
  * CMB). NULL for anything else: registers, holes, partial overlaps. Requires bus mastering.
  */
 void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len);
+/*
+ * Copy from/to bus addresses: what pci_dma_map reaches, and also a trapped BAR of another
+ * function that has a dma_rw handler (NTB windows), when [addr, addr+len) lies inside it.
+ * A function never reaches its own BARs this way. 0 or -EFAULT (also without bus mastering).
+ */
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len);
 int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t len);
 

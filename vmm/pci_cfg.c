@@ -372,6 +372,21 @@ uint64_t pci_bar_reg_addr(const struct pci_dev *dev, int bar)
  * reads back the size mask with the type bits. 64-bit BARs take the next slot as the upper
  * half, fully writable above the size.
  */
+int pci_dev_set_bar_dma(struct pci_dev *dev, int bar,
+			int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len,
+				      bool write))
+{
+	struct pci_bar *b;
+
+	if (bar < 0 || bar >= PCI_NUM_BARS)
+		return -EINVAL;
+	b = &dev->bars[bar];
+	if (b->type == PCI_BAR_NONE || b->type == PCI_BAR_IO || b->ram)
+		return -EINVAL;
+	b->dma_rw = dma_rw;
+	return 0;
+}
+
 int pci_dev_set_bar(struct pci_dev *dev, int bar, enum pci_bar_type type, bool prefetch,
 		    uint64_t size, const struct bus_ops *ops, void *opaque, void *ram)
 {

@@ -343,6 +343,58 @@ void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len)
 	return q.hva;
 }
 
+/* A trapped BAR with a DMA handler, of a function other than the requester. */
+struct trap_lookup {
+	const struct pci_dev *self;
+	uint64_t addr, len;
+	int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len, bool write);
+	void *opaque;
+	uint64_t off;
+};
+
+static void find_dma_bar(struct pci_dev *dev, void *arg)
+{
+	struct trap_lookup *q = arg;
+
+	if (dev == q->self)
+		return;
+	for (int i = 0; i < PCI_NUM_BARS && !q->dma_rw; i++) {
+		const struct pci_bar *b = &dev->bars[i];
+
+		if (!b->dma_rw || b->mapped_ram || b->mapped_addr == ~0ULL)
+			continue;
+		if (q->addr >= b->mapped_addr && q->addr - b->mapped_addr < b->size &&
+		    q->len <= b->size - (q->addr - b->mapped_addr)) {
+			q->dma_rw = b->dma_rw;
+			q->opaque = b->opaque;
+			q->off = q->addr - b->mapped_addr;
+		}
+	}
+}
+
+/*
+ * The handler runs after map_lock is dropped, so it may take its device's lock in any state
+ * (the NTB link thread holds that lock while it changes memslots). A BAR moved meanwhile is
+ * the guest racing its own DMA; the handler still checks `off` against what it backs now.
+ */
+static int dma_through_bar(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, bool write)
+{
+	struct pci_root *root = dev->root;
+	struct trap_lookup q = {.self = dev, .addr = addr, .len = len};
+	uint64_t end;
+
+	if (!root || add_overflows_u64(addr, len, &end))
+		return -EFAULT;
+	if (!(__atomic_load_n(&dev->cfg[PCI_COMMAND], __ATOMIC_RELAXED) & PCI_COMMAND_MASTER))
+		return -EFAULT;
+	pthread_rwlock_rdlock(&root->map_lock);
+	pci_for_each_dev(&root->bus0, find_dma_bar, &q);
+	pthread_rwlock_unlock(&root->map_lock);
+	if (!q.dma_rw)
+		return -EFAULT;
+	return q.dma_rw(q.opaque, q.off, buf, len, write) ? -EFAULT : 0;
+}
+
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len)
 {
 	void *p;
@@ -351,7 +403,7 @@ int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len)
 		return 0;
 	p = pci_dma_map(dev, addr, len);
 	if (!p)
-		return -EFAULT;
+		return dma_through_bar(dev, addr, buf, len, false);
 	memcpy(buf, p, len);
 	return 0;
 }
@@ -364,7 +416,7 @@ int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t 
 		return 0;
 	p = pci_dma_map(dev, addr, len);
 	if (!p)
-		return -EFAULT;
+		return dma_through_bar(dev, addr, (void *)buf, len, true);
 	memcpy(p, buf, len);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "devices/ntb/ntb.h"
 #include "devices/nvme/nvme_pci.h"
 #include "devices/pcie-switch/pcie_port.h"
+#include "devices/plx-dma/plx_dma.h"
 #include "devices/testdev/testdev.h"
 #include "vmm/util.h"
 
@@ -126,6 +127,15 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 			goto nomem;
 		n->obj = td;
 		n->dev = &td->pci;
+		break;
+	}
+	case DEV_PLX_DMA: {
+		struct plx_dma *pd = plx_dma_create(d->id, true);
+
+		if (!pd)
+			goto nomem;
+		n->obj = pd;
+		n->dev = &pd->pci;
 		break;
 	}
 	case DEV_NTB: {
@@ -291,6 +301,8 @@ void topology_destroy(struct topology *t)
 			nvme_pci_destroy(n->obj);
 		else if (n->kind == DEV_NTB)
 			ntb_destroy(n->obj);
+		else if (n->kind == DEV_PLX_DMA)
+			plx_dma_destroy(n->obj);
 		else
 			testdev_destroy(n->obj);
 	}

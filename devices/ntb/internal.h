@@ -88,6 +88,8 @@ void ntb_irq_update(struct ntb *ntb);
 
 /* window.c (ntb->lock held; may take and drop the shm lock) */
 extern const struct bus_ops ntb_window_ops;
+/* The windows' pci_bar.dma_rw: takes ntb->lock, so call it with no NTB lock held. */
+int ntb_window_dma(void *opaque, uint64_t off, void *buf, uint64_t len, bool write);
 void ntb_windows_update(struct ntb *ntb);
 void ntb_windows_drop(struct ntb *ntb);
 /*

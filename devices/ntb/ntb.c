@@ -258,6 +258,8 @@ static int build_config(struct ntb *ntb)
 		    pci_dev_set_bar(d, 2 + 2 * i, PCI_BAR_MEM64, true, ntb->mw_size[i],
 				    &ntb_window_ops, &ntb->win[i], NULL))
 			return -EINVAL;
+		if (ntb->mw_size[i] && pci_dev_set_bar_dma(d, 2 + 2 * i, ntb_window_dma))
+			return -EINVAL;
 	}
 
 	/* PCI Express endpoint at 0x40: PCIELCAP 0x4C carries the port number (31:24). */

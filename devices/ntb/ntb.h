@@ -104,6 +104,7 @@ struct ntb_stats {
 	uint64_t trapped_copies;    /* accesses a translated but unmappable window carried */
 	uint64_t dropped_doorbells; /* epf: doorbells the peer had not configured a vector for */
 	uint64_t dropped_spads;	    /* epf: peer scratchpad stores with no peer there */
+	uint64_t dma_copies;	    /* DMA by another function through a window (pci_dma_*) */
 };
 void ntb_get_stats(struct ntb *ntb, struct ntb_stats *st);
 

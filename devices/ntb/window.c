@@ -7,6 +7,7 @@
  * becomes a memslot over the peer's RAM (no exits); one that is not is carried by the trap
  * handler; an untranslated one drops stores (counted) and reads all ones.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -150,3 +151,32 @@ static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size
 }
 
 const struct bus_ops ntb_window_ops = {.read = window_read, .write = window_write};
+
+/*
+ * DMA by another function of this machine (a PLX DMA engine) into a window: the same
+ * translation as CPU stores, copied under ntb->lock because the link thread may unmap the
+ * peer's RAM at any moment (drop_peer, under the same lock). Refused where a CPU store would
+ * be dropped.
+ */
+int ntb_window_dma(void *opaque, uint64_t off, void *buf, uint64_t len, bool write)
+{
+	struct ntb_window *w = opaque;
+	struct ntb *ntb = w->ntb;
+	int ret = -EFAULT;
+
+	pthread_mutex_lock(&ntb->lock);
+	if (w->mode != NTB_WIN_NONE && w->hva && off < w->size && len <= w->size - off) {
+		if (write)
+			memcpy(w->hva + off, buf, len);
+		else
+			memcpy(buf, w->hva + off, len);
+		ntb->stats.dma_copies++;
+		ret = 0;
+	} else if (write) {
+		ntb->stats.dropped_stores++;
+	} else {
+		ntb->stats.dropped_loads++;
+	}
+	pthread_mutex_unlock(&ntb->lock);
+	return ret;
+}
