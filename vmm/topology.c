@@ -287,6 +287,10 @@ void topology_destroy(struct topology *t)
 			ntb_link_stop(t->nodes[i].link);
 			t->nodes[i].link = NULL;
 		}
+	/* DMA engines stop before the PCI core their copies go through is torn down */
+	for (int i = 0; i < t->ndev; i++)
+		if (t->nodes[i].kind == DEV_PLX_DMA && t->nodes[i].obj)
+			plx_dma_quiesce(t->nodes[i].obj);
 	pci_root_destroy(&t->root);
 	for (int i = 0; i < t->ndev; i++) {
 		struct topo_node *n = &t->nodes[i];

@@ -33,9 +33,9 @@ static uint16_t enabled_causes(const struct plx_dma *p)
 
 static bool msi_enabled(const struct pci_dev *d)
 {
-	return d->msi.cap && (__atomic_load_n(&d->cfg[d->msi.cap + PCI_MSI_FLAGS],
-					      __ATOMIC_RELAXED) &
-			      PCI_MSI_FLAGS_ENABLE);
+	return d->msi.cap &&
+	       (__atomic_load_n(&d->cfg[d->msi.cap + PCI_MSI_FLAGS], __ATOMIC_RELAXED) &
+		PCI_MSI_FLAGS_ENABLE);
 }
 
 /*
@@ -309,10 +309,11 @@ static int ctrl_start(struct plx_dma *p)
 		return ACT_IRQ;
 	}
 	if (!ring_next(p, &daddr)) {
-		ring_error(p, "START without a valid ring (ADDR, COUNT, NEXT_ADDR)",
-			   p->ring_addr);
+		ring_error(p, "START without a valid ring (ADDR, COUNT, NEXT_ADDR)", p->ring_addr);
 		return ACT_IRQ;
 	}
+	if (p->quit)
+		return 0;
 	p->start_pending = true;
 	if (p->running)
 		return 0;
@@ -336,7 +337,7 @@ static int ctrl_write(struct plx_dma *p, uint32_t val, uint32_t mask)
 	p->ctrl = (uint16_t)merge(p->ctrl, val, mask & PLX_CTRL_STORED);
 	/* PLX_REG_CTRL_RESET_VAL (plx_dma_alloc_chan_resources, __plx_dma_stop) writes ones
 	 * to the status bits: they are write-1-to-clear. */
-	p->ctrl &= (uint16_t)~(set & PLX_CTRL_STATUS_W1C);
+	p->ctrl &= (uint16_t) ~(set & PLX_CTRL_STATUS_W1C);
 	if (set & PLX_CTRL_ABORT) {
 		if (p->running) {
 			__atomic_store_n(&p->abort, true, __ATOMIC_RELEASE);
@@ -363,8 +364,8 @@ static int reg_write(struct plx_dma *p, unsigned off, uint32_t val, uint32_t mas
 
 	switch (off) {
 	case PLX_REG_DESC_RING_ADDR:
-		p->ring_addr = (p->ring_addr & ~0xffffffffULL) | merge((uint32_t)p->ring_addr, val,
-								       mask);
+		p->ring_addr =
+			(p->ring_addr & ~0xffffffffULL) | merge((uint32_t)p->ring_addr, val, mask);
 		break;
 	case PLX_REG_DESC_RING_ADDR_HI:
 		p->ring_addr = (uint64_t)merge((uint32_t)(p->ring_addr >> 32), val, mask) << 32 |
@@ -448,7 +449,8 @@ static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 		return;
 	pthread_mutex_lock(&p->lock);
 	for (unsigned i = 0; i < size;) {
-		unsigned o = (unsigned)off + i, sh = o & 3, n = 4 - sh < size - i ? 4 - sh : size - i;
+		unsigned o = (unsigned)off + i, sh = o & 3,
+			 n = 4 - sh < size - i ? 4 - sh : size - i;
 		uint32_t mask = (n == 4 ? 0xffffffffu : ((1u << (8 * n)) - 1)) << (8 * sh);
 		uint32_t v = (uint32_t)((val >> (8 * i)) << (8 * sh)) & mask;
 
@@ -510,17 +512,26 @@ struct plx_dma *plx_dma_create(const char *name, bool threaded)
 	return p;
 }
 
-void plx_dma_destroy(struct plx_dma *p)
+void plx_dma_quiesce(struct plx_dma *p)
 {
-	if (!p)
-		return;
+	bool join;
+
 	pthread_mutex_lock(&p->lock);
 	p->quit = true;
 	__atomic_store_n(&p->abort, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&p->cond);
+	join = p->threaded;
+	p->threaded = false;
 	pthread_mutex_unlock(&p->lock);
-	if (p->threaded)
+	if (join)
 		pthread_join(p->thread, NULL);
+}
+
+void plx_dma_destroy(struct plx_dma *p)
+{
+	if (!p)
+		return;
+	plx_dma_quiesce(p);
 	pci_dev_destroy(&p->pci);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->irq_lock);

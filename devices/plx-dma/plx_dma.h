@@ -89,8 +89,8 @@ struct plx_dma_stats {
 
 struct plx_dma {
 	struct pci_dev pci;
-	pthread_mutex_t lock; /* the registers and the engine state below */
-	pthread_cond_t cond;  /* worker: engine started or device going away */
+	pthread_mutex_t lock;	  /* the registers and the engine state below */
+	pthread_cond_t cond;	  /* worker: engine started or device going away */
 	pthread_mutex_t irq_lock; /* orders interrupt delivery; taken before `lock` */
 	pthread_t thread;
 	bool threaded, quit;
@@ -114,6 +114,10 @@ struct plx_dma {
  * inline in the register write that starts the engine (deterministic unit tests).
  * NULL with errno set on failure. */
 struct plx_dma *plx_dma_create(const char *name, bool threaded);
+/* Stop the engine and its thread for good: before pci_root_destroy, which tears down what
+ * the engine's DMA goes through. */
+void plx_dma_quiesce(struct plx_dma *p);
+/* Quiesces, then frees (after pci_root_destroy when the device was on a bus). */
 void plx_dma_destroy(struct plx_dma *p);
 /* Wait until the engine is stopped and no descriptor is in flight; false on timeout. */
 bool plx_dma_wait_idle(struct plx_dma *p, unsigned timeout_ms);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* [[root_port]], [[switch]], [[testdev]]: parsing, parent resolution, every topology error. */
+/* [[root_port]], [[switch]], [[testdev]], [[nvme]], [[ntb]], [[plx_dma]]: parsing, parent
+ * resolution, every topology error. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -99,6 +100,15 @@ static const struct bad_case bad[] = {
 	 "t.toml:6:11: 'ram_bar' must be 0 or a power of two from 4K to 64G"},
 	{"[[testdev]]\nid = \"a\"\nbus = \"r\"\nacs = true\n[[root_port]]\nid = \"r\"\n",
 	 "t.toml:6:1: unknown key 'acs' in [[testdev]]"},
+	{"[[plx_dma]]\nid = \"d\"\nbus = \"r\"\nacs = true\n[[root_port]]\nid = \"r\"\n",
+	 "t.toml:6:1: unknown key 'acs' in [[plx_dma]]"},
+	{"[[plx_dma]]\nid = \"d\"\n", "t.toml:3:1: missing key 'bus' in [[plx_dma]]"},
+	{"[[plx_dma]]\nbus = \"r\"\n[[root_port]]\nid = \"r\"\n",
+	 "t.toml:3:1: missing key 'id' in [[plx_dma]]"},
+	{"[[plx_dma]]\nid = \"d\"\nbus = \"pcie0\"\n",
+	 "t.toml:5:7: only root ports sit on the root bus"},
+	{"[[root_port]]\nid = \"r\"\n[[plx_dma]]\nid = \"d\"\nbus = \"r\"\nchannels = 2\n",
+	 "t.toml:8:1: unknown key 'channels' in [[plx_dma]]"},
 	{"[[root_port]]\nid = \"a\"\nslot = 4\n[[root_port]]\nid = \"b\"\nslot = 4\n",
 	 "t.toml:6:1: slot 4 on the root bus is taken twice"},
 	{"[root_port]\nid = \"a\"\n",
@@ -338,5 +348,21 @@ Test(config_devices, epf_windows_default_to_4m)
 
 	cr_assert_eq(ret, 0, "%s", e ? e : "");
 	cr_assert_eq(cfg.devices[1].ntb.mw_size, 4ull << 20);
+	config_free(&cfg);
+}
+
+Test(config_devices, plx_dma_takes_id_and_bus)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[root_port]]\nid = \"rp0\"\n[[switch]]\nid = \"sw0\"\nbus = \"rp0\"\n"
+			    "[[plx_dma]]\nid = \"dma0\"\nbus = \"sw0.1\"\n",
+		       &cfg, &ret);
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(cfg.devices[2].kind, DEV_PLX_DMA);
+	cr_assert_str_eq(cfg.devices[2].id, "dma0");
+	cr_assert_eq(cfg.devices[2].parent, 1);
+	cr_assert_eq(cfg.devices[2].parent_port, 1);
 	config_free(&cfg);
 }
