@@ -11,6 +11,7 @@
 #include "devices/plx-dma/plx_dma.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -501,7 +502,14 @@ struct plx_dma *plx_dma_create(const char *name, bool threaded)
 	pci_set_intx_pin(&p->pci, 1);
 	p->threaded = threaded;
 	if (threaded) {
+		sigset_t all, old;
+
+		/* signals are the main thread's and the vCPUs' business (console signalfd,
+		 * vCPU kicks): the worker starts with every signal blocked */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
 		e = pthread_create(&p->thread, NULL, worker, p);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (e) {
 			p->threaded = false;
 			plx_dma_destroy(p);

@@ -11,6 +11,8 @@
  *      pending bit, unmask -> delivered and pending cleared).
  *   4. Two testdevs with RAM BARs: peer-to-peer DMA from one into the other, and a DMA
  *      into a hole that must fail.
+ *   5. Every PLX DMA engine (10b5:87d0): a descriptor ring as Linux's plx_dma builds it, a
+ *      copy RAM -> RAM and one into the first testdev RAM BAR (plx.c).
  *
  * Output (every line starts with "pcie-enum: "; BB:DD.F and IDs in lower-case hex):
  *   pcie-enum: BB:DD.F VVVV:DDDD class CCCCCC hdr H cmd 0xCCCC [bus SS-UU]
@@ -23,6 +25,7 @@
  *   pcie-enum: msix BB:DD.F ok
  *   pcie-enum: p2p dma ok BB:DD.F -> BB:DD.F N bytes
  *   pcie-enum: p2p dma to hole 0xADDR status 2 ok
+ *   pcie-enum: plx dma ok BB:DD.F ram -> ram N bytes | ram -> bar2 0xADDR N bytes
  *   pcie-enum: tsc main->done C
  *   pcie-enum: done errors=N
  * Every failed check prints "pcie-enum: FAIL <what>". Exit: power off (status 0) when no
@@ -86,6 +89,7 @@ static void check_testdevs(void)
 		if (f->bar[2].kind == BAR_MEM64 && f->bar[2].size && nram < 2)
 			ram[nram++] = f;
 	}
+	plx_check(&scan, ram[0]);
 	if (nram == 2)
 		p2p_check(&scan, ram[0], ram[1]);
 	else

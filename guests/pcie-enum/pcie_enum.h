@@ -135,4 +135,7 @@ void msix_check(const struct pci_func *f, const char *name);
 /* p2p.c: DMA from testdev a into testdev b's RAM BAR, and into a hole. */
 void p2p_check(const struct pci_scan *s, const struct pci_func *a, const struct pci_func *b);
 
+/* plx.c: every PLX DMA engine copies RAM -> RAM, and into `ram_bar`'s BAR2 when given. */
+void plx_check(const struct pci_scan *s, const struct pci_func *ram_bar);
+
 #endif

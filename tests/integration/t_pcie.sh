@@ -134,3 +134,36 @@ if need_kvm "pcie_enum_agrees_with_qemu_q35"; then
 			"pcie-enum: no dtb module" "pcie-enum: done errors=0"
 	fi
 fi
+
+# The PLX DMA engine (devices/plx-dma) driven the way Linux's plx_dma does: a descriptor ring
+# in guest RAM, START, completion written back; a copy in RAM and one into a testdev RAM BAR.
+if need_kvm "pcie_enum_drives_the_plx_dma_engine"; then
+	cat >"$TMP/pcie-plx.toml" <<TOML
+[machine]
+memory = "256M"
+cpus = 1
+kernel = "$GUESTS/pcie-enum.elf"
+
+[[root_port]]
+id = "rp0"
+
+[[switch]]
+id = "sw0"
+bus = "rp0"
+
+[[testdev]]
+id = "ep0"
+bus = "sw0.0"
+
+[[plx_dma]]
+id = "dma0"
+bus = "sw0.1"
+TOML
+	run_vmm 120 run --config "$TMP/pcie-plx.toml"
+	expect "pcie_enum_drives_the_plx_dma_engine" 0 \
+		"pcie-enum: 04:00\.0 10b5:87d0 class 088000 hdr 0" \
+		"pcie-enum:   bar0 0x00000000c[0-9a-f]{7} size 0x1000 mem32$" \
+		"pcie-enum: plx dma ok 04:00\.0 ram -> ram 4096 bytes" \
+		"pcie-enum: plx dma ok 04:00\.0 ram -> bar2 0x[0-9a-f]+ 4096 bytes" \
+		"pcie-enum: done errors=0" "guest powered off"
+fi
