@@ -19,7 +19,7 @@
 # VMM_LINUX_CPUS (vCPUs, default 2), VMM_LINUX_CMDLINE (appended to
 # the kernel command line, e.g. "initcall_debug" to see where boot time goes),
 # VMM_LINUX_KERNEL (boot this vmlinux instead of the cached one),
-# VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb").
+# VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb ntb-epf"; also "ntb-dma").
 # Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -180,6 +180,44 @@ rendezvous = \"$TMP/ntb.sock\"" 1 \
 		"ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p loglevel=8"
 done
 
+# ntb-epf-a/b: the same two-vmm link with the EPF personality (devices/ntb, 104c:b00d, Linux's
+# ntb_hw_epf), 1 MiB windows (ntb_transport allocates and clears a buffer as big as each). ntb_transport must get the NTB device, so the test clients that link before it
+# (ntb_pingpong, ntb_tool, ntb_perf) are kept out with initcall_blacklist; ntb_netdev (a
+# late_initcall, guests/linux/patches/0005) then creates the interface. The self-test
+# (selftest/ntb_net.c) gives it vmmtest.net's address, waits for the carrier and exchanges
+# verified UDP datagrams with the peer; ntb_transport copies with the CPU.
+# ntb-dma-a/b: the same plus a PLX DMA engine (10b5:87d0, plx_dma) on a second root port and
+# ntb_transport.use_dma=1: the self-test checks the engine with a memcpy of its own and one
+# into the spare NTB window (read back through it), then that ntb_transport's copies into
+# the NTB window went through it without an error (vmmtest.ntb_dma=1; a failed copy is redone
+# by the CPU, so the UDP exchange passes either way). Not in the default list yet: vmm's
+# engine cannot write into EPF windows (DMA_TRANS_WRITE_FAILED, see guests/linux/README.md).
+EPF_TREE="00:00.0=1234:7100/none,00:01.0=1234:7101/pcieport,01:00.0=104c:b00d/ntb_hw_epf"
+PLX_TREE="00:02.0=1234:7101/pcieport,02:00.0=10b5:87d0/plx_dma"
+EPF_CMDLINE="initcall_blacklist=pp_init,tool_init,perf_init loglevel=8"
+EPF_CMDLINE+=" ntb_hw_epf.dyndbg=+p ntb_transport.dyndbg=+p ntb_netdev.dyndbg=+p"
+for side in a:0:1:2 b:2:2:1; do
+	IFS=: read -r name port ip peer <<<"$side"
+	epf="
+[[root_port]]
+id = \"rp0\"
+[[ntb]]
+id = \"ntb0\"
+bus = \"rp0\"
+personality = \"epf\"
+mw_size = \"1M\"
+port = $port
+rendezvous = \"$TMP/ntb-NAME.sock\""
+	net="vmmtest.net=10.77.0.$ip,10.77.0.$peer"
+	machine "ntb-epf-$name" "$EPF_TREE" "" "${epf/NAME/epf}" 1 "$EPF_CMDLINE $net"
+	machine "ntb-dma-$name" "$EPF_TREE,$PLX_TREE" "" "${epf/NAME/dma}
+[[root_port]]
+id = \"rp1\"
+[[plx_dma]]
+id = \"dma0\"
+bus = \"rp1\"" 1 "$EPF_CMDLINE $net ntb_transport.use_dma=1 vmmtest.ntb_dma=1 plx_dma.dyndbg=+p"
+done
+
 # --- boot -----------------------------------------------------------------------------------
 # boot NAME: runs vmm on $TMP/NAME.toml, console in $LOG; sets $status (124 = timeout,
 # 125 = hang) and $elapsed / $done_at (seconds)
@@ -274,13 +312,14 @@ report() {
 		bad linux-$m-selftest-done "no 'VMMTEST done' line"
 	fi
 
-	# One PASS/FAIL per self-test check: "VMMTEST ok|fail <check> <detail>".
+	# One PASS/FAIL/SKIP per self-test check: "VMMTEST ok|fail|skip <check> <detail>".
 	while read -r verdict name detail; do
 		case "$verdict" in
 		ok) ok "linux-$m-$name $detail" ;;
 		fail) bad "linux-$m-$name" "$detail" ;;
+		skip) skipped "linux-$m-$name" "$detail" ;;
 		esac
-	done < <(sed -n 's/.*VMMTEST \(ok\|fail\) /\1 /p' "$LOG" | tr -d '\r')
+	done < <(sed -n 's/.*VMMTEST \(ok\|fail\|skip\) /\1 /p' "$LOG" | tr -d '\r')
 
 	if [ "$cpus" -gt 1 ]; then
 		if grep -q "smp: Brought up 1 node, $cpus CPUs" "$LOG"; then
@@ -297,11 +336,12 @@ report() {
 	fi
 }
 
-for m in ${VMM_LINUX_MACHINES:-testdev nvme ntb}; do
+for m in ${VMM_LINUX_MACHINES:-testdev nvme ntb ntb-epf}; do
 	case "$m" in
 	ntb) test_pair ntb-a ntb-b ;;
+	ntb-epf | ntb-dma) test_pair "$m-a" "$m-b" ;;
 	testdev | nvme) test_machine "$m" ;;
-	*) echo "VMM_LINUX_MACHINES: no machine '$m' (testdev, nvme, ntb)" >&2; exit 2 ;;
+	*) echo "VMM_LINUX_MACHINES: no machine '$m' (testdev, nvme, ntb, ntb-epf, ntb-dma)" >&2; exit 2 ;;
 	esac
 done
 

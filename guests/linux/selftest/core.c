@@ -2,7 +2,7 @@
 /*
  * vmm_selftest: kernel-only checks of vmm's PCIe devices, for hosts where the guest cannot run
  * userspace (shared/HOST.md). Copied into drivers/misc/vmm_selftest/ by guests/linux/build.sh.
- * This file: the PCI tree, testdevs, P2PDMA and the initcall; nvme.c and ntb.c the rest.
+ * This file: the PCI tree, testdevs, P2PDMA and the initcall; nvme.c, ntb.c, ntb_net.c the rest.
  *
  * Runs once every built-in driver has probed, reports on the serial console and powers off.
  * Every line starts with "VMMTEST " so tests/linux/run.sh can parse the log:
@@ -11,13 +11,18 @@
  *   VMMTEST port <bdf> <service device> driver=<name|none>      (PCIe port services)
  *   VMMTEST ok <check> <detail...>
  *   VMMTEST fail <check> <detail...>
- *   VMMTEST done pass=<n> fail=<n>
+ *   VMMTEST skip <check> <why...>
+ *   VMMTEST done pass=<n> fail=<n> skip=<n>
  *
  * Kernel parameters (all optional):
  *   vmmtest.expect=BB:DD.F=VVVV:DDDD[/driver],...  the whole tree, nothing more or less
  *   vmmtest.p2p=BB:DD.F+BB:DD.F=ok|no,...          provider+client: may they use P2PDMA?
  *                                                  (ok pairs of testdevs also move data)
  *   vmmtest.ntb_wait=SECONDS                       for the NTB link and the peer (ntb.c)
+ *   vmmtest.net=LOCAL,PEER                         IPv4 addresses on the ntb_netdev interface
+ *                                                  and of the peer guest (ntb_net.c)
+ *   vmmtest.ntb_dma=1                              ntb_transport must copy with the DMA
+ *                                                  engine (set with ntb_transport.use_dma=1)
  *   vmmtest.poweroff=0                             stay up afterwards
  *
  * Test code may do what a driver would not: it enables and drives testdevs that have no
@@ -65,7 +70,7 @@ module_param(poweroff, bool, 0444);
 
 #define DMA_TEST_LEN 4096
 
-static int npass, nfail;
+static int npass, nfail, nskip;
 
 void vmmtest_check(bool ok, const char *name, const char *fmt, ...)
 {
@@ -81,6 +86,19 @@ void vmmtest_check(bool ok, const char *name, const char *fmt, ...)
 		npass++;
 	else
 		nfail++;
+}
+
+void vmmtest_skip(const char *name, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_info("VMMTEST skip %s %pV\n", name, &vaf);
+	va_end(args);
+	nskip++;
 }
 
 const char *vmmtest_drv_name(struct device *dev)
@@ -436,7 +454,8 @@ static int __init vmm_selftest(void)
 	check_p2p();
 	vmmtest_nvme();
 	vmmtest_ntb();
-	pr_info("VMMTEST done pass=%d fail=%d\n", npass, nfail);
+	vmmtest_ntb_net();
+	pr_info("VMMTEST done pass=%d fail=%d skip=%d\n", npass, nfail, nskip);
 	if (poweroff)
 		kernel_power_off();
 	return 0;

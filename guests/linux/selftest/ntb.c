@@ -30,8 +30,8 @@
 #undef MODULE_PARAM_PREFIX
 #define MODULE_PARAM_PREFIX "vmmtest."
 
-static unsigned int ntb_wait = 180;
-module_param(ntb_wait, uint, 0444);
+unsigned int vmmtest_ntb_wait = 180;
+module_param_named(ntb_wait, vmmtest_ntb_wait, uint, 0444);
 
 #define IDT_VENDOR    0x111d
 #define IDT_NT_DEVICE 0x8091
@@ -88,7 +88,7 @@ static bool tap_pingpong(struct ntb_dev *ntb)
 
 static unsigned long deadline(void)
 {
-	return jiffies + ntb_wait * HZ;
+	return jiffies + vmmtest_ntb_wait * HZ;
 }
 
 /* Polls INMSG<midx> until it carries tag (in the bits of mask); 0 and *val on success. */
@@ -268,14 +268,21 @@ static int find_ntb_dev(struct device *dev, void *found)
 	return 0;
 }
 
+struct ntb_dev *vmmtest_ntb_dev(struct pci_dev *pdev)
+{
+	struct ntb_dev *ntb = NULL;
+
+	device_for_each_child(&pdev->dev, &ntb, find_ntb_dev);
+	return ntb;
+}
+
 void vmmtest_ntb(void)
 {
 	struct pci_dev *pdev = NULL;
 
 	while ((pdev = pci_get_device(IDT_VENDOR, IDT_NT_DEVICE, pdev))) {
-		struct ntb_dev *ntb = NULL;
+		struct ntb_dev *ntb = vmmtest_ntb_dev(pdev);
 
-		device_for_each_child(&pdev->dev, &ntb, find_ntb_dev);
 		vmmtest_check(ntb, "ntb-hw-idt", "%s driver=%s, NTB device %s", pci_name(pdev),
 			      vmmtest_drv_name(&pdev->dev), ntb ? dev_name(&ntb->dev) : "none");
 		if (ntb)
