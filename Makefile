@@ -96,6 +96,7 @@ test: deps
 .PHONY: guests-linux test-linux test-linux-cached
 guests-linux:
 	$(MAKE) -C guests/linux
+	mkdir -p $(BUILD) && ln -sfn "$$($(MAKE) -s --no-print-directory -C guests/linux path)" $(BUILD)/vmlinux
 test-linux: vmm guests-linux
 	VMM_BUILD=$(abspath $(BUILD)) tests/linux/run.sh
 # Part of `make test`: boots the kernel only if this machine already built it (~1.5 min here).
