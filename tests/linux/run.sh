@@ -168,30 +168,23 @@ namespaces = [ { backend = "ram", size = "16M" } ]'
 # two boots share this host's 2 cores. ntb_hw_idt's dev_dbg lines (dynamic debug, shown at
 # loglevel=8) say how far its probe and link setup got.
 NTB_TREE="00:00.0=1234:7100/none,00:01.0=1234:7101/pcieport,01:00.0=111d:8091/ntb_hw_idt"
+# ntb-lut-a/b: the same pair with lookup-table windows (mw_type): BAR2 a LUT24 of 2 MiB (24
+# windows of 64 KiB), BAR4 direct. ntb_hw_idt's idt_scan_mws must accept the BARSETUPs (at
+# most 29 windows) and the self-test's window 0 is LUT entry 0 (LUTOFFSET/LUTxDATA).
 for side in a:0 b:2; do
-	machine "ntb-${side%:*}" "$NTB_TREE" "" "
+	idt="
 [[root_port]]
 id = \"rp0\"
 [[ntb]]
 id = \"ntb0\"
 bus = \"rp0\"
-port = ${side#*:}
-rendezvous = \"$TMP/ntb.sock\"" 1 \
-		"ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p loglevel=8"
-	# ntb-lut-a/b: the same pair with lookup-table windows (mw_type): BAR2 a LUT24 of 2 MiB
-	# (24 windows of 64 KiB), BAR4 direct. ntb_hw_idt's idt_scan_mws must accept the BARSETUPs
-	# (at most 29 windows) and the self-test's window 0 is LUT entry 0 (LUTOFFSET/LUTxDATA).
-	machine "ntb-lut-${side%:*}" "$NTB_TREE" "" "
-[[root_port]]
-id = \"rp0\"
-[[ntb]]
-id = \"ntb0\"
-bus = \"rp0\"
-port = ${side#*:}
+port = ${side#*:}"
+	machine "ntb-${side%:*}" "$NTB_TREE" "" "$idt
+rendezvous = \"$TMP/ntb.sock\"" 1 "ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p loglevel=8"
+	machine "ntb-lut-${side%:*}" "$NTB_TREE" "" "$idt
 rendezvous = \"$TMP/ntb-lut.sock\"
 mw_size = \"2M\"
-mw_type = [\"lut24\", \"dir\"]" 1 \
-		"ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p loglevel=8"
+mw_type = [\"lut24\", \"dir\"]" 1 "ntb_pingpong.delay_ms=100 ntb_hw_idt.dyndbg=+p loglevel=8"
 done
 
 # ntb-epf-a/b: the same two-vmm link with the EPF personality (devices/ntb, 104c:b00d, Linux's

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/ntb/idt.h"
@@ -116,19 +117,14 @@ static inline void set_bme(struct side *s, bool on)
 	cfg_write(s, PCI_COMMAND, PCI_COMMAND_MEMORY | (on ? PCI_COMMAND_MASTER : 0), 2);
 }
 
-/* mw_lut: BAR2, BAR4 translation (0 = DIR, 12, 24), NULL for DIR windows. */
-static inline void side_init_lut(struct side *s, unsigned port, const uint8_t *mw_lut)
+/* A side with its fake RAM (1 MiB at 0, 1 MiB at 4 GiB), its root and the function of `cfg`,
+ * not yet on the bus. */
+static inline void side_create(struct side *s, const struct ntb_config *cfg)
 {
-	struct ntb_config cfg = {
-		.name = port ? "ntb-b" : "ntb-a", .port = port, .mw_size = {T_MW2, T_MW4}};
 	char err[200];
 
-	if (mw_lut) {
-		cfg.mw_lut[0] = mw_lut[0];
-		cfg.mw_lut[1] = mw_lut[1];
-	}
 	memset(s, 0, sizeof(*s));
-	s->port = port;
+	s->port = cfg->port;
 	s->memfd = memfd_create("t-ram", MFD_CLOEXEC);
 	cr_assert_geq(s->memfd, 0);
 	cr_assert_eq(ftruncate(s->memfd, T_RAM_SIZE), 0);
@@ -139,8 +135,21 @@ static inline void side_init_lut(struct side *s, unsigned port, const uint8_t *m
 				   .nregions = 2,
 				   .region = {{0, MiB(1), 0}, {T_HIGH_GPA, MiB(1), MiB(1)}}};
 	pci_root_init(&s->root, &fake_host_ops, &s->host, NULL, MEM_ECAM_BASE);
-	s->ntb = ntb_create(&cfg, &t_wops, s, err, sizeof(err));
+	s->ntb = ntb_create(cfg, &t_wops, s, err, sizeof(err));
 	cr_assert(s->ntb, "%s", err);
+}
+
+/* mw_lut: BAR2, BAR4 translation (0 = DIR, 12, 24), NULL for DIR windows. */
+static inline void side_init_lut(struct side *s, unsigned port, const uint8_t *mw_lut)
+{
+	struct ntb_config cfg = {
+		.name = port ? "ntb-b" : "ntb-a", .port = port, .mw_size = {T_MW2, T_MW4}};
+
+	if (mw_lut) {
+		cfg.mw_lut[0] = mw_lut[0];
+		cfg.mw_lut[1] = mw_lut[1];
+	}
+	side_create(s, &cfg);
 	cr_assert_eq(pci_bus_add(&s->root.bus0, ntb_pci(s->ntb), T_DEVFN), 0);
 	cfg_write(s, PCI_BASE_ADDRESS_0, (uint32_t)T_BAR0, 4);
 	cfg_write(s, PCI_BASE_ADDRESS_0 + 8, (uint32_t)T_BAR2, 4);
@@ -153,6 +162,19 @@ static inline void side_init_lut(struct side *s, unsigned port, const uint8_t *m
 static inline void side_init(struct side *s, unsigned port)
 {
 	side_init_lut(s, port, NULL);
+}
+
+/* Poll cond(arg) every 10 ms for up to `ms` (tests with a real link thread or a peer). */
+static inline bool wait_for(bool (*cond)(void *), void *arg, int ms)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (cond(arg))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return cond(arg);
 }
 
 static inline void side_enable_msi(struct side *s)

@@ -42,22 +42,8 @@ static void epf_side_init(struct side *s, unsigned port, bool know_own_ram)
 				 .port = port,
 				 .mw_size = {E_MW1, E_MW2},
 				 .personality = NTB_EPF};
-	char err[200];
 
-	memset(s, 0, sizeof(*s));
-	s->port = port;
-	s->memfd = memfd_create("t-ram", MFD_CLOEXEC);
-	cr_assert_geq(s->memfd, 0);
-	cr_assert_eq(ftruncate(s->memfd, T_RAM_SIZE), 0);
-	s->ram = mmap(NULL, T_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
-	cr_assert(s->ram != MAP_FAILED);
-	s->nram = (struct ntb_ram){.memfd = s->memfd,
-				   .size = T_RAM_SIZE,
-				   .nregions = 2,
-				   .region = {{0, MiB(1), 0}, {T_HIGH_GPA, MiB(1), MiB(1)}}};
-	pci_root_init(&s->root, &fake_host_ops, &s->host, NULL, MEM_ECAM_BASE);
-	s->ntb = ntb_create(&cfg, &t_wops, s, err, sizeof(err));
-	cr_assert(s->ntb, "%s", err);
+	side_create(s, &cfg);
 	if (know_own_ram)
 		ntb_set_own_ram(s->ntb, &s->nram);
 	cr_assert_eq(pci_bus_add(&s->root.bus0, ntb_pci(s->ntb), T_DEVFN), 0);
@@ -563,18 +549,6 @@ Test(ntb_epf_mix, epf_window_sizes_must_fit_32_bit_bars)
 }
 
 /* ---- two processes over the real rendezvous ---- */
-
-static bool wait_for(bool (*cond)(void *), void *arg, int ms)
-{
-	struct timespec ts = {0, 10 * 1000 * 1000};
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (cond(arg))
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return cond(arg);
-}
 
 static bool connected_cond(void *l)
 {

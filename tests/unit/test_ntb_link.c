@@ -101,18 +101,6 @@ Test(ntb_link, handshake_refuses_a_bad_hello)
 	side_fini(&a);
 }
 
-static bool wait_for(bool (*cond)(void *), void *arg, int ms)
-{
-	struct timespec ts = {0, 10 * 1000 * 1000};
-
-	for (int i = 0; i < ms / 10; i++) {
-		if (cond(arg))
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return cond(arg);
-}
-
 static bool link_up_cond(void *l)
 {
 	return ntb_link_connected(l);
