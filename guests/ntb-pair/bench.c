@@ -60,7 +60,7 @@ static void bench_b(const struct ntb_dev *d, uint64_t bytes)
 
 	pt.buf = rt_alloc(bytes, ALIGN_2M);
 	if (!pt.buf) {
-		np_fail("b: no RAM for a %llu-byte bench buffer", (unsigned long long)bytes);
+		rt_fail("b: no RAM for a %llu-byte bench buffer", (unsigned long long)bytes);
 		msg_send(d, MSG_ADDRLO, 0); /* tells A to give up */
 		msg_send(d, MSG_ADDRHI, 0);
 		return;
@@ -74,7 +74,7 @@ static void bench_b(const struct ntb_dev *d, uint64_t bytes)
 	bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
 	msg_send(d, MSG_DATA, (uint32_t)bad);
 	if (bad)
-		np_fail("b: bench word %llu wrong", (unsigned long long)(bad - 1));
+		rt_fail("b: bench word %llu wrong", (unsigned long long)(bad - 1));
 	else
 		rt_printf("ntb-pair: b bench copy verified bytes %llu\n",
 			  (unsigned long long)bytes);
@@ -106,7 +106,7 @@ static void bench_a(const struct ntb_dev *d, uint64_t bytes, unsigned reps)
 		return;
 	addr = (uint64_t)hi << 32 | lo;
 	if (!src.buf || !dst || !addr) {
-		np_fail("a: no RAM for 2 x %llu bytes, or b has none", (unsigned long long)bytes);
+		rt_fail("a: no RAM for 2 x %llu bytes, or b has none", (unsigned long long)bytes);
 		return;
 	}
 	if (mw_translate(d, addr, bytes))
@@ -125,7 +125,7 @@ static void bench_a(const struct ntb_dev *d, uint64_t bytes, unsigned reps)
 	if (!msg_recv(d, MSG_DATA, &result, CHECK_WAIT_MS))
 		return;
 	if (result) {
-		np_fail("a: b found bench word %u wrong", result - 1);
+		rt_fail("a: b found bench word %u wrong", result - 1);
 		return;
 	}
 	mw_med = median(mw, reps);

@@ -90,7 +90,7 @@ static int msi_enable(const struct ntb_dev *d)
 	if (done)
 		return 0;
 	if (!cap) {
-		np_fail("%s: the NT function has no MSI capability", d->role);
+		rt_fail("%s: the NT function has no MSI capability", d->role);
 		return -1;
 	}
 	apic_enable();
@@ -125,11 +125,11 @@ static void receive(struct ntb_dev *d)
 	nt_write(d, IDT_NT_NTINTMSK, IDT_NTINTMSK_ALL);
 	nt_write(d, IDT_NT_INDBELLMSK, ~0u);
 	if (ntb_irqs == before)
-		np_fail("%s: no MSI for doorbell 0x%x within %u ms (INDBELLSTS 0x%08x NTINTSTS "
+		rt_fail("%s: no MSI for doorbell 0x%x within %u ms (INDBELLSTS 0x%08x NTINTSTS "
 			"0x%08x)",
 			d->role, DB_IRQ, IRQ_WAIT_MS, sts, nt_read(d, IDT_NT_NTINTSTS));
 	else if (!(sts & DB_IRQ))
-		np_fail("%s: MSI arrived but INDBELLSTS is 0x%08x", d->role, sts);
+		rt_fail("%s: MSI arrived but INDBELLSTS is 0x%08x", d->role, sts);
 	else
 		rt_printf("ntb-pair: %s doorbell irq ok (msi vector 0x%x)\n", d->role, NTB_VECTOR);
 }
@@ -142,7 +142,7 @@ static void send(const struct ntb_dev *d)
 
 void irq_check(struct ntb_dev *d)
 {
-	int errors = np_errors;
+	int errors = rt_failures;
 
 	if (msi_enable(d))
 		return;
@@ -151,7 +151,7 @@ void irq_check(struct ntb_dev *d)
 		send(d);
 	else
 		receive(d);
-	if (np_errors != errors)
+	if (rt_failures != errors)
 		return;
 	if (d->a)
 		receive(d);

@@ -37,7 +37,7 @@ static int find_peer(struct ntb_dev *d)
 	uint32_t sts = sw_read(d, IDT_SW_SWPORTSTS(d->port));
 
 	if (IDT_SWPORTSTS_MODE(sts) != IDT_SWPORTSTS_MODE_NT) {
-		np_fail("own port %u is not in NT mode (SWPORTSTS 0x%08x)", d->port, sts);
+		rt_fail("own port %u is not in NT mode (SWPORTSTS 0x%08x)", d->port, sts);
 		return -1;
 	}
 	d->part = IDT_SWPORTSTS_SWPART(sts);
@@ -57,7 +57,7 @@ static int find_peer(struct ntb_dev *d)
 		d->peer_part = part;
 		return 0;
 	}
-	np_fail("no other NT port with an active partition");
+	rt_fail("no other NT port with an active partition");
 	return -1;
 }
 
@@ -84,7 +84,7 @@ int link_setup(struct ntb_dev *d)
 	nt_write(d, IDT_NT_NTMTBLDATA, data);
 	nt_write(d, IDT_NT_NTCTL, nt_read(d, IDT_NT_NTCTL) | IDT_NTCTL_CPEN);
 	if (!(mtbl_read(d, d->part) & IDT_NTMTBLDATA_VALID))
-		np_fail("mapping table entry %u did not keep VALID", d->part);
+		rt_fail("mapping table entry %u did not keep VALID", d->part);
 	return 0;
 }
 
@@ -115,7 +115,7 @@ bool link_wait(struct ntb_dev *d, bool up, uint64_t timeout_ms)
 
 	while (link_is_up(d) != up) {
 		if (rt_rdtsc() - t0 > limit) {
-			np_fail("%s: link not %s after %llu ms (peer SWPORTSTS 0x%08x NTCTL 0x%x "
+			rt_fail("%s: link not %s after %llu ms (peer SWPORTSTS 0x%08x NTCTL 0x%x "
 				"mtbl 0x%x)",
 				d->role, what, (unsigned long long)timeout_ms,
 				sw_read(d, IDT_SW_SWPORTSTS(d->peer_port)),

@@ -43,19 +43,7 @@
 #define MILESTONE_LINK_UP 0x10
 #define MILESTONE_DONE	  0x11
 
-int np_errors;
-
-void np_fail(const char *fmt, ...)
-{
-	char msg[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	rt_vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	rt_printf("ntb-pair: FAIL %s\n", msg);
-	np_errors++;
-}
+const char *rt_prog = "ntb-pair";
 
 static struct ntb_dev dev;
 
@@ -70,11 +58,11 @@ static void run(struct ntb_dev *d)
 		return;
 	rt_milestone(MILESTONE_LINK_UP);
 	xchg_run(d, rounds);
-	if (np_errors)
+	if (rt_failures)
 		return;
 	if (rt_cmdline_flag("ntbpair.bench"))
 		bench_run(d);
-	if (np_errors)
+	if (rt_failures)
 		return;
 	if (rt_cmdline_flag("ntbpair.hold")) {
 		rt_printf("ntb-pair: %s holding until the link goes down\n", d->role);
@@ -91,7 +79,7 @@ static void run(struct ntb_dev *d)
 			return;
 		d->gen++;
 		xchg_run(d, rounds);
-		if (np_errors)
+		if (rt_failures)
 			return;
 	}
 	xchg_finish(d);
@@ -104,7 +92,7 @@ int main(void)
 	dev.role = role ? role : "?";
 	rt_printf("ntb-pair: %s start\n", dev.role);
 	if (!role || (strcmp(role, "a") && strcmp(role, "b")))
-		np_fail("ntbpair.role=a or ntbpair.role=b is required (cmdline \"%s\")",
+		rt_fail("ntbpair.role=a or ntbpair.role=b is required (cmdline \"%s\")",
 			rt_cmdline());
 	else {
 		dev.a = role[0] == 'a';
@@ -112,8 +100,8 @@ int main(void)
 		run(&dev);
 	}
 	rt_milestone(MILESTONE_DONE);
-	rt_printf("ntb-pair: %s done errors=%d\n", dev.role, np_errors);
-	if (np_errors == 0)
+	rt_printf("ntb-pair: %s done errors=%d\n", dev.role, rt_failures);
+	if (rt_failures == 0)
 		rt_poweroff();
 	return 1;
 }

@@ -102,9 +102,6 @@ struct ntb_dev {
 	uint32_t gen; /* exchange number: 1, 2 after a relink */
 };
 
-extern int np_errors;
-__attribute__((format(printf, 1, 2))) void np_fail(const char *fmt, ...);
-
 static inline uint32_t nt_read(const struct ntb_dev *d, unsigned off)
 {
 	return mmio_read32(d->regs + off);

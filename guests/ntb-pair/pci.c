@@ -70,7 +70,7 @@ int pci_find_ntb(struct ntb_dev *d)
 	uint32_t setup;
 
 	if (!scan_bus(d, 0, 0)) {
-		np_fail("no %04x:%04x function on the ECAM walk", IDT_VENDOR, IDT_DEVICE);
+		rt_fail("no %04x:%04x function on the ECAM walk", IDT_VENDOR, IDT_DEVICE);
 		return -1;
 	}
 	cmd = mmio_read16(ecam(d->bus, d->devfn, PCI_COMMAND));
@@ -79,12 +79,12 @@ int pci_find_ntb(struct ntb_dev *d)
 	d->regs = bar_addr(d, 0);
 	d->mw_addr = bar_addr(d, 2);
 	if (!d->regs || d->regs >= 0x100000000ULL) {
-		np_fail("BAR0 0x%llx is not a 32-bit address", (unsigned long long)d->regs);
+		rt_fail("BAR0 0x%llx is not a 32-bit address", (unsigned long long)d->regs);
 		return -1;
 	}
 	setup = nt_read(d, IDT_NT_BARSETUP(2));
 	if (!(setup & IDT_BARSETUP_EN) || !(setup & IDT_BARSETUP_TYPE_64) || !d->mw_addr) {
-		np_fail("BAR2 is not a 64-bit window (BARSETUP2 0x%08x, address 0x%llx)", setup,
+		rt_fail("BAR2 is not a 64-bit window (BARSETUP2 0x%08x, address 0x%llx)", setup,
 			(unsigned long long)d->mw_addr);
 		return -1;
 	}

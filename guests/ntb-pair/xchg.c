@@ -129,7 +129,7 @@ bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
 	uint64_t v = rt_run_user(u_wait_bits, (uint64_t)(uintptr_t)&w, NULL);
 
 	if (v & TIMED_OUT) {
-		np_fail("%s: doorbell 0x%x not rung within %llu ms (INDBELLSTS 0x%08x)", d->role,
+		rt_fail("%s: doorbell 0x%x not rung within %llu ms (INDBELLSTS 0x%08x)", d->role,
 			bits, (unsigned long long)timeout_ms, (uint32_t)v);
 		return false;
 	}
@@ -144,7 +144,7 @@ bool db_sleep_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
 
 	while (((v = nt_read(d, IDT_NT_INDBELLSTS)) & bits) != bits) {
 		if (rt_rdtsc() - t0 > limit) {
-			np_fail("%s: doorbell 0x%x not rung within %llu ms (INDBELLSTS 0x%08x)",
+			rt_fail("%s: doorbell 0x%x not rung within %llu ms (INDBELLSTS 0x%08x)",
 				d->role, bits, (unsigned long long)timeout_ms, v);
 			return false;
 		}
@@ -165,7 +165,7 @@ void msg_send(const struct ntb_dev *d, unsigned m, uint32_t data)
 {
 	msg_post(d, m, data);
 	if (nt_read(d, IDT_NT_MSGSTS) & IDT_MSGSTS_OUT(m)) {
-		np_fail("%s: message %u (0x%08x) refused: the peer's inbox is full", d->role, m,
+		rt_fail("%s: message %u (0x%08x) refused: the peer's inbox is full", d->role, m,
 			data);
 		nt_write(d, IDT_NT_MSGSTS, IDT_MSGSTS_OUT(m));
 	}
@@ -179,7 +179,7 @@ bool msg_recv(const struct ntb_dev *d, unsigned m, uint32_t *data, uint64_t time
 	uint32_t src;
 
 	if (v & TIMED_OUT) {
-		np_fail("%s: no message %u within %llu ms (MSGSTS 0x%08x)", d->role, m,
+		rt_fail("%s: no message %u within %llu ms (MSGSTS 0x%08x)", d->role, m,
 			(unsigned long long)timeout_ms, (uint32_t)v);
 		return false;
 	}
@@ -187,10 +187,10 @@ bool msg_recv(const struct ntb_dev *d, unsigned m, uint32_t *data, uint64_t time
 	src = nt_read(d, IDT_NT_INMSGSRC(m));
 	nt_write(d, IDT_NT_MSGSTS, IDT_MSGSTS_IN(m));
 	if (src != d->peer_part)
-		np_fail("%s: message %u from partition %u, expected %u", d->role, m, src,
+		rt_fail("%s: message %u from partition %u, expected %u", d->role, m, src,
 			d->peer_part);
 	if (nt_read(d, IDT_NT_MSGSTS) & IDT_MSGSTS_IN(m))
-		np_fail("%s: MSGSTS.IN%u still set after W1C", d->role, m);
+		rt_fail("%s: MSGSTS.IN%u still set after W1C", d->role, m);
 	return true;
 }
 
@@ -201,7 +201,7 @@ static bool msg_expect(const struct ntb_dev *d, unsigned m, uint32_t want)
 	if (!msg_recv(d, m, &v, WAIT_MS))
 		return false;
 	if (v != want) {
-		np_fail("%s: message %u is 0x%08x, expected 0x%08x", d->role, m, v, want);
+		rt_fail("%s: message %u is 0x%08x, expected 0x%08x", d->role, m, v, want);
 		return false;
 	}
 	return true;
@@ -223,13 +223,13 @@ int mw_translate(const struct ntb_dev *d, uint64_t addr, uint64_t size)
 	setup = nt_read(d, IDT_NT_BARSETUP(2));
 	if ((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT != d->peer_part ||
 	    (setup & IDT_BARSETUP_ATRAN_MASK) != 0) {
-		np_fail("%s: BARSETUP2 0x%08x after setting TPART %u", d->role, setup,
+		rt_fail("%s: BARSETUP2 0x%08x after setting TPART %u", d->role, setup,
 			d->peer_part);
 		return -1;
 	}
 	if (!mapped && d->mw_addr + d->mw_size > 0x100000000ULL &&
 	    rt_map(d->mw_addr, d->mw_size, 0) != 0) {
-		np_fail("%s: cannot map BAR2 at 0x%llx", d->role, (unsigned long long)d->mw_addr);
+		rt_fail("%s: cannot map BAR2 at 0x%llx", d->role, (unsigned long long)d->mw_addr);
 		return -1;
 	}
 	mapped = true;
@@ -270,7 +270,7 @@ bool db_pingpong(const struct ntb_dev *d, unsigned rounds, uint64_t *samples, st
 
 	memset(r, 0, sizeof(*r));
 	if (rt_run_user(u_pingpong, (uint64_t)(uintptr_t)&pp, NULL)) {
-		np_fail("%s: doorbell pingpong stalled in round %u (INDBELLSTS 0x%08x)", d->role,
+		rt_fail("%s: doorbell pingpong stalled in round %u (INDBELLSTS 0x%08x)", d->role,
 			pp.done, nt_read(d, IDT_NT_INDBELLSTS));
 		return false;
 	}
@@ -306,7 +306,7 @@ static void pingpong(const struct ntb_dev *d, unsigned rounds)
 
 static void messages(const struct ntb_dev *d)
 {
-	int errors = np_errors;
+	int errors = rt_failures;
 	uint32_t sts;
 
 	if (!d->a) {
@@ -322,14 +322,14 @@ static void messages(const struct ntb_dev *d)
 		msg_post(d, MSG_FULL, MAGIC_FULL_2 | d->gen);
 		sts = nt_read(d, IDT_NT_MSGSTS);
 		if (!(sts & IDT_MSGSTS_OUT(MSG_FULL)))
-			np_fail("a: message 1 to a full inbox was not refused (MSGSTS 0x%08x)",
+			rt_fail("a: message 1 to a full inbox was not refused (MSGSTS 0x%08x)",
 				sts);
 		nt_write(d, IDT_NT_MSGSTS, IDT_MSGSTS_OUT(MSG_FULL));
 		if (nt_read(d, IDT_NT_MSGSTS) & IDT_MSGSTS_OUT(MSG_FULL))
-			np_fail("a: MSGSTS.OUT1 still set after W1C");
+			rt_fail("a: MSGSTS.OUT1 still set after W1C");
 		nt_write(d, IDT_NT_OUTDBELLSET, DB_REFUSED);
 	}
-	if (np_errors == errors)
+	if (rt_failures == errors)
 		rt_printf("ntb-pair: %s msg ok (both ways, source partition %u, full inbox "
 			  "refused)\n",
 			  d->role, d->peer_part);
@@ -350,14 +350,14 @@ static uint32_t check_unaligned(const struct ntb_dev *d, volatile uint64_t *buf,
 	uint64_t bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
 
 	if (bad) {
-		np_fail("b: unaligned window: word %llu is 0x%016llx", (unsigned long long)bad,
+		rt_fail("b: unaligned window: word %llu is 0x%016llx", (unsigned long long)bad,
 			(unsigned long long)buf[bad]);
 		return (uint32_t)bad;
 	}
 	if (buf[0] != pattern_word(first->seed, 0) ||
 	    (first->words > pt.words + 1 &&
 	     buf[pt.words + 1] != pattern_word(first->seed, pt.words + 1))) {
-		np_fail("b: the unaligned window wrote outside its %u bytes", UNALIGNED);
+		rt_fail("b: the unaligned window wrote outside its %u bytes", UNALIGNED);
 		return ~0u;
 	}
 	return 0;
@@ -372,7 +372,7 @@ static void window_b(const struct ntb_dev *d)
 	if (!buf)
 		buf = rt_alloc(MW_TEST, 4096);
 	if (!buf) {
-		np_fail("b: no RAM for a %llu-byte buffer", (unsigned long long)MW_TEST);
+		rt_fail("b: no RAM for a %llu-byte buffer", (unsigned long long)MW_TEST);
 		return;
 	}
 	pt.buf = buf;
@@ -386,7 +386,7 @@ static void window_b(const struct ntb_dev *d)
 	bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
 	msg_send(d, MSG_DATA, (uint32_t)bad);
 	if (bad) {
-		np_fail("b: word %llu of the buffer at 0x%llx is 0x%016llx, expected 0x%016llx",
+		rt_fail("b: word %llu of the buffer at 0x%llx is 0x%016llx, expected 0x%016llx",
 			(unsigned long long)(bad - 1), (unsigned long long)(uintptr_t)buf,
 			(unsigned long long)buf[bad - 1],
 			(unsigned long long)pattern_word(pt.seed, bad - 1));
@@ -421,17 +421,17 @@ static void window_unaligned_a(const struct ntb_dev *d, uint64_t addr)
 	rt_run_user(u_fill, (uint64_t)(uintptr_t)&pt, NULL);
 	bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
 	if (bad)
-		np_fail("a: reading back through the unaligned window: word %llu differs",
+		rt_fail("a: reading back through the unaligned window: word %llu differs",
 			(unsigned long long)(bad - 1));
 	beyond = mmio_read64(d->mw_addr + UNALIGNED);
 	if (beyond != ~0ULL)
-		np_fail("a: a load past BARLIMIT read 0x%016llx, not all ones",
+		rt_fail("a: a load past BARLIMIT read 0x%016llx, not all ones",
 			(unsigned long long)beyond);
 	nt_write(d, IDT_NT_OUTDBELLSET, DB_MW_DONE);
 	if (!msg_recv(d, MSG_DATA, &result, WAIT_MS))
 		return;
 	if (result)
-		np_fail("a: b found the unaligned window's data wrong (%u)", result);
+		rt_fail("a: b found the unaligned window's data wrong (%u)", result);
 	else if (!bad && beyond == ~0ULL)
 		rt_printf("ntb-pair: a mw unaligned %u bytes verified (trapped), past the limit "
 			  "reads all ones\n",
@@ -454,13 +454,13 @@ static void window_a(const struct ntb_dev *d)
 	rt_run_user(u_fill, (uint64_t)(uintptr_t)&pt, NULL);
 	bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pt, NULL);
 	if (bad)
-		np_fail("a: reading back through BAR2: word %llu differs",
+		rt_fail("a: reading back through BAR2: word %llu differs",
 			(unsigned long long)(bad - 1));
 	nt_write(d, IDT_NT_OUTDBELLSET, DB_MW_DONE);
 	if (!msg_recv(d, MSG_DATA, &result, WAIT_MS))
 		return;
 	if (result) {
-		np_fail("a: b found word %u of its buffer wrong", result - 1);
+		rt_fail("a: b found word %u of its buffer wrong", result - 1);
 		return;
 	}
 	if (!bad)
@@ -472,23 +472,23 @@ static void window_a(const struct ntb_dev *d)
 
 void xchg_run(struct ntb_dev *d, unsigned rounds)
 {
-	int errors = np_errors;
+	int errors = rt_failures;
 
 	/* A bye from an earlier exchange (a peer that left since) is not for this one. */
 	if (!d->a)
 		nt_write(d, IDT_NT_INDBELLSTS, DB_BYE);
 
 	pingpong(d, rounds);
-	if (np_errors != errors)
+	if (rt_failures != errors)
 		return;
 	messages(d);
-	if (np_errors != errors)
+	if (rt_failures != errors)
 		return;
 	if (d->a)
 		window_a(d);
 	else
 		window_b(d);
-	if (np_errors == errors)
+	if (rt_failures == errors)
 		irq_check(d);
 }
 
@@ -502,7 +502,7 @@ void xchg_finish(struct ntb_dev *d)
 	}
 	while (!(nt_read(d, IDT_NT_INDBELLSTS) & DB_BYE) && link_is_up(d)) {
 		if (rt_rdtsc() - t0 > limit) {
-			np_fail("b: a neither said bye nor left within %u ms", WAIT_MS);
+			rt_fail("b: a neither said bye nor left within %u ms", WAIT_MS);
 			return;
 		}
 		delay_ms(1);

@@ -132,7 +132,7 @@ static bool setup(const struct nvme_pci *p, uint16_t nq_want, uint16_t *depth)
 	if (NVME_CAP_MQES(c->cap) + 1 < *depth)
 		*depth = (uint16_t)(NVME_CAP_MQES(c->cap) + 1);
 	if ((st = nvme_identify(c, NVME_ID_CNS_CTRL, 0, b.id))) {
-		smoke_fail("bench identify controller: status 0x%03x", st);
+		rt_fail("bench identify controller: status 0x%03x", st);
 		return false;
 	}
 	memcpy(&c->oacs, b.id + 256, 2);
@@ -141,19 +141,19 @@ static bool setup(const struct nvme_pci *p, uint16_t nq_want, uint16_t *depth)
 	if (!b.nsid) {
 		list = (uint32_t *)b.id;
 		if ((st = nvme_identify(c, NVME_ID_CNS_NS_ACTIVE_LIST, 0, b.id)) || !list[0]) {
-			smoke_fail("bench: no active namespace (status 0x%03x)", st);
+			rt_fail("bench: no active namespace (status 0x%03x)", st);
 			return false;
 		}
 		b.nsid = list[0];
 	}
 	if ((st = nvme_identify(c, NVME_ID_CNS_NS, b.nsid, b.id))) {
-		smoke_fail("bench identify namespace %u: status 0x%03x", b.nsid, st);
+		rt_fail("bench identify namespace %u: status 0x%03x", b.nsid, st);
 		return false;
 	}
 	memcpy(&b.nsze, b.id, 8);
 	b.lbasz = 1u << b.id[128 + 4 * (b.id[26] & 0xf) + 2];
 	if ((st = nvme_set_num_queues(c, nq_want, &granted))) {
-		smoke_fail("bench set features number of queues: status 0x%03x", st);
+		rt_fail("bench set features number of queues: status 0x%03x", st);
 		return false;
 	}
 	b.nq = nq_want;
@@ -163,12 +163,12 @@ static bool setup(const struct nvme_pci *p, uint16_t nq_want, uint16_t *depth)
 		b.nq = (int)(granted >> 16) + 1;
 	if ((c->oacs & NVME_OACS_DBBUF) && rt_cmdline_u64("nvmebench.dbbuf", 1) &&
 	    (st = nvme_dbbuf_config(c)))
-		smoke_fail("bench doorbell buffer config: status 0x%03x", st);
+		rt_fail("bench doorbell buffer config: status 0x%03x", st);
 	b.bq = nvme_alloc(sizeof(struct bench_queue) * (size_t)b.nq);
 	for (int i = 0; i < b.nq; i++) {
 		st = nvme_create_io_pair(c, &b.bq[i].q, (uint16_t)(i + 1), *depth, -1, NULL, 0);
 		if (st) {
-			smoke_fail("bench create I/O queue pair %d: status 0x%03x", i + 1, st);
+			rt_fail("bench create I/O queue pair %d: status 0x%03x", i + 1, st);
 			return false;
 		}
 	}
@@ -255,8 +255,8 @@ static uint64_t run_loop(uint64_t warmup, uint64_t max_ios, uint64_t seconds, ui
 				bq->inflight--;
 				reaped++;
 				if (s >= MAX_QD || status) {
-					smoke_fail("bench: completion cid %u status 0x%03x", s,
-						   status);
+					rt_fail("bench: completion cid %u status 0x%03x", s,
+						status);
 					return 0;
 				}
 				now = rt_rdtsc();
@@ -292,8 +292,8 @@ static uint64_t run_loop(uint64_t warmup, uint64_t max_ios, uint64_t seconds, ui
 		if (stop)
 			break;
 		if (now - last_progress > tsc_ms(STALL_MS)) {
-			smoke_fail("bench: no completion for %u ms (%llu done)", STALL_MS,
-				   (unsigned long long)done);
+			rt_fail("bench: no completion for %u ms (%llu done)", STALL_MS,
+				(unsigned long long)done);
 			return 0;
 		}
 	}
@@ -379,34 +379,33 @@ void bench_ctrl(const struct nvme_pci *all, int n)
 	uint16_t depth = 128;
 
 	if (!p) {
-		smoke_fail("bench: no controller %s", rt_cmdline_get("nvmebench.ctrl"));
+		rt_fail("bench: no controller %s", rt_cmdline_get("nvmebench.ctrl"));
 		return;
 	}
 	b.bs = (uint32_t)rt_cmdline_u64("nvmebench.bs", 4096);
 	b.rng = 0x9E3779B97F4A7C15ULL ^ rt_rdtsc();
 	if (nq < 1 || nq > NVME_MAX_IO_QUEUES || b.bs % PAGE_SIZE || b.bs == 0 || b.bs > MAX_BS) {
-		smoke_fail("bench: queues %llu or bs %u out of range", (unsigned long long)nq,
-			   b.bs);
+		rt_fail("bench: queues %llu or bs %u out of range", (unsigned long long)nq, b.bs);
 		return;
 	}
 	if (!setup(p, (uint16_t)nq, &depth))
 		return;
 	if (b.bs % b.lbasz || b.bs > b.c.mdts_bytes || b.nsze < b.bs / b.lbasz) {
-		smoke_fail("bench: bs %u does not suit lba size %u / mdts %u", b.bs, b.lbasz,
-			   b.c.mdts_bytes);
+		rt_fail("bench: bs %u does not suit lba size %u / mdts %u", b.bs, b.lbasz,
+			b.c.mdts_bytes);
 		return;
 	}
 	b.nblocks_bs = b.nsze / (b.bs / b.lbasz);
 	for (const char *r = rws ? rws : "randread"; next_item(&r, rw, sizeof(rw));) {
 		if (strcmp(rw, "randread") && strcmp(rw, "randwrite")) {
-			smoke_fail("bench: rw %s is not randread or randwrite", rw);
+			rt_fail("bench: rw %s is not randread or randwrite", rw);
 			continue;
 		}
 		for (const char *q = qds ? qds : "1"; next_item(&q, item, sizeof(item));) {
 			uint64_t qd = rt_strtou64(item, NULL);
 
 			if (qd < 1 || qd > MAX_QD || qd >= depth) {
-				smoke_fail("bench: qd %s out of range 1..%d", item, MAX_QD);
+				rt_fail("bench: qd %s out of range 1..%d", item, MAX_QD);
 				continue;
 			}
 			run_one(rw, (int)qd, seconds, max_ios, warmup);

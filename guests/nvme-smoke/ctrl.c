@@ -257,7 +257,7 @@ uint16_t nvme_submit_wait(struct nvme_queue *q, struct nvme_sqe *cmd, uint32_t *
 		rt_printf("nvme-smoke: FAIL %s qid %u opcode 0x%02x: completion for cid %u sqid "
 			  "%u, expected cid %u\n",
 			  q->ctrl->pci.bdf, q->qid, cmd->opcode, e->cid, e->sqid, cmd->cid);
-		smoke_errors++;
+		rt_failures++;
 	}
 	if (dw0)
 		*dw0 = e->dw0;

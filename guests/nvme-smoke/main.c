@@ -47,19 +47,7 @@
 #define MILESTONE_SCAN_DONE 0x10
 #define MILESTONE_DONE	    0x11
 
-int smoke_errors;
-
-void smoke_fail(const char *fmt, ...)
-{
-	char msg[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	rt_vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	rt_printf("nvme-smoke: FAIL %s\n", msg);
-	smoke_errors++;
-}
+const char *rt_prog = "nvme-smoke";
 
 static struct nvme_pci found[MAX_NVME];
 
@@ -97,12 +85,12 @@ int main(void)
 	for (int i = 0; i < n; i++)
 		pci_map_high_bars(&found[i]);
 	if (n == 0)
-		smoke_fail("no NVMe controller (class %06x) below bus 0", PCI_CLASS_NVME);
+		rt_fail("no NVMe controller (class %06x) below bus 0", PCI_CLASS_NVME);
 	else
 		rt_run_user(user_main, (uint64_t)n, NULL);
 	rt_milestone(MILESTONE_DONE);
-	rt_printf("nvme-smoke: done errors=%d\n", smoke_errors);
-	if (smoke_errors == 0)
+	rt_printf("nvme-smoke: done errors=%d\n", rt_failures);
+	if (rt_failures == 0)
 		rt_poweroff();
 	return 1;
 }

@@ -320,9 +320,6 @@ static inline uint64_t tsc_ms(uint64_t ms)
 
 /* ---- checks and benchmark ---- */
 
-extern int smoke_errors;
-__attribute__((format(printf, 1, 2))) void smoke_fail(const char *fmt, ...);
-
 /* smoke.c: every check on one controller (prints its report). */
 void smoke_ctrl(const struct nvme_pci *p);
 /* bench.c: the polled benchmark on one controller; parameters from the command line. */

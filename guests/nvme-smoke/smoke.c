@@ -7,7 +7,7 @@
  *   Identify Namespace, writes of a pattern (one block, one page, two pages, PRP lists,
  *   first-page offsets, the last blocks), read back and compare, Flush, reads past the end
  *   -> error paths -> controller reset (namespace data and PMR still there) -> shutdown.
- * A check that fails prints "nvme-smoke: FAIL ..." and counts in smoke_errors.
+ * A check that fails prints "nvme-smoke: FAIL ..." and counts in rt_failures.
  */
 #include "nvme_smoke.h"
 
@@ -68,7 +68,7 @@ static bool check_status(const char *what, uint16_t got, uint16_t want)
 {
 	if (NVME_STATUS_CODE(got) == want)
 		return true;
-	smoke_fail("%s %s: status 0x%03x, expected 0x%03x", sm.c.pci.bdf, what, got, want);
+	rt_fail("%s %s: status 0x%03x, expected 0x%03x", sm.c.pci.bdf, what, got, want);
 	return false;
 }
 
@@ -87,7 +87,7 @@ static void msix_setup(void)
 		return;
 	}
 	if (c->msix_vectors <= MSIX_VECTOR) {
-		smoke_fail("%s msix has %u vectors", c->pci.bdf, c->msix_vectors);
+		rt_fail("%s msix has %u vectors", c->pci.bdf, c->msix_vectors);
 		sm.irq = false;
 		return;
 	}
@@ -119,8 +119,8 @@ static void msix_check(void)
 		rt_printf("nvme-smoke: %s msix ok (%s)\n", sm.c.pci.bdf,
 			  msix_count ? "delivered" : "pending in the APIC IRR");
 	else
-		smoke_fail("%s msix: no interrupt on vector %u after I/O completions", sm.c.pci.bdf,
-			   MSIX_VECTOR);
+		rt_fail("%s msix: no interrupt on vector %u after I/O completions", sm.c.pci.bdf,
+			MSIX_VECTOR);
 }
 
 /* ---- CMB (NVMe 1.4 3.1.11-3.1.15; Linux nvme_map_cmb) ---- */
@@ -160,8 +160,8 @@ static void *cmb_setup(uint64_t *bus)
 		  cmbsz & NVME_CMBSZ_CQS ? " cqs" : "", cmbsz & NVME_CMBSZ_LISTS ? " lists" : "",
 		  cmbsz & NVME_CMBSZ_RDS ? " rds" : "", cmbsz & NVME_CMBSZ_WDS ? " wds" : "");
 	if (!bar || offset >= bar_size) {
-		smoke_fail("%s cmb offset 0x%llx outside bar%u (size 0x%llx)", c->pci.bdf,
-			   (unsigned long long)offset, bir, (unsigned long long)bar_size);
+		rt_fail("%s cmb offset 0x%llx outside bar%u (size 0x%llx)", c->pci.bdf,
+			(unsigned long long)offset, bir, (unsigned long long)bar_size);
 		return NULL;
 	}
 	if (size > bar_size - offset)
@@ -175,7 +175,7 @@ static void *cmb_setup(uint64_t *bus)
 		return NULL;
 	}
 	if (size < IO_DEPTH * sizeof(struct nvme_sqe)) {
-		smoke_fail("%s cmb too small for a %u-entry SQ", c->pci.bdf, IO_DEPTH);
+		rt_fail("%s cmb too small for a %u-entry SQ", c->pci.bdf, IO_DEPTH);
 		return NULL;
 	}
 	*bus = bar + offset;
@@ -231,8 +231,7 @@ static uint64_t pmr_compare(const char *what)
 			uint64_t got = mmio_read64(pmr.addr + off + 8 * i);
 
 			if (got != rec[i]) {
-				smoke_fail(
-					"%s pmr %s: byte 0x%llx reads 0x%016llx, wrote 0x%016llx",
+				rt_fail("%s pmr %s: byte 0x%llx reads 0x%016llx, wrote 0x%016llx",
 					sm.c.pci.bdf, what, (unsigned long long)(off + 8 * i),
 					(unsigned long long)got, (unsigned long long)rec[i]);
 				return off;
@@ -250,9 +249,9 @@ static bool pmr_status_ok(const char *what)
 	if (!(sts & NVME_PMRSTS_NRDY) && !NVME_PMRSTS_ERR(sts) && !NVME_PMRSTS_HSTS(sts) &&
 	    !(sts & NVME_PMRSTS_CBAI))
 		return true;
-	smoke_fail("%s pmr %s: PMRSTS 0x%08x (nrdy %u err %u hsts %u cbai %u)", sm.c.pci.bdf, what,
-		   sts, !!(sts & NVME_PMRSTS_NRDY), NVME_PMRSTS_ERR(sts), NVME_PMRSTS_HSTS(sts),
-		   !!(sts & NVME_PMRSTS_CBAI));
+	rt_fail("%s pmr %s: PMRSTS 0x%08x (nrdy %u err %u hsts %u cbai %u)", sm.c.pci.bdf, what,
+		sts, !!(sts & NVME_PMRSTS_NRDY), NVME_PMRSTS_ERR(sts), NVME_PMRSTS_HSTS(sts),
+		!!(sts & NVME_PMRSTS_CBAI));
 	return false;
 }
 
@@ -282,12 +281,12 @@ static void pmr_check(void)
 		  c->pci.bdf, (unsigned long long)pmr.addr, (unsigned long long)size, pmrcap,
 		  pmrebs);
 	if (NVME_PMRCAP_BIR(pmrcap) != 4) {
-		smoke_fail("%s pmr PMRCAP.BIR %u, expected 4", c->pci.bdf, NVME_PMRCAP_BIR(pmrcap));
+		rt_fail("%s pmr PMRCAP.BIR %u, expected 4", c->pci.bdf, NVME_PMRCAP_BIR(pmrcap));
 		return;
 	}
 	if (!pmr.addr || size < PMR_RECORD) {
-		smoke_fail("%s pmr bar4 is not assigned (0x%llx, size 0x%llx)", c->pci.bdf,
-			   (unsigned long long)pmr.addr, (unsigned long long)size);
+		rt_fail("%s pmr bar4 is not assigned (0x%llx, size 0x%llx)", c->pci.bdf,
+			(unsigned long long)pmr.addr, (unsigned long long)size);
 		return;
 	}
 	/* 3.1.23: CBA = the BAR's bus address; SPDK writes the high half, then the low with CMSE.
@@ -305,7 +304,7 @@ static void pmr_check(void)
 	if (!pmr_status_ok("enable (PMRCTL.EN=1)"))
 		return;
 	if (!(mmio_read32(c->bar0 + NVME_REG_PMRCTL) & NVME_PMRCTL_EN)) {
-		smoke_fail("%s pmr PMRCTL.EN reads 0 after writing 1", c->pci.bdf);
+		rt_fail("%s pmr PMRCTL.EN reads 0 after writing 1", c->pci.bdf);
 		return;
 	}
 	pmr.bytes = (size < PMR_MAX_CHECK ? size : PMR_MAX_CHECK) & ~(uint64_t)(PMR_RECORD - 1);
@@ -321,8 +320,7 @@ static void pmr_check(void)
 		return;
 	}
 	if (mode && strcmp(mode, "write")) {
-		smoke_fail("%s pmr: unknown mode nvme-smoke.pmr=%s (write, verify)", c->pci.bdf,
-			   mode);
+		rt_fail("%s pmr: unknown mode nvme-smoke.pmr=%s (write, verify)", c->pci.bdf, mode);
 		pmr.bytes = 0;
 		return;
 	}
@@ -344,11 +342,11 @@ static void pmr_reset_check(void)
 	if (!pmr.bytes)
 		return;
 	if (!(mmio_read32(c->bar0 + NVME_REG_PMRCTL) & NVME_PMRCTL_EN)) {
-		smoke_fail("%s pmr PMRCTL.EN is 0 after a controller reset", c->pci.bdf);
+		rt_fail("%s pmr PMRCTL.EN is 0 after a controller reset", c->pci.bdf);
 		return;
 	}
 	if (!(mmio_read32(c->bar0 + NVME_REG_PMRMSCL) & NVME_PMRMSCL_CMSE))
-		smoke_fail("%s pmr PMRMSCL.CMSE is 0 after a controller reset", c->pci.bdf);
+		rt_fail("%s pmr PMRMSCL.CMSE is 0 after a controller reset", c->pci.bdf);
 	if (!pmr_status_ok("after a controller reset"))
 		return;
 	kept = pmr_compare("after a controller reset");
@@ -394,9 +392,8 @@ static bool compare(uint32_t nsid, uint64_t byte0, const uint32_t *buf, uint32_t
 		uint32_t want = pattern(nsid, byte0 + 4ULL * i);
 
 		if (buf[i] != want) {
-			smoke_fail("%s ns %u %s: byte 0x%llx reads 0x%08x, wrote 0x%08x",
-				   sm.c.pci.bdf, nsid, what, (unsigned long long)(byte0 + 4ULL * i),
-				   buf[i], want);
+			rt_fail("%s ns %u %s: byte 0x%llx reads 0x%08x, wrote 0x%08x", sm.c.pci.bdf,
+				nsid, what, (unsigned long long)(byte0 + 4ULL * i), buf[i], want);
 			return false;
 		}
 	}
@@ -498,8 +495,8 @@ static void ns_check(uint32_t nsid)
 		  sm.c.pci.bdf, nsid, (unsigned long long)nsze, lbasz, (unsigned long long)ncap,
 		  id[120], id[121], id[122], id[123], id[124], id[125], id[126], id[127]);
 	if (lbasz < 512 || lbasz > PAGE_SIZE || nsze == 0) {
-		smoke_fail("%s ns %u: lba size %u, %llu lbas: not testable", sm.c.pci.bdf, nsid,
-			   lbasz, (unsigned long long)nsze);
+		rt_fail("%s ns %u: lba size %u, %llu lbas: not testable", sm.c.pci.bdf, nsid, lbasz,
+			(unsigned long long)nsze);
 		return;
 	}
 	if (nsid == sm.nsids[0])
@@ -601,7 +598,7 @@ static bool identify_ctrl(void)
 		  c->pci.bdf, id[0] | id[1] << 8, c->nn, id[77], c->oacs, id[512], id[513],
 		  id[525] & 1);
 	if ((id[512] & 0xf) > 6 || (id[512] >> 4) < 6 || (id[513] & 0xf) > 4 || (id[513] >> 4) < 4)
-		smoke_fail("%s SQES/CQES do not allow 64/16-byte entries", c->pci.bdf);
+		rt_fail("%s SQES/CQES do not allow 64/16-byte entries", c->pci.bdf);
 	return true;
 }
 
@@ -671,7 +668,7 @@ static void reset_check(void)
 	uint16_t st;
 
 	if (nvme_ctrl_disable(c) || nvme_ctrl_enable(c)) {
-		smoke_errors++;
+		rt_failures++;
 		return;
 	}
 	pmr_reset_check();
@@ -695,7 +692,7 @@ static void reset_check(void)
 void smoke_ctrl(const struct nvme_pci *p)
 {
 	struct nvme_ctrl *c = &sm.c;
-	int errors = smoke_errors;
+	int errors = rt_failures;
 
 	if (!sm.wbuf) {
 		sm.wbuf = nvme_alloc(BUF_SIZE);
@@ -706,7 +703,7 @@ void smoke_ctrl(const struct nvme_pci *p)
 	sm.verify = !rt_cmdline_get("nvme-smoke.noverify");
 	sm.first_lba_size = 0;
 	if (nvme_ctrl_init(c, p)) {
-		smoke_errors++;
+		rt_failures++;
 		return;
 	}
 	rt_printf("nvme-smoke: %s %04x:%04x cap 0x%016llx vs 0x%08x mqes %u dstrd %u to %u%s%s\n",
@@ -714,7 +711,7 @@ void smoke_ctrl(const struct nvme_pci *p)
 		  NVME_CAP_MQES(c->cap), NVME_CAP_DSTRD(c->cap), NVME_CAP_TO(c->cap),
 		  c->cap & NVME_CAP_CMBS ? " cmbs" : "", c->cap & NVME_CAP_PMRS ? " pmrs" : "");
 	if (nvme_ctrl_enable(c)) {
-		smoke_errors++;
+		rt_failures++;
 		return;
 	}
 	rt_printf("nvme-smoke: %s enabled cc 0x%08x csts 0x%08x\n", p->bdf,
@@ -726,7 +723,7 @@ void smoke_ctrl(const struct nvme_pci *p)
 		return;
 	for (int i = 0; i < sm.nr_ns; i++)
 		ns_check(sm.nsids[i]);
-	if (sm.cmb_sq && smoke_errors == errors)
+	if (sm.cmb_sq && rt_failures == errors)
 		rt_printf("nvme-smoke: %s cmb sq ok\n", p->bdf);
 	msix_check();
 	error_checks();
@@ -742,6 +739,6 @@ void smoke_ctrl(const struct nvme_pci *p)
 	if (nvme_ctrl_shutdown(c) == 0)
 		rt_printf("nvme-smoke: %s shutdown ok\n", p->bdf);
 	else
-		smoke_errors++;
-	rt_printf("nvme-smoke: %s errors %d\n", p->bdf, smoke_errors - errors);
+		rt_failures++;
+	rt_printf("nvme-smoke: %s errors %d\n", p->bdf, rt_failures - errors);
 }

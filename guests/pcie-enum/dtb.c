@@ -122,23 +122,23 @@ static void node_end(struct dtb_walk *w, int depth)
 			  nd->name, (unsigned long long)nd->reg_addr,
 			  (unsigned long long)nd->reg_size, nd->bus_lo, nd->bus_hi);
 		if (nd->reg_addr != ECAM_BASE + ((uint64_t)nd->bus_lo << 20))
-			pe_fail("dtb %s reg 0x%llx is not the ECAM at 0x%llx", nd->name,
+			rt_fail("dtb %s reg 0x%llx is not the ECAM at 0x%llx", nd->name,
 				(unsigned long long)nd->reg_addr, (unsigned long long)ECAM_BASE);
 		return;
 	}
 	if (!nd->in_pci)
 		return;
 	if (!nd->has_reg || !nd->has_vendor || !nd->has_device || !nd->has_class) {
-		pe_fail("dtb node %s lacks reg, vendor-id, device-id or class-code", nd->name);
+		rt_fail("dtb node %s lacks reg, vendor-id, device-id or class-code", nd->name);
 		return;
 	}
 	bus = (uint8_t)(nd->reg_hi >> 16);
 	devfn = (uint8_t)(nd->reg_hi >> 8);
 	if (parent->has_bus_range && bus != parent->bus_lo)
-		pe_fail("dtb node %s (bus %02x) is not on its parent %s's bus %02x", nd->name, bus,
+		rt_fail("dtb node %s (bus %02x) is not on its parent %s's bus %02x", nd->name, bus,
 			parent->name, parent->bus_lo);
 	if (w->nfuncs == MAX_FUNCS) {
-		pe_fail("dtb lists more than %d functions", MAX_FUNCS);
+		rt_fail("dtb lists more than %d functions", MAX_FUNCS);
 		return;
 	}
 	w->funcs[w->nfuncs++] = (struct dtb_func){.bus = bus,
@@ -158,7 +158,7 @@ static int fdt_walk(struct dtb_walk *w)
 	int depth = -1;
 
 	if (w->size < sizeof(h)) {
-		pe_fail("dtb: %u bytes, smaller than a header", w->size);
+		rt_fail("dtb: %u bytes, smaller than a header", w->size);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(h) / 4; i++)
@@ -167,7 +167,7 @@ static int fdt_walk(struct dtb_walk *w)
 	    h.off_dt_struct > h.totalsize || h.size_dt_struct > h.totalsize - h.off_dt_struct ||
 	    h.off_dt_strings > h.totalsize || h.size_dt_strings > h.totalsize - h.off_dt_strings ||
 	    (h.off_dt_struct & 3)) {
-		pe_fail("dtb: bad header (magic 0x%08x version %u size %u of %u)", h.magic,
+		rt_fail("dtb: bad header (magic 0x%08x version %u size %u of %u)", h.magic,
 			h.version, h.totalsize, w->size);
 		return -1;
 	}
@@ -220,14 +220,14 @@ static int fdt_walk(struct dtb_walk *w)
 		}
 	}
 bad:
-	pe_fail("dtb: malformed structure block at offset 0x%llx", (unsigned long long)(p - b));
+	rt_fail("dtb: malformed structure block at offset 0x%llx", (unsigned long long)(p - b));
 	return -1;
 }
 
 static void compare(struct dtb_walk *w)
 {
 	struct pci_scan *s = w->scan;
-	int errors = pe_errors;
+	int errors = rt_failures;
 
 	for (int i = 0; i < s->n; i++) {
 		struct pci_func *f = &s->f[i];
@@ -237,30 +237,30 @@ static void compare(struct dtb_walk *w)
 			if (w->funcs[j].bus == f->bus && w->funcs[j].devfn == f->devfn)
 				d = &w->funcs[j];
 		if (!d) {
-			pe_fail("dtb lacks %02x:%02x.%x %04x:%04x", f->bus, PCI_SLOT(f->devfn),
+			rt_fail("dtb lacks %02x:%02x.%x %04x:%04x", f->bus, PCI_SLOT(f->devfn),
 				PCI_FUNC(f->devfn), f->vendor, f->device);
 			continue;
 		}
 		if (d->in_scan)
-			pe_fail("dtb lists %02x:%02x.%x twice", f->bus, PCI_SLOT(f->devfn),
+			rt_fail("dtb lists %02x:%02x.%x twice", f->bus, PCI_SLOT(f->devfn),
 				PCI_FUNC(f->devfn));
 		d->in_scan = f->in_dtb = true;
 		if (d->vendor != f->vendor || d->device != f->device ||
 		    d->class_code != f->class_code)
-			pe_fail("dtb %02x:%02x.%x is %04x:%04x class %06x, config space says "
+			rt_fail("dtb %02x:%02x.%x is %04x:%04x class %06x, config space says "
 				"%04x:%04x class %06x",
 				f->bus, PCI_SLOT(f->devfn), PCI_FUNC(f->devfn), d->vendor,
 				d->device, d->class_code, f->vendor, f->device, f->class_code);
 	}
 	for (int j = 0; j < w->nfuncs; j++)
 		if (!w->funcs[j].in_scan)
-			pe_fail("dtb lists %02x:%02x.%x %04x:%04x, the scan did not find it",
+			rt_fail("dtb lists %02x:%02x.%x %04x:%04x, the scan did not find it",
 				w->funcs[j].bus, PCI_SLOT(w->funcs[j].devfn),
 				PCI_FUNC(w->funcs[j].devfn), w->funcs[j].vendor,
 				w->funcs[j].device);
 	if (w->nhosts != 1)
-		pe_fail("dtb has %d pci-host-ecam-generic nodes", w->nhosts);
-	if (pe_errors == errors)
+		rt_fail("dtb has %d pci-host-ecam-generic nodes", w->nhosts);
+	if (rt_failures == errors)
 		rt_printf("pcie-enum: dtb matches %d functions\n", s->n);
 }
 
@@ -286,10 +286,10 @@ void dtb_check(struct pci_scan *s)
 		return;
 	}
 	if (found != n - 1)
-		pe_fail("dtb is module %d of %d, not the last", found, n);
+		rt_fail("dtb is module %d of %d, not the last", found, n);
 	if (mods[found].paddr + mods[found].size > 0x100000000ULL ||
 	    mods[found].size > 0xffffffffu) {
-		pe_fail("dtb module at 0x%llx is not below 4 GiB",
+		rt_fail("dtb module at 0x%llx is not below 4 GiB",
 			(unsigned long long)mods[found].paddr);
 		return;
 	}

@@ -36,19 +36,7 @@
 #define MILESTONE_SCAN_DONE 0x10
 #define MILESTONE_DONE	    0x11
 
-int pe_errors;
-
-void pe_fail(const char *fmt, ...)
-{
-	char msg[160];
-	va_list ap;
-
-	va_start(ap, fmt);
-	rt_vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	rt_printf("pcie-enum: FAIL %s\n", msg);
-	pe_errors++;
-}
+const char *rt_prog = "pcie-enum";
 
 static struct pci_scan scan;
 
@@ -71,16 +59,16 @@ static void check_testdevs(void)
 		rt_snprintf(name, sizeof(name), "%02x:%02x.%x", f->bus, PCI_SLOT(f->devfn),
 			    PCI_FUNC(f->devfn));
 		if (f->bar[0].kind != BAR_MEM32 || f->bar[0].size < 0x10000 || !f->bar[0].addr) {
-			pe_fail("testdev %s bar0 is not a 64 KiB mem32 BAR", name);
+			rt_fail("testdev %s bar0 is not a 64 KiB mem32 BAR", name);
 			continue;
 		}
 		if ((f->command & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)) !=
 		    (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
-			pe_fail("testdev %s command 0x%04x lacks memory or master", name,
+			rt_fail("testdev %s command 0x%04x lacks memory or master", name,
 				f->command);
 		uint32_t magic = mmio_read32(f->bar[0].addr + TESTDEV_REG_MAGIC);
 		if (magic != TESTDEV_MAGIC) {
-			pe_fail("testdev %s magic 0x%08x", name, magic);
+			rt_fail("testdev %s magic 0x%08x", name, magic);
 			continue;
 		}
 		rt_printf("pcie-enum: testdev %s magic ok vectors %u\n", name,
@@ -108,8 +96,8 @@ int main(void)
 	check_testdevs();
 	rt_milestone(MILESTONE_DONE);
 	rt_printf("pcie-enum: tsc main->done %llu\n", (unsigned long long)(rt_rdtsc() - t0));
-	rt_printf("pcie-enum: done errors=%d\n", pe_errors);
-	if (pe_errors == 0)
+	rt_printf("pcie-enum: done errors=%d\n", rt_failures);
+	if (rt_failures == 0)
 		rt_poweroff();
 	return 1;
 }

@@ -61,7 +61,7 @@ static uint32_t vec_bit(uint32_t reg_base, uint8_t vector)
 
 static void report_lost(const char *name, const char *when, uint64_t pba)
 {
-	pe_fail("msix %s: no interrupt %s (count %u, PBA bit %u, APIC IRR bit %u ISR bit %u)", name,
+	rt_fail("msix %s: no interrupt %s (count %u, PBA bit %u, APIC IRR bit %u ISR bit %u)", name,
 		when, msix_count, mmio_read32(pba) & 1, vec_bit(LAPIC_IRR, MSIX_VECTOR),
 		vec_bit(LAPIC_ISR, MSIX_VECTOR));
 }
@@ -73,10 +73,10 @@ void msix_check(const struct pci_func *f, const char *name)
 	uint32_t table, pba_reg, apic_id;
 	const struct bar *tb, *pb;
 	uint64_t entry, pba, raise = f->bar[0].addr + TESTDEV_REG_RAISE;
-	int errors = pe_errors;
+	int errors = rt_failures;
 
 	if (!cap) {
-		pe_fail("msix %s: no MSI-X capability", name);
+		rt_fail("msix %s: no MSI-X capability", name);
 		return;
 	}
 	ctrl = cfg_read16(f, cap + PCI_MSIX_FLAGS);
@@ -86,7 +86,7 @@ void msix_check(const struct pci_func *f, const char *name)
 	pb = &f->bar[pba_reg & PCI_MSIX_BIR];
 	if (tb->kind < BAR_MEM32 || pb->kind < BAR_MEM32 || (table & ~7u) >= tb->size ||
 	    (pba_reg & ~7u) >= pb->size) {
-		pe_fail("msix %s: table 0x%08x or PBA 0x%08x outside its BAR", name, table,
+		rt_fail("msix %s: table 0x%08x or PBA 0x%08x outside its BAR", name, table,
 			pba_reg);
 		return;
 	}
@@ -117,21 +117,21 @@ void msix_check(const struct pci_func *f, const char *name)
 	mmio_write32(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_ENTRY_CTRL_MASKBIT);
 	mmio_write32(raise, 0);
 	if (wait_count(2, WAIT_ABSENT))
-		pe_fail("msix %s: masked entry delivered an interrupt", name);
+		rt_fail("msix %s: masked entry delivered an interrupt", name);
 	else if (!(mmio_read32(pba) & 1))
-		pe_fail("msix %s: masked raise left PBA bit 0 clear", name);
+		rt_fail("msix %s: masked raise left PBA bit 0 clear", name);
 
 	mmio_write32(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
 	if (!wait_count(2, WAIT_ARRIVE))
 		report_lost(name, "after unmasking a pending vector", pba);
 	else if (mmio_read32(pba) & 1)
-		pe_fail("msix %s: PBA bit 0 still set after delivery", name);
+		rt_fail("msix %s: PBA bit 0 still set after delivery", name);
 
 	__asm__ volatile("cli" ::: "memory");
 	mmio_write32(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_ENTRY_CTRL_MASKBIT);
 	cfg_write16(f, cap + PCI_MSIX_FLAGS, ctrl);
 	rt_set_trap_hook(NULL);
-	if (pe_errors == errors)
+	if (rt_failures == errors)
 		rt_printf("pcie-enum: msix %s ok (apic %u vector 0x%x, masked raise pending, "
 			  "delivered on unmask)\n",
 			  name, apic_id, MSIX_VECTOR);

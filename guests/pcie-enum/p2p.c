@@ -42,7 +42,7 @@ void p2p_check(const struct pci_scan *s, const struct pci_func *a, const struct 
 	uint64_t *src = rt_alloc(P2P_LEN, 4096), *back = rt_alloc(P2P_LEN, 4096);
 	volatile uint64_t *peer = (volatile uint64_t *)(uintptr_t)b2->addr;
 	size_t words = P2P_LEN / 8;
-	int errors = pe_errors;
+	int errors = rt_failures;
 	uint32_t st;
 	long d;
 	char an[16], bn[16];
@@ -50,11 +50,11 @@ void p2p_check(const struct pci_scan *s, const struct pci_func *a, const struct 
 	rt_snprintf(an, sizeof(an), "%02x:%02x.%x", a->bus, PCI_SLOT(a->devfn), PCI_FUNC(a->devfn));
 	rt_snprintf(bn, sizeof(bn), "%02x:%02x.%x", b->bus, PCI_SLOT(b->devfn), PCI_FUNC(b->devfn));
 	if (!src || !back || b2->size < P2P_LEN) {
-		pe_fail("p2p: no buffer, or %s's RAM BAR is under %d bytes", bn, P2P_LEN);
+		rt_fail("p2p: no buffer, or %s's RAM BAR is under %d bytes", bn, P2P_LEN);
 		return;
 	}
 	if (b2->addr + b2->size > 0x100000000ULL && rt_map(b2->addr, b2->size, 0) != 0) {
-		pe_fail("p2p: cannot map %s bar2 at 0x%llx", bn, (unsigned long long)b2->addr);
+		rt_fail("p2p: cannot map %s bar2 at 0x%llx", bn, (unsigned long long)b2->addr);
 		return;
 	}
 	for (size_t i = 0; i < words; i++) {
@@ -66,20 +66,20 @@ void p2p_check(const struct pci_scan *s, const struct pci_func *a, const struct 
 	dma(a, (uint64_t)(uintptr_t)src, b2->addr, P2P_LEN);
 	st = dma_status(a);
 	if (st != TESTDEV_DMA_OK)
-		pe_fail("p2p: %s -> %s bar2 0x%llx status %u", an, bn, (unsigned long long)b2->addr,
+		rt_fail("p2p: %s -> %s bar2 0x%llx status %u", an, bn, (unsigned long long)b2->addr,
 			st);
 	else if ((d = first_diff(src, peer, words)) >= 0)
-		pe_fail("p2p: %s bar2 word %ld is 0x%llx, wrote 0x%llx", bn, d,
+		rt_fail("p2p: %s bar2 word %ld is 0x%llx, wrote 0x%llx", bn, d,
 			(unsigned long long)peer[d], (unsigned long long)src[d]);
 
 	/* And back: the peer BAR as the DMA source, RAM as destination. */
 	dma(a, b2->addr, (uint64_t)(uintptr_t)back, P2P_LEN);
 	st = dma_status(a);
 	if (st != TESTDEV_DMA_OK)
-		pe_fail("p2p: %s bar2 -> RAM by %s status %u", bn, an, st);
+		rt_fail("p2p: %s bar2 -> RAM by %s status %u", bn, an, st);
 	else if ((d = first_diff(src, back, words)) >= 0)
-		pe_fail("p2p: read back from %s bar2 differs at word %ld", bn, d);
-	if (pe_errors == errors)
+		rt_fail("p2p: read back from %s bar2 differs at word %ld", bn, d);
+	if (rt_failures == errors)
 		rt_printf("pcie-enum: p2p dma ok %s -> %s bar2 0x%llx %d bytes, and back\n", an, bn,
 			  (unsigned long long)b2->addr, P2P_LEN);
 
@@ -91,7 +91,7 @@ void p2p_check(const struct pci_scan *s, const struct pci_func *a, const struct 
 	dma(a, (uint64_t)(uintptr_t)src, HOLE_CANDIDATE, P2P_LEN);
 	st = dma_status(a);
 	if (st != TESTDEV_DMA_BAD_DST)
-		pe_fail("p2p: dma to hole 0x%llx status %u, expected %u",
+		rt_fail("p2p: dma to hole 0x%llx status %u, expected %u",
 			(unsigned long long)HOLE_CANDIDATE, st, TESTDEV_DMA_BAD_DST);
 	else
 		rt_printf("pcie-enum: p2p dma to hole 0x%llx status %u ok\n",

@@ -94,10 +94,6 @@ struct pci_scan {
 	struct pci_func f[MAX_FUNCS];
 };
 
-/* Every check counts its failures here; main prints the total. */
-extern int pe_errors;
-__attribute__((format(printf, 1, 2))) void pe_fail(const char *fmt, ...);
-
 static inline uint64_t ecam_addr(uint8_t bus, uint8_t devfn, uint16_t off)
 {
 	return ECAM_BASE + ((uint64_t)bus << 20) + ((uint64_t)devfn << 12) + off;

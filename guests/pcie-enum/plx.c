@@ -53,7 +53,7 @@ static void one(const struct pci_func *f, const char *name, const struct pci_fun
 	uint32_t fl;
 
 	if (!ring || !src || !dst) {
-		pe_fail("plx %s: no buffers", name);
+		rt_fail("plx %s: no buffers", name);
 		return;
 	}
 	for (int i = 0; i < PLX_LEN; i++) {
@@ -72,9 +72,9 @@ static void one(const struct pci_func *f, const char *name, const struct pci_fun
 	mmio_write16(regs + PLX_REG_CTRL, PLX_CTRL_START_VAL);
 	fl = wait_done(&ring[0]);
 	if (fl != (PLX_DESC_SUCCESS | PLX_LEN))
-		pe_fail("plx %s: descriptor 0 flags 0x%08x", name, fl);
+		rt_fail("plx %s: descriptor 0 flags 0x%08x", name, fl);
 	else if (memcmp(src, dst, PLX_LEN))
-		pe_fail("plx %s: RAM copy differs", name);
+		rt_fail("plx %s: RAM copy differs", name);
 	else
 		rt_printf("pcie-enum: plx dma ok %s ram -> ram %d bytes\n", name, PLX_LEN);
 
@@ -82,16 +82,16 @@ static void one(const struct pci_func *f, const char *name, const struct pci_fun
 		return;
 	const struct bar *b2 = &ram_bar->bar[2];
 	if (b2->addr + b2->size > 0x100000000ULL && rt_map(b2->addr, b2->size, 0) != 0) {
-		pe_fail("plx %s: cannot map the testdev RAM BAR", name);
+		rt_fail("plx %s: cannot map the testdev RAM BAR", name);
 		return;
 	}
 	put(&ring[1], b2->addr + 0x1000, (uintptr_t)src, PLX_LEN);
 	mmio_write16(regs + PLX_REG_CTRL, PLX_CTRL_START_VAL);
 	fl = wait_done(&ring[1]);
 	if (fl != (PLX_DESC_SUCCESS | PLX_LEN))
-		pe_fail("plx %s: descriptor 1 flags 0x%08x", name, fl);
+		rt_fail("plx %s: descriptor 1 flags 0x%08x", name, fl);
 	else if (memcmp(src, (const void *)(uintptr_t)(b2->addr + 0x1000), PLX_LEN))
-		pe_fail("plx %s: P2P copy differs", name);
+		rt_fail("plx %s: P2P copy differs", name);
 	else
 		rt_printf("pcie-enum: plx dma ok %s ram -> bar2 0x%llx %d bytes\n", name,
 			  (unsigned long long)b2->addr, PLX_LEN);
@@ -109,7 +109,7 @@ void plx_check(const struct pci_scan *s, const struct pci_func *ram_bar)
 			    PCI_FUNC(f->devfn));
 		if (f->bar[0].kind != BAR_MEM32 || f->bar[0].size != 0x1000 || !f->bar[0].addr ||
 		    (f->class_code != 0x088000)) {
-			pe_fail("plx %s: bar0/class not as plx_dma expects", name);
+			rt_fail("plx %s: bar0/class not as plx_dma expects", name);
 			continue;
 		}
 		one(f, name, ram_bar);

@@ -123,15 +123,15 @@ static void check_routing(const struct pci_scan *s, const struct pci_func *f)
 	for (int i = 0; i < 6; i++) {
 		const struct bar *b = &f->bar[i];
 		if ((b->kind == BAR_MEM32 || b->kind == BAR_MEM64) && !routed(p, b->addr, b->size))
-			pe_fail("%s bar%d 0x%llx is outside the windows of its bridge", bdf, i,
+			rt_fail("%s bar%d 0x%llx is outside the windows of its bridge", bdf, i,
 				(unsigned long long)b->addr);
 	}
 	if (f->hdr == 1 && f->mem_base <= f->mem_limit &&
 	    !routed(p, f->mem_base, f->mem_limit - f->mem_base + 1))
-		pe_fail("%s mem window is outside its bridge's windows", bdf);
+		rt_fail("%s mem window is outside its bridge's windows", bdf);
 	if (f->hdr == 1 && f->pref_base <= f->pref_limit &&
 	    !routed(p, f->pref_base, f->pref_limit - f->pref_base + 1))
-		pe_fail("%s pref window is outside its bridge's windows", bdf);
+		rt_fail("%s pref window is outside its bridge's windows", bdf);
 }
 
 /* Append to a line that may fill up (a looping list): then end it with " ..." once. */
@@ -165,11 +165,11 @@ static void walk_caps(struct pci_func *f, const char *bdf)
 		uint8_t ptr = (uint8_t)(cfg_read32(f, PCI_CAPABILITY_LIST) & 0xfc);
 		while (ptr) {
 			if (ptr < 0x40) {
-				pe_fail("%s capability pointer 0x%02x inside the header", bdf, ptr);
+				rt_fail("%s capability pointer 0x%02x inside the header", bdf, ptr);
 				break;
 			}
 			if (++count > MAX_CAPS) {
-				pe_fail("%s capability list does not end (loop?)", bdf);
+				rt_fail("%s capability list does not end (loop?)", bdf);
 				break;
 			}
 			v = cfg_read32(f, ptr);
@@ -190,7 +190,7 @@ static void walk_caps(struct pci_func *f, const char *bdf)
 		n = append(line, sizeof(line), n, " ext");
 		for (;;) {
 			if (++count > MAX_CAPS) {
-				pe_fail("%s extended capability list does not end (loop?)", bdf);
+				rt_fail("%s extended capability list does not end (loop?)", bdf);
 				break;
 			}
 			n = append(line, sizeof(line), n, " %03x:%04x", off, v & 0xffff);
@@ -198,7 +198,7 @@ static void walk_caps(struct pci_func *f, const char *bdf)
 			if (!off)
 				break;
 			if (off < PCI_CFG_EXT) {
-				pe_fail("%s extended capability pointer 0x%03x below 0x100", bdf,
+				rt_fail("%s extended capability pointer 0x%03x below 0x100", bdf,
 					off);
 				break;
 			}
@@ -218,7 +218,7 @@ static void scan_func(struct pci_scan *s, uint8_t bus, uint8_t devfn, uint32_t i
 	int idx;
 
 	if (s->n == MAX_FUNCS) {
-		pe_fail("more than %d functions", MAX_FUNCS);
+		rt_fail("more than %d functions", MAX_FUNCS);
 		return;
 	}
 	idx = s->n++;
@@ -244,12 +244,12 @@ static void scan_func(struct pci_scan *s, uint8_t bus, uint8_t devfn, uint32_t i
 			  bdf, f->vendor, f->device, f->class_code, f->hdr, f->command, f->sec,
 			  f->sub);
 		if (pri != bus)
-			pe_fail("%s primary bus %02x, found on bus %02x", bdf, pri, bus);
+			rt_fail("%s primary bus %02x, found on bus %02x", bdf, pri, bus);
 		if (f->sec <= bus || f->sub < f->sec)
-			pe_fail("%s bus numbers %02x-%02x do not follow bus %02x", bdf, f->sec,
+			rt_fail("%s bus numbers %02x-%02x do not follow bus %02x", bdf, f->sec,
 				f->sub, bus);
 		if (parent >= 0 && (f->sec <= s->f[parent].sec || f->sub > s->f[parent].sub))
-			pe_fail("%s bus numbers %02x-%02x outside its bridge's %02x-%02x", bdf,
+			rt_fail("%s bus numbers %02x-%02x outside its bridge's %02x-%02x", bdf,
 				f->sec, f->sub, s->f[parent].sec, s->f[parent].sub);
 	} else {
 		rt_printf("pcie-enum: %s %04x:%04x class %06x hdr %u cmd 0x%04x\n", bdf, f->vendor,
@@ -263,9 +263,9 @@ static void scan_func(struct pci_scan *s, uint8_t bus, uint8_t devfn, uint32_t i
 
 	if (f->hdr == 1 && f->sec > bus && f->sub >= f->sec) {
 		if (depth >= MAX_DEPTH)
-			pe_fail("%s bridges nested more than %d deep", bdf, MAX_DEPTH);
+			rt_fail("%s bridges nested more than %d deep", bdf, MAX_DEPTH);
 		else if (bus_seen[f->sec])
-			pe_fail("%s secondary bus %02x reached twice", bdf, f->sec);
+			rt_fail("%s secondary bus %02x reached twice", bdf, f->sec);
 		else
 			scan_bus(s, f->sec, idx, depth + 1);
 	}

@@ -120,6 +120,12 @@ void rt_putc(char c);
  * flags '-' and '0', a field width (also '*'). Lines end in "\n" only, no "\r".
  */
 __attribute__((format(printf, 1, 2))) int rt_printf(const char *fmt, ...);
+/* A test guest's failed check: prints "<rt_prog>: FAIL <message>" and counts it in
+ * rt_failures (the guest's main reports the total and picks its exit status from it). A guest
+ * names itself with `const char *rt_prog = "name";` (rt's default is weak). */
+extern const char *rt_prog;
+extern int rt_failures;
+__attribute__((format(printf, 1, 2))) void rt_fail(const char *fmt, ...);
 int rt_vprintf(const char *fmt, va_list ap);
 __attribute__((format(printf, 3, 4))) int rt_snprintf(char *buf, size_t size, const char *fmt, ...);
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
