@@ -177,6 +177,17 @@ static inline bool wait_for(bool (*cond)(void *), void *arg, int ms)
 	return cond(arg);
 }
 
+/* wait_for conditions on a link thread (struct ntb_link *): connected to a peer, or not. */
+static inline bool link_connected_cond(void *l)
+{
+	return ntb_link_connected(l);
+}
+
+static inline bool link_lost_cond(void *l)
+{
+	return !ntb_link_connected(l);
+}
+
 static inline void side_enable_msi(struct side *s)
 {
 	cfg_write(s, IDT_NT_MSICAP + PCI_MSI_ADDRESS_LO, 0xfee00000u, 4);

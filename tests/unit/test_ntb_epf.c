@@ -550,16 +550,6 @@ Test(ntb_epf_mix, epf_window_sizes_must_fit_32_bit_bars)
 
 /* ---- two processes over the real rendezvous ---- */
 
-static bool connected_cond(void *l)
-{
-	return ntb_link_connected(l);
-}
-
-static bool link_down_cond_l(void *l)
-{
-	return !ntb_link_connected(l);
-}
-
 static bool up_cond(void *s)
 {
 	return epf_link_up(s);
@@ -613,7 +603,7 @@ static void epf_peer_main(const char *path, uint32_t word)
 	l = ntb_link_start(b.ntb, path, &b.nram, err, sizeof(err));
 	if (!l)
 		_exit(10);
-	if (!wait_for(connected_cond, l, 10000))
+	if (!wait_for(link_connected_cond, l, 10000))
 		_exit(11);
 	enable_msix(&b);
 	if (cmd(&b, CMD_CONFIGURE_DOORBELL, MSIX_ENABLE | 32) != COMMAND_STATUS_OK)
@@ -657,7 +647,7 @@ Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .time
 	l = ntb_link_start(a.ntb, path, &a.nram, err, sizeof(err));
 	cr_assert(l, "%s", err);
 	pid = spawn_epf_peer(path, w.want);
-	cr_assert(wait_for(connected_cond, l, 10000), "connected");
+	cr_assert(wait_for(link_connected_cond, l, 10000), "connected");
 	cr_assert(wait_for(up_cond, &a, 10000), "link up");
 	cr_assert(wait_for(vector_cond, &lk, 10000), "link vector");
 	cr_assert(wait_for(window_cond, &w, 10000), "MW1 reaches the peer's RAM");
@@ -668,7 +658,7 @@ Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .time
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status), "peer exit status %d", WEXITSTATUS(status));
 	cr_assert(wait_for(down_cond, &a, 10000), "link down after kill -9");
-	cr_assert(wait_for(link_down_cond_l, l, 10000), "peer loss noticed");
+	cr_assert(wait_for(link_lost_cond, l, 10000), "peer loss noticed");
 	cr_assert_geq(nmsi(&a), n0 + 1, "link vector on the way down");
 	cr_assert_eq(fake_read(&a.host, BUS_MMIO, E_MW1_BASE, 4), 0xffffffffu, "window gone");
 

@@ -101,16 +101,6 @@ Test(ntb_link, handshake_refuses_a_bad_hello)
 	side_fini(&a);
 }
 
-static bool link_up_cond(void *l)
-{
-	return ntb_link_connected(l);
-}
-
-static bool link_down_cond(void *l)
-{
-	return !ntb_link_connected(l);
-}
-
 struct rd {
 	struct side *s;
 	unsigned off;
@@ -148,7 +138,7 @@ static void peer_main(const char *path, const char *text)
 	l = ntb_link_start(b.ntb, path, &b.nram, err, sizeof(err));
 	if (!l)
 		_exit(10);
-	if (!wait_for(link_up_cond, l, 10000))
+	if (!wait_for(link_connected_cond, l, 10000))
 		_exit(11);
 	nt_wr(&b, r, nt_rd(&b, r) | 0u << IDT_BARSETUP_TPART_SHIFT);
 	nt_wr(&b, r + IDT_BAR_LTBASE, 0x2000);
@@ -191,7 +181,7 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 	pid = spawn_peer(path, "first peer");
 	l = ntb_link_start(a.ntb, path, &a.nram, err, sizeof(err));
 	cr_assert(l, "%s", err);
-	cr_assert(wait_for(link_up_cond, l, 10000), "connected");
+	cr_assert(wait_for(link_connected_cond, l, 10000), "connected");
 	cr_assert(wait_for(reg_cond, &db, 10000), "doorbell from the peer");
 	cr_assert_str_eq((char *)a.ram + 0x2000, "first peer");
 	cr_assert(wait_for(sw_cond, &up, 1000));
@@ -201,7 +191,7 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 	kill(pid, SIGKILL);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status), "peer exit status %d", WEXITSTATUS(status));
-	cr_assert(wait_for(link_down_cond, l, 10000), "peer loss noticed");
+	cr_assert(wait_for(link_lost_cond, l, 10000), "peer loss noticed");
 	up.want = 0;
 	cr_assert(wait_for(sw_cond, &up, 1000), "peer port link down");
 	cr_assert_eq(sw_rd(&a, 0x5490), 0x8000000cu | 20u << 4, "static state kept");
@@ -209,7 +199,7 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 
 	/* A new peer: now we are the one listening. */
 	pid = spawn_peer(path, "second peer");
-	cr_assert(wait_for(link_up_cond, l, 10000), "reconnected");
+	cr_assert(wait_for(link_connected_cond, l, 10000), "reconnected");
 	cr_assert(wait_for(reg_cond, &db, 10000), "doorbell from the new peer");
 	cr_assert_str_eq((char *)a.ram + 0x2000, "second peer");
 	up.want = IDT_SWPORTxSTS_LINKUP;
