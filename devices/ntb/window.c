@@ -65,12 +65,14 @@ static struct ntb_window want(struct ntb *ntb, int i, unsigned e)
 	struct ntb_window w = {.mode = NTB_WIN_NONE};
 	const struct ntb_bar_win *bw = &ntb->win[i];
 	const uint32_t(*bar)[4] = ntb->me->bar;
-	uint32_t setup = bar[bw->bar][IDT_BAR_SETUP / 4];
+	uint32_t setup;
 	uint64_t base = ntb->pci.bars[bw->bar].mapped_addr, limit, target, size;
-	int tpart = (int)((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT);
+	int tpart;
 
-	if (ntb->personality == NTB_EPF)
+	if (ntb->personality == NTB_EPF) /* one window per BAR, no IDT BARSETUP */
 		return e == 0 ? ntb_epf_window_want(ntb, i) : w;
+	setup = bar[bw->bar][IDT_BAR_SETUP / 4];
+	tpart = (int)((setup & IDT_BARSETUP_TPART_MASK) >> IDT_BARSETUP_TPART_SHIFT);
 	if (!ntb->mw_size[i] || !ntb->peer_ram || base == ~0ull || !(setup & IDT_BARSETUP_EN) ||
 	    e >= bw->nent)
 		return w;
