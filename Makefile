@@ -68,8 +68,10 @@ check-asan:
 	$(ASAN_MAKE) test-unit
 	$(ASAN_MAKE) test-integration
 
+# The KVM tiers run where tests/rig/rig.sh picks (the host's /dev/kvm, or the nested-KVM rig
+# under QEMU TCG where there is none; VMM_TEST_KVM=host|rig|skip overrides): it says which.
 test-integration: all
-	VMM_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
+	VMM_BUILD=$(abspath $(BUILD)) tests/rig/rig.sh tier integration tests/integration/run.sh
 
 # Benchmarks print tables (bench/RESULTS.md records them); not part of make test.
 bench: all $(BUILD)/nvme-device-bench
@@ -93,15 +95,21 @@ test: deps
 
 # The Linux test kernel (guests/linux; cached outside the tree, ~10 min to build once) and
 # the tests that boot it (tests/linux/run.sh; skipped with the reason when it is not built).
-.PHONY: guests-linux test-linux test-linux-cached
+.PHONY: guests-linux test-linux test-linux-cached rig
+# The nested-KVM test rig's L1 initramfs (tests/rig; seconds, cached in ~/.cache/vmm).
+rig:
+	tests/rig/rig.sh build
 guests-linux:
 	$(MAKE) -C guests/linux
 	mkdir -p $(BUILD) && ln -sfn "$$($(MAKE) -s --no-print-directory -C guests/linux path)" $(BUILD)/vmlinux
 test-linux: vmm guests-linux
-	VMM_BUILD=$(abspath $(BUILD)) tests/linux/run.sh
+	$(MAKE) -C guests/linux initramfs
+	VMM_BUILD=$(abspath $(BUILD)) tests/rig/rig.sh tier linux tests/linux/run.sh
 # Part of `make test`: boots the kernel only if this machine already built it (~1.5 min here).
+# The full-mode initramfs is built on the host first (its packages cannot be installed in the rig).
 test-linux-cached: vmm
-	VMM_BUILD=$(abspath $(BUILD)) tests/linux/run.sh
+	if guests/linux/build.sh path >/dev/null; then $(MAKE) -C guests/linux initramfs; fi
+	VMM_BUILD=$(abspath $(BUILD)) tests/rig/rig.sh tier linux tests/linux/run.sh
 
 # libFuzzer harnesses (clang): each runs FUZZ_SECONDS on its corpus under ASan/UBSan.
 FUZZ_SECONDS ?= 20

@@ -12,7 +12,9 @@ trap 'rm -rf "$TMP"' EXIT
 
 pass=0 fail=0 skip=0
 KVM_REASON=""
-if [ ! -e /dev/kvm ]; then
+if [ "${VMM_TEST_KVM:-}" = skip ]; then
+	KVM_REASON=${VMM_TEST_KVM_WHY:-VMM_TEST_KVM=skip}
+elif [ ! -e /dev/kvm ]; then
 	KVM_REASON="/dev/kvm does not exist"
 elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	KVM_REASON="/dev/kvm is not readable and writable by $(id -un)"
@@ -56,7 +58,8 @@ expect() {
 		return
 	fi
 	for p in "$@"; do
-		if ! cat "$TMP/out" "$TMP/err" | grep -Eq -- "$p"; then
+		# Terminal control sequences (GRUB's and SeaBIOS's cursor moves) may split a line.
+		if ! cat "$TMP/out" "$TMP/err" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | grep -Eq -- "$p"; then
 			bad "$name" "output lacks /$p/"
 			return
 		fi
