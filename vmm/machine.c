@@ -155,7 +155,7 @@ static int host_ioeventfd(void *opaque, uint64_t addr, unsigned len, int efd, bo
 {
 	struct machine *m = opaque;
 
-	return vm_ioeventfd(&m->vm, BUS_MMIO, addr, len, efd, !assign);
+	return vm_ioeventfd(&m->vm, BUS_MMIO, addr, len, efd, assign);
 }
 
 static const struct pci_host_ops machine_pci_host = {
