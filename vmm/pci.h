@@ -164,18 +164,28 @@ struct pci_dev_ops {
 	void (*bar_mapped)(struct pci_dev *dev, int bar, uint64_t addr);
 };
 
+/* The host route a vector's message is bound to (pci_host_ops.msi_route). */
+struct pci_msi_route {
+	int route;     /* -1: none yet */
+	bool bound;    /* the last binding of (addr, data) succeeded */
+	uint64_t addr; /* the message it carries */
+	uint32_t data;
+};
+
 /* MSI-X state kept by the core (PCIe 5.0 7.7.2). */
 struct pci_msix {
 	int nvec;    /* 0: no MSI-X */
 	uint8_t cap; /* capability offset */
 	int bar;     /* table and PBA live in this BAR */
 	uint32_t table_off, pba_off;
-	uint8_t *table; /* nvec * 16 bytes */
-	uint64_t *pba;	/* pending bits */
+	uint8_t *table;		      /* nvec * 16 bytes */
+	uint64_t *pba;		      /* pending bits */
+	struct pci_msi_route *routes; /* nvec */
 };
 
 struct pci_msi {
 	uint8_t cap; /* 0: no MSI */
+	struct pci_msi_route route;
 	bool is64, maskable;
 };
 
@@ -233,6 +243,13 @@ struct pci_host_ops {
 	void (*unmap_ram)(void *opaque, uint64_t addr);
 	/* Deliver one MSI message. */
 	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	/* Optional, both or neither: bind the message a vector is programmed with to a route
+	 * when the guest programs it (*route < 0: a new one; the host stores its number there;
+	 * 0 or -errno), and deliver through that route (false: it could not, and the core
+	 * uses msi). Delivery then needs no lookup and never changes the host's routing
+	 * table, as in kvmtool (irq__add_msix_route on table writes). */
+	int (*msi_route)(void *opaque, int *route, uint64_t addr, uint32_t data);
+	bool (*msi_fire)(void *opaque, int route);
 	/* Set a legacy interrupt line (GSI). */
 	void (*intx)(void *opaque, uint32_t gsi, int level);
 	/* Optional: a `len`-byte guest write to MMIO `addr` signals eventfd `efd` instead of

@@ -287,6 +287,7 @@ void pci_dev_init(struct pci_dev *dev, const char *name, uint16_t vendor, uint16
 	dev->live = true;
 	dev->cap_next = 0x40;
 	dev->ecap_next = 0x100;
+	dev->msi.route.route = -1;
 	/* PCIe 5.0 7.5.1.1.3: no requests upstream without Bus Master Enable */
 	dev->dma = (struct as_requester){
 		.id = dev, .enable = &dev->cfg[PCI_COMMAND], .enable_mask = PCI_COMMAND_MASTER};
@@ -341,8 +342,10 @@ void pci_dev_destroy(struct pci_dev *dev)
 	dev->live = false;
 	free(dev->msix.table);
 	free(dev->msix.pba);
+	free(dev->msix.routes);
 	dev->msix.table = NULL;
 	dev->msix.pba = NULL;
+	dev->msix.routes = NULL;
 	dev->msix.nvec = 0;
 	pthread_mutex_destroy(&dev->irq_lock);
 }
