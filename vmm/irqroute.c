@@ -14,10 +14,16 @@
 #define IOAPIC_PINS 24
 #define PIC_IRQS    16
 
+static int sys_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg);
+}
+
 int irqroute_init(struct irqroute *r, int vm_fd)
 {
 	memset(r, 0, sizeof(*r));
 	r->vm_fd = vm_fd;
+	r->ioctl = sys_ioctl;
 	pthread_mutex_init(&r->lock, NULL);
 	for (int i = 0; i < IRQROUTE_MAX; i++)
 		r->e[i].efd = -1;
@@ -33,7 +39,7 @@ void irqroute_destroy(struct irqroute *r)
 
 		if (r->e[i].efd < 0)
 			continue;
-		ioctl(r->vm_fd, KVM_IRQFD, &irqfd);
+		r->ioctl(r->vm_fd, KVM_IRQFD, &irqfd);
 		close(r->e[i].efd);
 	}
 	pthread_mutex_destroy(&r->lock);
@@ -43,7 +49,7 @@ void irqroute_destroy(struct irqroute *r)
 /*
  * KVM_SET_GSI_ROUTING replaces the whole table, so it carries KVM's default irqchip routes
  * too (arch/x86/kvm/irq_comm.c default_routing: GSI 0-15 to both PIC and IOAPIC, 16-23 to
- * the IOAPIC) or INTx and the legacy devices would stop.
+ * the IOAPIC) or INTx and the legacy devices would stop. Caller holds r->lock.
  */
 static int commit_routes(struct irqroute *r)
 {
@@ -79,71 +85,94 @@ static int commit_routes(struct irqroute *r)
 				  .data = r->e[i].data},
 		};
 	t->nr = n;
-	ret = ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, t) < 0 ? -errno : 0;
+	ret = r->ioctl(r->vm_fd, KVM_SET_GSI_ROUTING, t) < 0 ? -errno : 0;
+	__atomic_fetch_add(&r->rewrites, 1, __ATOMIC_RELAXED);
 	free(t);
 	return ret;
 }
 
-/* The route for (addr, data): found, made, or a recycled least-recently-used one. */
-static struct irqroute_entry *route_for(struct irqroute *r, uint64_t addr, uint32_t data)
+/* A new GSI with its eventfd bound by KVM_IRQFD; the route's message is set by the caller. */
+static int new_route(struct irqroute *r)
 {
-	struct irqroute_entry *e = NULL;
+	struct irqroute_entry *e;
 	struct kvm_irqfd irqfd;
+	int efd;
 
-	for (int i = 0; i < r->n; i++)
-		if (r->e[i].addr == addr && r->e[i].data == data)
-			return &r->e[i];
-	if (r->n < IRQROUTE_MAX) {
-		e = &r->e[r->n];
-		e->gsi = IRQROUTE_FIRST_GSI + (uint32_t)r->n;
-		e->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (e->efd < 0)
-			return NULL;
-		irqfd = (struct kvm_irqfd){.fd = (uint32_t)e->efd, .gsi = e->gsi};
-		if (ioctl(r->vm_fd, KVM_IRQFD, &irqfd) < 0) {
-			close(e->efd);
-			e->efd = -1;
-			return NULL;
+	if (r->n >= IRQROUTE_MAX)
+		return -ENOSPC;
+	e = &r->e[r->n];
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return -errno;
+	e->gsi = IRQROUTE_FIRST_GSI + (uint32_t)r->n;
+	irqfd = (struct kvm_irqfd){.fd = (uint32_t)efd, .gsi = e->gsi};
+	if (r->ioctl(r->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		int ret = -errno;
+
+		close(efd);
+		return ret;
+	}
+	e->addr = ~0ULL; /* no message yet: the first bind always commits */
+	/* published last: irqroute_fire on another thread reads efd without the lock */
+	__atomic_store_n(&e->efd, efd, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->n, r->n + 1, __ATOMIC_RELEASE);
+	return r->n - 1;
+}
+
+int irqroute_bind(struct irqroute *r, int *route, uint64_t addr, uint32_t data)
+{
+	struct irqroute_entry *e;
+	uint64_t old_addr;
+	uint32_t old_data;
+	int ret = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (*route < 0 || *route >= r->n) {
+		ret = new_route(r);
+		if (ret < 0) {
+			pthread_mutex_unlock(&r->lock);
+			return ret;
 		}
-		r->n++;
-	} else {
-		e = &r->e[0];
-		for (int i = 1; i < r->n; i++)
-			if (r->e[i].last_used < e->last_used)
-				e = &r->e[i];
+		*route = ret;
+		ret = 0;
 	}
-	e->addr = addr;
-	e->data = data;
-	if (commit_routes(r) < 0) {
-		pr_ratelimited("KVM_SET_GSI_ROUTING: %s", strerror(errno));
-		e->addr = ~0ULL; /* never matches: the entry is retried next time */
-		return NULL;
+	e = &r->e[*route];
+	if (e->addr != addr || e->data != data) {
+		old_addr = e->addr;
+		old_data = e->data;
+		e->addr = addr;
+		e->data = data;
+		ret = commit_routes(r);
+		if (ret < 0) {
+			pr_ratelimited("KVM_SET_GSI_ROUTING: %s", strerror(-ret));
+			e->addr = old_addr;
+			e->data = old_data;
+		}
 	}
-	return e;
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+bool irqroute_fire(struct irqroute *r, int route)
+{
+	uint64_t one = 1;
+	int efd;
+
+	if (route < 0 || route >= __atomic_load_n(&r->n, __ATOMIC_ACQUIRE))
+		return false;
+	efd = __atomic_load_n(&r->e[route].efd, __ATOMIC_ACQUIRE);
+	if (efd < 0 || write(efd, &one, sizeof(one)) != sizeof(one))
+		return false;
+	__atomic_fetch_add(&r->delivered, 1, __ATOMIC_RELAXED);
+	return true;
 }
 
 void irqroute_msi(struct irqroute *r, uint64_t addr, uint32_t data)
 {
-	struct irqroute_entry *e;
-	uint64_t one = 1;
-	int efd = -1;
-
-	pthread_mutex_lock(&r->lock);
-	e = route_for(r, addr, data);
-	if (e) {
-		e->last_used = ++r->tick;
-		efd = e->efd;
-		r->delivered++;
-	} else {
-		r->fallbacks++;
-	}
-	pthread_mutex_unlock(&r->lock);
-
-	if (efd >= 0 && write(efd, &one, sizeof(one)) == sizeof(one))
-		return;
-	/* No route (table trouble): signal it directly. */
 	struct kvm_msi msi = {
 		.address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
-	if (ioctl(r->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+
+	__atomic_fetch_add(&r->fallbacks, 1, __ATOMIC_RELAXED);
+	if (r->ioctl(r->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
 		pr_ratelimited("KVM_SIGNAL_MSI: %s", strerror(errno));
 }

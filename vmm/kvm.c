@@ -212,19 +212,6 @@ int vm_remove_memslot(struct vm *vm, uint64_t gpa)
 	return ret;
 }
 
-void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
-{
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)addr,
-		.address_hi = (uint32_t)(addr >> 32),
-		.data = data,
-	};
-
-	if (ioctl(vm->fd, KVM_SIGNAL_MSI, &msi) < 0)
-		pr_ratelimited("KVM_SIGNAL_MSI addr 0x%llx data 0x%x: %s", (unsigned long long)addr,
-			       data, strerror(errno));
-}
-
 void vm_set_irq_line(void *opaque, uint32_t gsi, int level)
 {
 	struct vm *vm = opaque;
@@ -234,15 +221,20 @@ void vm_set_irq_line(void *opaque, uint32_t gsi, int level)
 		pr_ratelimited("KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
 }
 
+uint32_t vm_ioeventfd_flags(enum bus_space space, bool assign)
+{
+	return (space == BUS_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+	       (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN);
+}
+
 int vm_ioeventfd(struct vm *vm, enum bus_space space, uint64_t addr, unsigned len, int efd,
-		 bool deassign)
+		 bool assign)
 {
 	struct kvm_ioeventfd io = {
 		.addr = addr,
 		.len = len,
 		.fd = efd,
-		.flags = (space == BUS_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0) |
-			 (deassign ? KVM_IOEVENTFD_FLAG_DEASSIGN : 0),
+		.flags = vm_ioeventfd_flags(space, assign),
 	};
 
 	return ioctl(vm->fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;

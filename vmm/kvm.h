@@ -79,8 +79,6 @@ void vm_destroy(struct vm *vm);
 int vm_add_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool readonly);
 /* Remove the memslot that starts at gpa. 0 or -ENOENT. */
 int vm_remove_memslot(struct vm *vm, uint64_t gpa);
-/* Deliver an MSI (KVM_SIGNAL_MSI). */
-void vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 
 /* Print a vCPU's registers to stderr (from its own thread). */
 void vcpu_dump(struct vcpu *v, const char *why);
@@ -98,9 +96,15 @@ int vm_wait(struct vm *vm);
 /* Request a stop from any thread (the first reason wins). */
 void vm_stop(struct vm *vm, enum vm_stop_reason reason, int status);
 
-/* Register an eventfd signalled when the guest writes `len` bytes to addr (any value). */
+/*
+ * Register (assign = true) an eventfd signalled when the guest writes `len` bytes to addr
+ * (any value), or remove it (assign = false). Every ioeventfd hook in vmm says `assign`,
+ * like pci_host_ops.ioeventfd and nvme_host.ioeventfd; only KVM's flag is the other way
+ * round (KVM_IOEVENTFD_FLAG_DEASSIGN), and vm_ioeventfd_flags is the one place it flips.
+ */
 int vm_ioeventfd(struct vm *vm, enum bus_space space, uint64_t addr, unsigned len, int efd,
-		 bool deassign);
+		 bool assign);
+uint32_t vm_ioeventfd_flags(enum bus_space space, bool assign);
 
 /* The CPUID table for a model (exposed for tests: no vCPU needed). */
 struct kvm_cpuid2;

@@ -144,6 +144,20 @@ static void host_msi(void *opaque, uint64_t addr, uint32_t data)
 	irqroute_msi(&m->irqs, addr, data);
 }
 
+static int host_msi_route(void *opaque, int *route, uint64_t addr, uint32_t data)
+{
+	struct machine *m = opaque;
+
+	return irqroute_bind(&m->irqs, route, addr, data);
+}
+
+static bool host_msi_fire(void *opaque, int route)
+{
+	struct machine *m = opaque;
+
+	return irqroute_fire(&m->irqs, route);
+}
+
 static void host_intx(void *opaque, uint32_t gsi, int level)
 {
 	struct machine *m = opaque;
@@ -155,7 +169,7 @@ static int host_ioeventfd(void *opaque, uint64_t addr, unsigned len, int efd, bo
 {
 	struct machine *m = opaque;
 
-	return vm_ioeventfd(&m->vm, BUS_MMIO, addr, len, efd, !assign);
+	return vm_ioeventfd(&m->vm, BUS_MMIO, addr, len, efd, assign);
 }
 
 static const struct pci_host_ops machine_pci_host = {
@@ -164,6 +178,8 @@ static const struct pci_host_ops machine_pci_host = {
 	.map_ram = host_map_ram,
 	.unmap_ram = host_unmap_ram,
 	.msi = host_msi,
+	.msi_route = host_msi_route,
+	.msi_fire = host_msi_fire,
 	.intx = host_intx,
 	.ioeventfd = host_ioeventfd,
 };

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/addr_space.h"
 #include "vmm/util.h"
 
 int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, size_t errlen)
@@ -87,20 +88,28 @@ void mem_free(struct guest_mem *mem)
 
 void *mem_gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
-	uint64_t end;
+	uint64_t end, off;
 
-	if (len == 0)
-		len = 1;
-	if (add_overflows_u64(gpa, len, &end))
+	if (add_overflows_u64(gpa, len ? len : 1, &end))
 		return NULL;
 	for (int i = 0; i < mem->nregions; i++) {
 		const struct mem_region *r = &mem->regions[i];
 
-		/* gpa >= r->gpa and end <= r->gpa + r->size, written so nothing can wrap */
-		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
-			return r->hva + (gpa - r->gpa);
+		if (as_range_offset(r->gpa, r->size, gpa, len, &off))
+			return r->hva + off;
 	}
 	return NULL;
+}
+
+int mem_as_regions(const struct guest_mem *mem, struct as_region *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < mem->nregions && n < max; i++)
+		out[n++] = (struct as_region){.base = mem->regions[i].gpa,
+					      .size = mem->regions[i].size,
+					      .hva = mem->regions[i].hva};
+	return n;
 }
 
 int mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)

@@ -4,8 +4,9 @@
  *
  * RAM is one memfd (so it can be shared with an NTB peer). It is mapped at guest physical 0
  * up to the start of the 32-bit PCI hole, and the rest resumes at 4 GiB (DESIGN.md, memory
- * map). mem_gpa_to_hva() is the ONE path from a guest physical address to a host pointer
- * (DESIGN.md rule 2): no other code does pointer arithmetic on guest addresses.
+ * map). mem_gpa_to_hva() is the RAM case of the one bus-address lookup (vmm/addr_space.h,
+ * DESIGN.md rule 2), for callers that only ever reach RAM (boot loaders, fw_cfg DMA): no
+ * other code does pointer arithmetic on guest addresses.
  */
 #ifndef VMM_MEM_H
 #define VMM_MEM_H
@@ -42,7 +43,8 @@ struct e820_entry {
 	uint32_t type;
 };
 
-#define MEM_MAX_E820 16
+#define MEM_MAX_E820	16
+#define MEM_MAX_REGIONS 2 /* below the hole, above 4 GiB */
 
 struct mem_region {
 	uint64_t gpa; /* guest physical start */
@@ -57,7 +59,7 @@ struct guest_mem {
 	uint64_t size; /* total RAM bytes */
 	bool hugepages;
 	int nregions;
-	struct mem_region regions[2]; /* below the hole, above 4 GiB */
+	struct mem_region regions[MEM_MAX_REGIONS];
 };
 
 /*
@@ -72,6 +74,10 @@ void mem_free(struct guest_mem *mem);
  * NULL. Never overflows; len 0 is treated as 1.
  */
 void *mem_gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* RAM as address-space regions (owner NULL), for the bus-address space; returns how many. */
+struct as_region;
+int mem_as_regions(const struct guest_mem *mem, struct as_region *out, int max);
 
 /* Copy to/from guest RAM; 0 or -EFAULT if any byte is outside RAM. */
 int mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);

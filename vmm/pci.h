@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vmm/addr_space.h"
 #include "vmm/bus.h"
 #include "vmm/mem.h"
 
@@ -144,7 +145,7 @@ struct pci_bar {
 	 * that may be unmapped at any moment. Called with `opaque` and no PCI core lock held:
 	 * the owner checks `off` against its current state and copies under its own lock.
 	 * 0, or -EFAULT when nothing backs the range now. Set with pci_dev_set_bar_dma. */
-	int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len, bool write);
+	as_rw_fn dma_rw;
 	/* Current effective mapping, maintained by the core (~0ULL when not mapped). */
 	uint64_t mapped_addr;
 	bool mapped_ram; /* how it is mapped now */
@@ -163,18 +164,28 @@ struct pci_dev_ops {
 	void (*bar_mapped)(struct pci_dev *dev, int bar, uint64_t addr);
 };
 
+/* The host route a vector's message is bound to (pci_host_ops.msi_route). */
+struct pci_msi_route {
+	int route;     /* -1: none yet */
+	bool bound;    /* the last binding of (addr, data) succeeded */
+	uint64_t addr; /* the message it carries */
+	uint32_t data;
+};
+
 /* MSI-X state kept by the core (PCIe 5.0 7.7.2). */
 struct pci_msix {
 	int nvec;    /* 0: no MSI-X */
 	uint8_t cap; /* capability offset */
 	int bar;     /* table and PBA live in this BAR */
 	uint32_t table_off, pba_off;
-	uint8_t *table; /* nvec * 16 bytes */
-	uint64_t *pba;	/* pending bits */
+	uint8_t *table;		      /* nvec * 16 bytes */
+	uint64_t *pba;		      /* pending bits */
+	struct pci_msi_route *routes; /* nvec */
 };
 
 struct pci_msi {
 	uint8_t cap; /* 0: no MSI */
+	struct pci_msi_route route;
 	bool is64, maskable;
 };
 
@@ -196,6 +207,10 @@ struct pci_dev {
 	 * threads and the device's own threads calling pci_notify. Taken after root->lock. */
 	pthread_mutex_t irq_lock;
 	bool live; /* between pci_dev_init and pci_dev_destroy */
+	/* This function as a DMA requester (pci_dev_init: itself, bus mastering in COMMAND);
+	 * a device with memory of its own that it reaches without the bus points dma.own at
+	 * it (the NVMe controller memory space). */
+	struct as_requester dma;
 	const struct pci_dev_ops *ops;
 	void *opaque; /* the device model's own state */
 
@@ -228,6 +243,13 @@ struct pci_host_ops {
 	void (*unmap_ram)(void *opaque, uint64_t addr);
 	/* Deliver one MSI message. */
 	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	/* Optional, both or neither: bind the message a vector is programmed with to a route
+	 * when the guest programs it (*route < 0: a new one; the host stores its number there;
+	 * 0 or -errno), and deliver through that route (false: it could not, and the core
+	 * uses msi). Delivery then needs no lookup and never changes the host's routing
+	 * table, as in kvmtool (irq__add_msix_route on table writes). */
+	int (*msi_route)(void *opaque, int *route, uint64_t addr, uint32_t data);
+	bool (*msi_fire)(void *opaque, int route);
 	/* Set a legacy interrupt line (GSI). */
 	void (*intx)(void *opaque, uint32_t gsi, int level);
 	/* Optional: a `len`-byte guest write to MMIO `addr` signals eventfd `efd` instead of
@@ -241,9 +263,10 @@ struct pci_root {
 	void *host_opaque;
 	const struct guest_mem *mem; /* RAM, for DMA */
 	pthread_mutex_t lock;	     /* config space and mappings */
-	/* Guards bars[].mapped_* for DMA lookups, which never wait for config cycles or device
-	 * hooks: taken only while pci_update_mappings changes them (inside root->lock). */
-	pthread_rwlock_t map_lock;
+	/* The bus-address space DMA goes through: guest RAM and the mapped RAM BARs and
+	 * DMA-taking BARs, rebuilt by pci_update_mappings under `lock`; lookups take no lock,
+	 * so they never wait for config cycles or device hooks. */
+	struct addr_space as;
 	uint32_t cf8; /* config mechanism #1 address latch */
 	uint64_t ecam_base;
 	int intx_count[4]; /* devices asserting GSI 16..19 (lines are shared, wired-OR) */
@@ -292,9 +315,7 @@ void pci_bridge_set_secondary(struct pci_dev *bridge, struct pci_bus *bus);
 int pci_dev_set_bar(struct pci_dev *dev, int bar, enum pci_bar_type type, bool prefetch,
 		    uint64_t size, const struct bus_ops *ops, void *opaque, void *ram);
 /* Give trapped BAR `bar` a DMA handler (struct pci_bar.dma_rw). 0 or -EINVAL. */
-int pci_dev_set_bar_dma(struct pci_dev *dev, int bar,
-			int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len,
-				      bool write));
+int pci_dev_set_bar_dma(struct pci_dev *dev, int bar, as_rw_fn dma_rw);
 /* Put a device at devfn on a bus. -EEXIST when taken. Adding a function other than 0 sets
  * the multi-function bit in function 0's header type (either order). */
 int pci_bus_add(struct pci_bus *bus, struct pci_dev *dev, uint8_t devfn);
@@ -335,9 +356,10 @@ uint32_t pci_intx_gsi(const struct pci_dev *dev);
 
 /* ---- DMA ---- */
 /*
- * Host pointer for [addr, addr+len) in the bus-address space as a device sees it: guest RAM,
- * or a RAM-backed BAR of a device that is currently mapped (peer-to-peer DMA into an NVMe
- * CMB). NULL for anything else: registers, holes, partial overlaps. Requires bus mastering.
+ * Host pointer for [addr, addr+len) in the bus-address space as a device sees it (as_map
+ * with dev->dma): its own memory (dev->dma.own), then, with bus mastering, guest RAM or a
+ * RAM-backed BAR of another function that is mapped now (peer-to-peer DMA into an NVMe
+ * CMB). NULL for anything else: registers, holes, partial overlaps, its own BARs.
  */
 void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len);
 /*
@@ -348,7 +370,8 @@ void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len);
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len);
 int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t len);
 
-/* Recompute which BARs and windows are reachable and (un)map them through the host. */
+/* Recompute which BARs and windows are reachable, (un)map them through the host and rebuild
+ * the address space. */
 void pci_update_mappings(struct pci_root *root);
 
 /*

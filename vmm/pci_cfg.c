@@ -28,7 +28,8 @@ void pci_root_init(struct pci_root *root, const struct pci_host_ops *host, void 
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&root->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
-	pthread_rwlock_init(&root->map_lock, NULL);
+	as_init(&root->as);
+	pci_update_mappings(root); /* guest RAM, before any BAR is mapped */
 }
 
 static void destroy_one(struct pci_dev *dev, void *arg)
@@ -40,7 +41,7 @@ void pci_root_destroy(struct pci_root *root)
 {
 	pci_for_each_dev(&root->bus0, destroy_one, NULL);
 	pthread_mutex_destroy(&root->lock);
-	pthread_rwlock_destroy(&root->map_lock);
+	as_destroy(&root->as);
 }
 
 static void for_each_dev(struct pci_bus *bus, void (*fn)(struct pci_dev *dev, void *arg), void *arg,
@@ -286,6 +287,10 @@ void pci_dev_init(struct pci_dev *dev, const char *name, uint16_t vendor, uint16
 	dev->live = true;
 	dev->cap_next = 0x40;
 	dev->ecap_next = 0x100;
+	dev->msi.route.route = -1;
+	/* PCIe 5.0 7.5.1.1.3: no requests upstream without Bus Master Enable */
+	dev->dma = (struct as_requester){
+		.id = dev, .enable = &dev->cfg[PCI_COMMAND], .enable_mask = PCI_COMMAND_MASTER};
 	for (int i = 0; i < PCI_NUM_BARS; i++) {
 		dev->bars[i].mapped_addr = ~0ULL;
 		dev->bars[i].dev = dev;
@@ -337,8 +342,10 @@ void pci_dev_destroy(struct pci_dev *dev)
 	dev->live = false;
 	free(dev->msix.table);
 	free(dev->msix.pba);
+	free(dev->msix.routes);
 	dev->msix.table = NULL;
 	dev->msix.pba = NULL;
+	dev->msix.routes = NULL;
 	dev->msix.nvec = 0;
 	pthread_mutex_destroy(&dev->irq_lock);
 }
@@ -372,9 +379,7 @@ uint64_t pci_bar_reg_addr(const struct pci_dev *dev, int bar)
  * reads back the size mask with the type bits. 64-bit BARs take the next slot as the upper
  * half, fully writable above the size.
  */
-int pci_dev_set_bar_dma(struct pci_dev *dev, int bar,
-			int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len,
-				      bool write))
+int pci_dev_set_bar_dma(struct pci_dev *dev, int bar, as_rw_fn dma_rw)
 {
 	struct pci_bar *b;
 
@@ -384,6 +389,8 @@ int pci_dev_set_bar_dma(struct pci_dev *dev, int bar,
 	if (b->type == PCI_BAR_NONE || b->type == PCI_BAR_IO || b->ram)
 		return -EINVAL;
 	b->dma_rw = dma_rw;
+	if (dev->root) /* already mapped: the address space learns of the handler now */
+		pci_update_mappings(dev->root);
 	return 0;
 }
 

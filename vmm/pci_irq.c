@@ -15,11 +15,42 @@
 #include "vmm/pci_internal.h"
 #include "vmm/util.h"
 
-static void msi_send(struct pci_dev *dev, uint64_t addr, uint32_t data)
+static const struct pci_host_ops *host_of(const struct pci_dev *dev)
 {
-	const struct pci_host_ops *host = dev->root ? dev->root->host : NULL;
+	return dev->root ? dev->root->host : NULL;
+}
 
-	if (host && host->msi)
+/*
+ * The guest programmed (addr, data) into a vector that may fire: bind its route now, so
+ * that delivering it later is one host call with nothing to look up (dev->irq_lock held).
+ */
+static void route_update(struct pci_dev *dev, struct pci_msi_route *rt, uint64_t addr,
+			 uint32_t data)
+{
+	const struct pci_host_ops *host = host_of(dev);
+
+	if (!host || !host->msi_route || !host->msi_fire)
+		return;
+	if (rt->bound && rt->addr == addr && rt->data == data)
+		return;
+	rt->addr = addr;
+	rt->data = data;
+	rt->bound = host->msi_route(dev->root->host_opaque, &rt->route, addr, data) == 0;
+}
+
+/* Through the vector's route when it carries this very message, else as a plain message.
+ * `rt` is a copy taken under dev->irq_lock (or NULL). */
+static void msi_send(struct pci_dev *dev, const struct pci_msi_route *rt, uint64_t addr,
+		     uint32_t data)
+{
+	const struct pci_host_ops *host = host_of(dev);
+
+	if (!host)
+		return;
+	if (rt && rt->bound && rt->addr == addr && rt->data == data && host->msi_fire &&
+	    host->msi_fire(dev->root->host_opaque, rt->route))
+		return;
+	if (host->msi)
 		host->msi(dev->root->host_opaque, addr, data);
 }
 
@@ -100,13 +131,18 @@ int pci_add_msix(struct pci_dev *dev, int nvec, int bar, uint32_t table_off, uin
 		return -ENOSPC;
 	dev->msix.table = calloc((size_t)nvec, PCI_MSIX_ENTRY_SIZE);
 	dev->msix.pba = calloc((size_t)(nvec + 63) / 64, sizeof(uint64_t));
-	if (!dev->msix.table || !dev->msix.pba) {
+	dev->msix.routes = calloc((size_t)nvec, sizeof(*dev->msix.routes));
+	if (!dev->msix.table || !dev->msix.pba || !dev->msix.routes) {
 		free(dev->msix.table);
 		free(dev->msix.pba);
+		free(dev->msix.routes);
 		dev->msix.table = NULL;
 		dev->msix.pba = NULL;
+		dev->msix.routes = NULL;
 		return -ENOMEM;
 	}
+	for (int v = 0; v < nvec; v++)
+		dev->msix.routes[v].route = -1;
 	/* PCIe 5.0 7.7.2.2: every vector starts masked. */
 	for (int v = 0; v < nvec; v++)
 		dev->msix.table[v * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] =
@@ -167,7 +203,18 @@ static void msix_deliver_pending(struct pci_dev *dev, int vec)
 		return;
 	pba_set(dev, vec, false);
 	if (may_send(dev))
-		msi_send(dev, bus_load_le(e, 8), (uint32_t)bus_load_le(e + 8, 4));
+		msi_send(dev, &dev->msix.routes[vec], bus_load_le(e, 8),
+			 (uint32_t)bus_load_le(e + 8, 4));
+}
+
+/* A vector whose entry is unmasked may fire with the message it holds now: bind it. */
+static void msix_route_update(struct pci_dev *dev, int vec)
+{
+	const uint8_t *e = msix_entry(dev, vec);
+
+	if (!(e[PCI_MSIX_ENTRY_VECTOR_CTRL] & PCI_MSIX_ENTRY_CTRL_MASKBIT))
+		route_update(dev, &dev->msix.routes[vec], bus_load_le(e, 8),
+			     (uint32_t)bus_load_le(e + 8, 4));
 }
 
 bool pci_config_touches_msi(const struct pci_dev *dev, unsigned off, unsigned size)
@@ -179,6 +226,13 @@ bool pci_config_touches_msi(const struct pci_dev *dev, unsigned off, unsigned si
 
 void pci_msi_after_config_write(struct pci_dev *dev, unsigned off, unsigned size)
 {
+	if (msi_enabled(dev)) {
+		uint64_t addr;
+		uint32_t data;
+
+		msi_message(dev, &addr, &data);
+		route_update(dev, &dev->msi.route, addr, data);
+	}
 	if (dev->msix.nvec && msix_enabled(dev) && !(msix_flags(dev) & PCI_MSIX_FLAGS_MASKALL)) {
 		for (int w = 0; w < (dev->msix.nvec + 63) / 64; w++)
 			if (dev->msix.pba[w])
@@ -193,7 +247,7 @@ void pci_msi_after_config_write(struct pci_dev *dev, unsigned off, unsigned size
 		dev->cfg[dev->msi.cap + PCI_MSI_PENDING_64] &= (uint8_t)~1;
 		msi_message(dev, &addr, &data);
 		if (may_send(dev))
-			msi_send(dev, addr, data);
+			msi_send(dev, &dev->msi.route, addr, data);
 	}
 }
 
@@ -237,9 +291,11 @@ bool pci_msix_mmio(struct pci_dev *dev, int bar, uint64_t off, uint64_t *val, un
 			if (field == PCI_MSIX_ENTRY_VECTOR_CTRL) {
 				v &= PCI_MSIX_ENTRY_CTRL_MASKBIT;
 				bus_store_le(x->table + o, v, 4);
+				msix_route_update(dev, vec);
 				msix_deliver_pending(dev, vec);
 			} else {
 				bus_store_le(x->table + o, v, 4);
+				msix_route_update(dev, vec);
 			}
 		}
 	}
@@ -251,6 +307,7 @@ bool pci_msix_mmio(struct pci_dev *dev, int bar, uint64_t off, uint64_t *val, un
 
 bool pci_notify(struct pci_dev *dev, int vec)
 {
+	struct pci_msi_route rt;
 	uint64_t addr;
 	uint32_t data;
 	bool send;
@@ -272,6 +329,7 @@ bool pci_notify(struct pci_dev *dev, int vec)
 		}
 		addr = bus_load_le(msix_entry(dev, vec), 8);
 		data = (uint32_t)bus_load_le(msix_entry(dev, vec) + 8, 4);
+		rt = dev->msix.routes[vec];
 	} else if (msi_enabled(dev)) {
 		if (msi_masked(dev)) {
 			dev->cfg[dev->msi.cap + PCI_MSI_PENDING_64] |= 1;
@@ -279,6 +337,7 @@ bool pci_notify(struct pci_dev *dev, int vec)
 			return true;
 		}
 		msi_message(dev, &addr, &data);
+		rt = dev->msi.route;
 	} else {
 		pthread_mutex_unlock(&dev->irq_lock);
 		return false;
@@ -286,7 +345,7 @@ bool pci_notify(struct pci_dev *dev, int vec)
 	send = may_send(dev);
 	pthread_mutex_unlock(&dev->irq_lock);
 	if (send)
-		msi_send(dev, addr, data);
+		msi_send(dev, &rt, addr, data);
 	else
 		pr_ratelimited("pci: %s: MSI dropped, bus mastering is disabled", dev->name);
 	return true;

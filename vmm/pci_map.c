@@ -2,8 +2,9 @@
 /*
  * The bus-address view: which BARs the CPU reaches through the bridges' windows (their
  * effective mappings, pushed to the host as trapped ranges or RAM memslots), the trap
- * handler that carves the MSI-X table and PBA out of a BAR, and device DMA resolved through
- * the same view (guest RAM or a peer's RAM-backed BAR).
+ * handler that carves the MSI-X table and PBA out of a BAR, and the address space device DMA
+ * is resolved through, rebuilt from the same view (guest RAM, peers' RAM-backed BARs and
+ * BARs with a DMA handler).
  */
 #include "vmm/pci.h"
 
@@ -240,6 +241,47 @@ static const struct bar_ref *find_conflict(const struct bar_list *l, const struc
 }
 
 /*
+ * What DMA reaches now: guest RAM first (it wins over a BAR programmed on top of it, as
+ * RAM memslots do in KVM), then every mapped memory BAR that is RAM-backed or takes DMA
+ * through a handler. Called with root->lock held, after the mappings changed.
+ */
+static void rebuild_address_space(struct pci_root *root, const struct bar_list *l)
+{
+	int max = MEM_MAX_REGIONS + l->n, n = 0, ret;
+	struct as_region *v = calloc((size_t)max, sizeof(*v));
+
+	if (!v) {
+		pr_err("pci: out of memory rebuilding the DMA address space");
+		return;
+	}
+	if (root->mem)
+		n = mem_as_regions(root->mem, v, MEM_MAX_REGIONS);
+	for (int i = 0; i < l->n; i++) {
+		const struct pci_bar *b = &l->v[i].dev->bars[l->v[i].bar];
+
+		if (b->mapped_addr == ~0ULL || b->type == PCI_BAR_IO)
+			continue;
+		if (b->mapped_ram && b->ram)
+			v[n++] = (struct as_region){.base = b->mapped_addr,
+						    .size = b->size,
+						    .hva = b->ram,
+						    .owner = l->v[i].dev};
+		else if (!b->mapped_ram && b->dma_rw)
+			v[n++] = (struct as_region){.base = b->mapped_addr,
+						    .size = b->size,
+						    .rw = b->dma_rw,
+						    .opaque = b->opaque,
+						    .owner = l->v[i].dev};
+	}
+	ret = as_rebuild(&root->as, v, n);
+	if (ret > 0)
+		pr_ratelimited("pci: %d BAR(s) overlap guest RAM; DMA does not reach them", ret);
+	else if (ret < 0)
+		pr_err("pci: out of memory rebuilding the DMA address space");
+	free(v);
+}
+
+/*
  * Diff the wanted state against what the host has: unmap what moved or went away first (so
  * a BAR can move onto the place another one left), then map what is new. A BAR that would
  * overlap one already mapped stays unmapped (the first one keeps its place) until the
@@ -253,7 +295,6 @@ void pci_update_mappings_locked(struct pci_root *root)
 	if (l.oom)
 		pr_err("pci: out of memory updating BAR mappings");
 
-	pthread_rwlock_wrlock(&root->map_lock);
 	for (int i = 0; i < l.n; i++) {
 		struct pci_bar *b = &l.v[i].dev->bars[l.v[i].bar];
 
@@ -280,7 +321,7 @@ void pci_update_mappings_locked(struct pci_root *root)
 			pr_ratelimited("pci: %s BAR%d at 0x%llx could not be mapped (%d)",
 				       r->dev->name, r->bar, (unsigned long long)r->want, ret);
 	}
-	pthread_rwlock_unlock(&root->map_lock);
+	rebuild_address_space(root, &l);
 
 	for (int i = 0; i < l.n; i++) {
 		struct bar_ref *r = &l.v[i];
@@ -301,122 +342,46 @@ void pci_update_mappings(struct pci_root *root)
 
 /* ---- DMA ---- */
 
-struct p2p_lookup {
-	uint64_t addr, len;
-	void *hva;
-};
-
-static void find_ram_bar(struct pci_dev *dev, void *arg)
-{
-	struct p2p_lookup *q = arg;
-
-	for (int i = 0; i < PCI_NUM_BARS && !q->hva; i++) {
-		const struct pci_bar *b = &dev->bars[i];
-
-		if (!b->mapped_ram || b->mapped_addr == ~0ULL || !b->ram)
-			continue;
-		if (q->addr >= b->mapped_addr && q->addr - b->mapped_addr < b->size &&
-		    q->len <= b->size - (q->addr - b->mapped_addr))
-			q->hva = (uint8_t *)b->ram + (q->addr - b->mapped_addr);
-	}
-}
-
 void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len)
 {
-	struct pci_root *root = dev->root;
-	struct p2p_lookup q = {.addr = addr, .len = len ? len : 1};
-	uint64_t end;
-	void *p;
+	struct as_target t = as_map(dev->root ? &dev->root->as : NULL, &dev->dma, addr, len);
 
-	if (!root || add_overflows_u64(addr, q.len, &end))
-		return NULL;
-	if (!(__atomic_load_n(&dev->cfg[PCI_COMMAND], __ATOMIC_RELAXED) & PCI_COMMAND_MASTER))
-		return NULL;
-	if (root->mem) {
-		p = mem_gpa_to_hva(root->mem, addr, q.len);
-		if (p)
-			return p;
-	}
-	pthread_rwlock_rdlock(&root->map_lock);
-	pci_for_each_dev(&root->bus0, find_ram_bar, &q);
-	pthread_rwlock_unlock(&root->map_lock);
-	return q.hva;
-}
-
-/* A trapped BAR with a DMA handler, of a function other than the requester. */
-struct trap_lookup {
-	const struct pci_dev *self;
-	uint64_t addr, len;
-	int (*dma_rw)(void *opaque, uint64_t off, void *buf, uint64_t len, bool write);
-	void *opaque;
-	uint64_t off;
-};
-
-static void find_dma_bar(struct pci_dev *dev, void *arg)
-{
-	struct trap_lookup *q = arg;
-
-	if (dev == q->self)
-		return;
-	for (int i = 0; i < PCI_NUM_BARS && !q->dma_rw; i++) {
-		const struct pci_bar *b = &dev->bars[i];
-
-		if (!b->dma_rw || b->mapped_ram || b->mapped_addr == ~0ULL)
-			continue;
-		if (q->addr >= b->mapped_addr && q->addr - b->mapped_addr < b->size &&
-		    q->len <= b->size - (q->addr - b->mapped_addr)) {
-			q->dma_rw = b->dma_rw;
-			q->opaque = b->opaque;
-			q->off = q->addr - b->mapped_addr;
-		}
-	}
+	return t.kind == AS_RAM ? t.hva : NULL;
 }
 
 /*
- * The handler runs after map_lock is dropped, so it may take its device's lock in any state
+ * A handler runs with no PCI core lock held, so it may take its device's lock in any state
  * (the NTB link thread holds that lock while it changes memslots). A BAR moved meanwhile is
  * the guest racing its own DMA; the handler still checks `off` against what it backs now.
  */
-static int dma_through_bar(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, bool write)
+static int dma_rw(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, bool write)
 {
-	struct pci_root *root = dev->root;
-	struct trap_lookup q = {.self = dev, .addr = addr, .len = len};
-	uint64_t end;
+	struct as_target t;
 
-	if (!root || add_overflows_u64(addr, len, &end))
-		return -EFAULT;
-	if (!(__atomic_load_n(&dev->cfg[PCI_COMMAND], __ATOMIC_RELAXED) & PCI_COMMAND_MASTER))
-		return -EFAULT;
-	pthread_rwlock_rdlock(&root->map_lock);
-	pci_for_each_dev(&root->bus0, find_dma_bar, &q);
-	pthread_rwlock_unlock(&root->map_lock);
-	if (!q.dma_rw)
-		return -EFAULT;
-	return q.dma_rw(q.opaque, q.off, buf, len, write) ? -EFAULT : 0;
+	if (len == 0)
+		return 0;
+	t = as_map(dev->root ? &dev->root->as : NULL, &dev->dma, addr, len);
+	switch (t.kind) {
+	case AS_RAM:
+		if (write)
+			memcpy(t.hva, buf, len);
+		else
+			memcpy(buf, t.hva, len);
+		return 0;
+	case AS_HANDLER:
+		return t.rw(t.opaque, t.off, buf, len, write) ? -EFAULT : 0;
+	case AS_NONE:
+		break;
+	}
+	return -EFAULT;
 }
 
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len)
 {
-	void *p;
-
-	if (len == 0)
-		return 0;
-	p = pci_dma_map(dev, addr, len);
-	if (!p)
-		return dma_through_bar(dev, addr, buf, len, false);
-	memcpy(buf, p, len);
-	return 0;
+	return dma_rw(dev, addr, buf, len, false);
 }
 
 int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t len)
 {
-	void *p;
-
-	if (len == 0)
-		return 0;
-	p = pci_dma_map(dev, addr, len);
-	if (!p)
-		return dma_through_bar(dev, addr, (void *)buf, len, true);
-	memcpy(p, buf, len);
-	return 0;
+	return dma_rw(dev, addr, (void *)buf, len, true);
 }

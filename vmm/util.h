@@ -31,8 +31,8 @@ void vmm_log(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 #define pr_debug(...) vmm_log(LOG_DEBUG, __VA_ARGS__)
 
 /*
- * Guest-caused oddities are logged at most `burst` times per call site, so a hostile
- * guest cannot flood the host log.
+ * Guest-caused oddities are logged at most 10 times per call site (each expansion has its
+ * own counter), so a hostile guest cannot flood the host log.
  */
 #define pr_ratelimited(...)                                                                        \
 	do {                                                                                       \
@@ -47,7 +47,8 @@ void vmm_log(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 NORETURN void die(const char *fmt, ...) PRINTF(1, 2);
 NORETURN void die_errno(const char *fmt, ...) PRINTF(1, 2);
 
-/* a + b without wrapping; returns false on overflow. */
+/* *res = a + b; true when the sum wrapped (then *res holds the low 64 bits), false when it
+ * fits: `if (add_overflows_u64(a, b, &end)) reject;`. */
 static inline bool add_overflows_u64(uint64_t a, uint64_t b, uint64_t *res)
 {
 	return __builtin_add_overflow(a, b, res);

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The NVMe controller model alone: no KVM, no PCI, no guest. An in-process polled driver
- * talks to nvme_ctrl_create() through the three interfaces of devices/nvme/nvme.h (BAR0
- * accesses, a DMA map over malloc'd "guest memory", an ioeventfd hook) and keeps QD 4 KiB
+ * The NVMe controller model alone: no KVM, no guest. An in-process polled driver talks to
+ * the controller through the three interfaces of devices/nvme/nvme.h (BAR0 accesses, a DMA
+ * map, an ioeventfd hook) and keeps QD 4 KiB
  * random reads in flight on one I/O queue pair of a null namespace, like the ring-3 driver in
  * guests/nvme-smoke/bench.c (completions reaped by phase tag, doorbells written once per
  * reaped batch). It measures what the device model itself costs per I/O.
+ *
+ * DMA paths (-d):
+ *   pci       (default) the controller is a PCI function (nvme_pci_create) on a PCI root
+ *             over real guest RAM (mem_init): every queue entry and PRP goes through the
+ *             machine's own lookup (nvme_pci.c's dma_map, the PCI core's DMA path), as
+ *             under a guest. BAR0 sits at BAR0_ADDR; the ioeventfd hook gets bus addresses.
+ *   fake      nvme_ctrl_create() with a bounds check over malloc'd memory: the model only.
  *
  * Modes (-m):
  *   inline    iothread = false: every doorbell is a trapped BAR0 write (nvme_bar0_write,
@@ -16,7 +23,8 @@
  *             KVM does with an ioeventfd write). The driver and the I/O thread run on two
  *             cores (pinned apart when there are two); "cpu" shows how many were busy.
  *
- *   build/nvme-device-bench [-m inline|iothread|all] [-q 1,2,4,...] [-t SECONDS] [-c CPU]
+ *   build/nvme-device-bench [-m inline|iothread|all] [-d pci|fake] [-q 1,2,4,...]
+ *                           [-t SECONDS] [-c CPU]
  *
  * Prints one table row per (mode, QD):
  *   IOPS       completions per second of wall time;
@@ -46,7 +54,11 @@
 #include <unistd.h>
 
 #include "devices/nvme/nvme.h"
+#include "devices/nvme/nvme_pci.h"
 #include "devices/nvme/spec.h"
+#include "vmm/mem.h"
+#include "vmm/pci.h"
+#include "vmm/util.h"
 
 #define MEM_BASE    0x100000ULL /* bus address of the fake guest memory */
 #define MEM_SIZE    (8ULL << 20)
@@ -60,6 +72,8 @@
 #define ADM_DBBUF   0x7c		  /* Doorbell Buffer Config (NVMe 1.3 5.7) */
 #define CC_IO_ES    (6u << 16 | 4u << 20) /* IOSQES 64 bytes, IOCQES 16 bytes */
 #define WAIT_NS	    (5ULL * 1000000000ULL)
+#define BAR0_ADDR   0xc0000000ULL /* -d pci: where BAR0 is programmed */
+#define NVME_DEVFN  0x08
 
 struct queue {
 	uint64_t sq, cq; /* bus addresses */
@@ -68,7 +82,11 @@ struct queue {
 };
 
 struct bench {
-	uint8_t *mem;
+	uint8_t *mem; /* host pointer for bus address MEM_BASE */
+	bool pci;
+	struct guest_mem ram; /* -d pci */
+	struct pci_root root;
+	struct nvme_pci *npci;
 	uint64_t next; /* bump allocator in mem */
 	struct nvme_ctrl *c;
 	struct queue aq, io;
@@ -133,6 +151,71 @@ static int host_ioeventfd(void *opaque, uint64_t off, int efd, bool assign)
 		return -EINVAL;
 	__atomic_store_n(&b->efd[slot], assign ? efd : -1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* ---- -d pci: the machine's side, minus KVM ---- */
+
+static int pci_map_trap(void *opaque, enum bus_space space, uint64_t addr, uint64_t size,
+			const struct bus_ops *ops, void *dev_opaque, const char *name)
+{
+	return 0;
+}
+
+static void pci_unmap_trap(void *opaque, enum bus_space space, uint64_t addr)
+{
+}
+
+static void pci_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+}
+
+static void pci_intx(void *opaque, uint32_t gsi, int level)
+{
+}
+
+static int pci_ioeventfd(void *opaque, uint64_t addr, unsigned len, int efd, bool assign)
+{
+	return addr < BAR0_ADDR ? -EINVAL : host_ioeventfd(opaque, addr - BAR0_ADDR, efd, assign);
+}
+
+static const struct pci_host_ops bench_pci_host = {.map_trap = pci_map_trap,
+						   .unmap_trap = pci_unmap_trap,
+						   .msi = pci_msi,
+						   .intx = pci_intx,
+						   .ioeventfd = pci_ioeventfd};
+
+/* RAM from bus address 0 past the driver's memory; the function at NVME_DEVFN on bus 0 with
+ * BAR0 at BAR0_ADDR, memory decoding and bus mastering on, as firmware leaves it. */
+static struct nvme_ctrl *pci_create(struct bench *b, const struct nvme_ctrl_config *cfg)
+{
+	char err[256] = "";
+	int ret;
+
+	ret = mem_init(&b->ram, ALIGN_UP(MEM_BASE + MEM_SIZE, 2ULL << 20), false, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "nvme-device-bench: %s\n", err);
+		exit(1);
+	}
+	b->mem = mem_gpa_to_hva(&b->ram, MEM_BASE, MEM_SIZE);
+	pci_root_init(&b->root, &bench_pci_host, b, &b->ram, 0);
+	b->npci = nvme_pci_create(cfg, err, sizeof(err));
+	if (!b->npci || pci_bus_add(&b->root.bus0, &b->npci->pci, NVME_DEVFN)) {
+		fprintf(stderr, "nvme-device-bench: nvme_pci_create: %s\n", err);
+		exit(1);
+	}
+	pci_config_write(&b->root, 0, NVME_DEVFN, PCI_BASE_ADDRESS_0, (uint32_t)BAR0_ADDR, 4);
+	pci_config_write(&b->root, 0, NVME_DEVFN, PCI_BASE_ADDRESS_0 + 4,
+			 (uint32_t)(BAR0_ADDR >> 32), 4);
+	pci_config_write(&b->root, 0, NVME_DEVFN, PCI_COMMAND,
+			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	return b->npci->ctrl;
+}
+
+static void pci_destroy(struct bench *b)
+{
+	pci_root_destroy(&b->root);
+	nvme_pci_destroy(b->npci);
+	mem_free(&b->ram);
 }
 
 static void *ptr(struct bench *b, uint64_t addr)
@@ -394,7 +477,8 @@ static void pin(int cpu)
 			strerror(errno));
 }
 
-static void run_mode(int mode, const unsigned *qds, int nqd, double seconds, int cpu, int other_cpu)
+static void run_mode(int mode, bool pci, const unsigned *qds, int nqd, double seconds, int cpu,
+		     int other_cpu)
 {
 	struct nvme_ns_config ns = {.size = NS_SIZE, .lba_size = LBA_SIZE, .backend = "null"};
 	struct nvme_ctrl_config cfg = {.name = "bench", .ns = &ns, .nr_ns = 1, .max_queues = 4};
@@ -404,9 +488,13 @@ static void run_mode(int mode, const unsigned *qds, int nqd, double seconds, int
 
 	if (!b)
 		fail("%s%u", "out of memory", 0);
-	b->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b->mem == MAP_FAILED)
-		fail("%s%u", "cannot map the fake guest memory", 0);
+	b->pci = pci;
+	if (!pci) {
+		b->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			      -1, 0);
+		if (b->mem == MAP_FAILED)
+			fail("%s%u", "cannot map the fake guest memory", 0);
+	}
 	b->next = MEM_BASE;
 	b->rng = 0x9E3779B97F4A7C15ULL;
 	for (int i = 0; i < MAX_SLOTS; i++)
@@ -419,7 +507,7 @@ static void run_mode(int mode, const unsigned *qds, int nqd, double seconds, int
 	} else {
 		pin(cpu);
 	}
-	b->c = nvme_ctrl_create(&cfg, &host, err, sizeof(err));
+	b->c = pci ? pci_create(b, &cfg) : nvme_ctrl_create(&cfg, &host, err, sizeof(err));
 	if (!b->c) {
 		fprintf(stderr, "nvme-device-bench: nvme_ctrl_create: %s\n", err);
 		exit(1);
@@ -438,14 +526,19 @@ static void run_mode(int mode, const unsigned *qds, int nqd, double seconds, int
 		       (double)r.ios / dev_cpu, dev_cpu * 1e9 / (double)r.ios, r.doorbells_per_io);
 		fflush(stdout);
 	}
-	nvme_ctrl_destroy(b->c);
-	munmap(b->mem, MEM_SIZE);
+	if (pci) {
+		pci_destroy(b);
+	} else {
+		nvme_ctrl_destroy(b->c);
+		munmap(b->mem, MEM_SIZE);
+	}
 	free(b);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nvme-device-bench [-m inline|iothread|all] [-q QD,QD,...] "
+	fprintf(stderr, "usage: nvme-device-bench [-m inline|iothread|all] [-d pci|fake] "
+			"[-q QD,QD,...] "
 			"[-t SECONDS per QD] [-c CPU for the driver (-1: no pinning)]\n");
 	exit(2);
 }
@@ -456,9 +549,16 @@ int main(int argc, char **argv)
 	int nqd = 8, opt, first = 0, last = 1, ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	int cpu = ncpu > 1 ? ncpu - 1 : 0, other;
 	double seconds = 1.0;
+	bool pci = true;
 
-	while ((opt = getopt(argc, argv, "m:q:t:c:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:d:q:t:c:h")) != -1) {
 		switch (opt) {
+		case 'd':
+			if (!strcmp(optarg, "fake"))
+				pci = false;
+			else if (strcmp(optarg, "pci"))
+				usage();
+			break;
 		case 'm':
 			if (!strcmp(optarg, "inline"))
 				first = last = 0;
@@ -500,6 +600,6 @@ int main(int argc, char **argv)
 	printf("%-9s %4s %11s %8s %6s %6s %11s %7s %9s\n", "mode", "qd", "IOPS", "lat us", "cpu",
 	       "devcpu", "IOPS/core", "ns/IO", "dbell/IO");
 	for (int mode = first; mode <= last; mode++)
-		run_mode(mode, qds, nqd, seconds, cpu, other);
+		run_mode(mode, pci, qds, nqd, seconds, cpu, other);
 	return 0;
 }

@@ -304,6 +304,12 @@ static void *link_thread(void *arg)
 		}
 		if (p[2].revents && l->listen_fd >= 0)
 			link_accept(l);
+		/* the peer wrote over the switch state's lock: its fault, so the link goes down */
+		if (l->conn_fd >= 0 && ntb_shm_broken(l->ntb->shm)) {
+			pr_warn("%s: the peer broke the shared switch state; link down",
+				l->ntb->name);
+			link_lost(l);
+		}
 	}
 	return NULL;
 }

@@ -678,6 +678,7 @@ void ntb_peer_lost(struct ntb *ntb)
 		ntb_shm_unlock(ntb->shm);
 		drop_peer(ntb);
 	}
+	ntb_shm_repair(ntb->shm); /* the peer that broke the lock is gone */
 	ntb_irq_update(ntb);
 	ntb_kick(ntb, kick);
 	root_unlock(ntb);

@@ -126,6 +126,8 @@ fail_errno:
 	return ret;
 }
 
+static void mark_broken(const struct ntb_shm *shm, bool on);
+
 int ntb_shm_map(int fd, struct ntb_shm **out)
 {
 	struct stat st;
@@ -149,8 +151,65 @@ int ntb_shm_map(int fd, struct ntb_shm **out)
 
 void ntb_shm_unmap(struct ntb_shm *shm)
 {
-	if (shm)
-		munmap(shm, sizeof(*shm));
+	if (!shm)
+		return;
+	mark_broken(shm, false); /* the address may be reused by the next mapping */
+	munmap(shm, sizeof(*shm));
+}
+
+/*
+ * The lock lives in memory the peer can write, so a lock error (EINVAL, ENOTRECOVERABLE: a
+ * mutex no well-behaved process leaves behind) is the peer's fault and never fatal here. The
+ * mapping is marked broken in this process (never in the region, which the peer could clear
+ * again), the caller goes on without the lock (every field it reads from the region is
+ * checked anyway: the peer writes them), and the link thread takes the link down
+ * (ntb_shm_broken). Each thread remembers the regions it "locked" that way, so that
+ * ntb_shm_unlock does not unlock a mutex it does not hold.
+ */
+#define NTB_SHM_MAX_BROKEN 16
+#define NTB_SHM_MAX_NESTED 4 /* ntb_join holds two regions at once */
+
+static pthread_mutex_t broken_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct ntb_shm *broken[NTB_SHM_MAX_BROKEN];
+static __thread const struct ntb_shm *unlocked[NTB_SHM_MAX_NESTED];
+
+static void mark_broken(const struct ntb_shm *shm, bool on)
+{
+	pthread_mutex_lock(&broken_lock);
+	for (int i = 0; i < NTB_SHM_MAX_BROKEN; i++) {
+		if (on && !broken[i]) {
+			broken[i] = shm;
+			break;
+		}
+		if (!on && broken[i] == shm)
+			broken[i] = NULL;
+	}
+	pthread_mutex_unlock(&broken_lock);
+}
+
+bool ntb_shm_broken(const struct ntb_shm *shm)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&broken_lock);
+	for (int i = 0; i < NTB_SHM_MAX_BROKEN && !found; i++)
+		found = shm && broken[i] == shm;
+	pthread_mutex_unlock(&broken_lock);
+	return found;
+}
+
+int ntb_shm_repair(struct ntb_shm *shm)
+{
+	int ret;
+
+	if (!ntb_shm_broken(shm))
+		return 0;
+	ret = init_lock(&shm->lock);
+	if (!ret) {
+		mark_broken(shm, false);
+		pr_warn("ntb: switch state lock re-initialised after the peer broke it");
+	}
+	return ret;
 }
 
 void ntb_shm_lock(struct ntb_shm *shm)
@@ -164,12 +223,26 @@ void ntb_shm_lock(struct ntb_shm *shm)
 		shm->lock_recoveries++;
 		pr_warn("ntb: switch state lock recovered from a dead process");
 	} else if (ret) {
-		die("ntb: switch state lock: %s", strerror(ret));
+		if (!ntb_shm_broken(shm))
+			pr_ratelimited("ntb: switch state lock: %s: the peer broke it; the link "
+				       "goes down",
+				       strerror(ret));
+		mark_broken(shm, true);
+		for (int i = 0; i < NTB_SHM_MAX_NESTED; i++)
+			if (!unlocked[i]) {
+				unlocked[i] = shm;
+				break;
+			}
 	}
 }
 
 void ntb_shm_unlock(struct ntb_shm *shm)
 {
+	for (int i = 0; i < NTB_SHM_MAX_NESTED; i++)
+		if (unlocked[i] == shm) {
+			unlocked[i] = NULL;
+			return;
+		}
 	pthread_mutex_unlock(&shm->lock);
 }
 

@@ -82,9 +82,14 @@ int ntb_shm_create(uint32_t nt_ports, const uint64_t mw_size[2], const uint8_t m
 int ntb_shm_map(int fd, struct ntb_shm **out);
 void ntb_shm_unmap(struct ntb_shm *shm);
 
-/* Take/release the region lock; recovers a lock whose owner died. */
+/* Take/release the region lock; recovers a lock whose owner died. A lock the peer broke is
+ * not fatal: the region is marked broken in this process (ntb_shm_broken) and the caller
+ * goes on without the lock. */
 void ntb_shm_lock(struct ntb_shm *shm);
 void ntb_shm_unlock(struct ntb_shm *shm);
+bool ntb_shm_broken(const struct ntb_shm *shm);
+/* With no peer attached any more: give a broken region a fresh lock. 0 or -errno. */
+int ntb_shm_repair(struct ntb_shm *shm);
 
 /* Power-on state of port index `i` (static setup kept, dynamic state cleared). Locked. */
 void ntb_shm_port_reset(struct ntb_shm *shm, int i);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "devices/ntb/internal.h"
+#include "vmm/addr_space.h"
 #include "vmm/util.h"
 
 static uint64_t page_size(void)
@@ -31,15 +32,20 @@ static uint64_t page_size(void)
 	return ps;
 }
 
+/*
+ * The containment check is the address space's (as_range_offset): this used to be written
+ * here with `gpa - reg->gpa > reg->size`, which let a zero-length range at the first byte
+ * past a region through, with an offset one past its end in the memfd.
+ */
 int64_t ntb_ram_offset(const struct ntb_ram *layout, uint64_t gpa, uint64_t size)
 {
+	uint64_t off;
+
 	for (int r = 0; r < layout->nregions && r < NTB_MAX_RAM_REGIONS; r++) {
 		const struct ntb_ram_region *reg = &layout->region[r];
 
-		if (gpa < reg->gpa || gpa - reg->gpa > reg->size ||
-		    size > reg->size - (gpa - reg->gpa))
-			continue;
-		return (int64_t)(reg->offset + (gpa - reg->gpa));
+		if (as_range_offset(reg->gpa, reg->size, gpa, size, &off))
+			return (int64_t)(reg->offset + off);
 	}
 	return -1;
 }

@@ -12,8 +12,6 @@
 #include "devices/nvme/pmr.h"
 #include "vmm/util.h"
 
-#define CMB_OFF ~0ULL
-
 uint32_t nvme_cmbsz_encode(uint64_t size)
 {
 	unsigned szu = 0;
@@ -62,7 +60,8 @@ int nvme_cmb_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char 
 		      NVME_CMBLOC_CDPMLS | NVME_CMBLOC_CDPCILS | NVME_CMBLOC_CDMMMS |
 		      NVME_CMBLOC_OFST(0);
 	cmb->cmbsz = nvme_cmbsz_encode(size);
-	cmb->base = CMB_OFF;
+	c->mem_space[NVME_MEM_CMB] =
+		(struct as_region){.base = AS_OFF, .size = size, .hva = cmb->ram};
 	c->cmb = cmb;
 	c->cap |= NVME_CAP_CMBS;
 	return 0;
@@ -72,6 +71,7 @@ void nvme_cmb_fini(struct nvme_ctrl *c)
 {
 	if (!c->cmb)
 		return;
+	c->mem_space[NVME_MEM_CMB] = (struct as_region){.base = AS_OFF};
 	munmap(c->cmb->ram, c->cmb->size);
 	free(c->cmb);
 	c->cmb = NULL;
@@ -105,18 +105,18 @@ static void cmb_latch(struct nvme_ctrl *c, struct nvme_cmb *cmb)
 	uint64_t want = NVME_CMBMSC_CRE | NVME_CMBMSC_CMSE;
 
 	if ((cmb->cmbmsc & want) != want) {
-		__atomic_store_n(&cmb->base, CMB_OFF, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->mem_space[NVME_MEM_CMB].base, AS_OFF, __ATOMIC_RELEASE);
 		return;
 	}
 	if (__builtin_add_overflow(cba, cmb->size - 1, &end) || (cba & (cmb->size - 1))) {
 		pr_ratelimited("%s: CMBMSC.CBA 0x%llx invalid for a %llu-byte CMB", c->name,
 			       (unsigned long long)cba, (unsigned long long)cmb->size);
 		cmb->cmbsts |= NVME_CMBSTS_CBAI;
-		__atomic_store_n(&cmb->base, CMB_OFF, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->mem_space[NVME_MEM_CMB].base, AS_OFF, __ATOMIC_RELEASE);
 		return;
 	}
 	cmb->cmbsts &= ~NVME_CMBSTS_CBAI;
-	__atomic_store_n(&cmb->base, cba, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->mem_space[NVME_MEM_CMB].base, cba, __ATOMIC_RELEASE);
 }
 
 void nvme_cmb_reg_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigned size)
@@ -140,20 +140,6 @@ void nvme_cmb_reg_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigne
 	cmb_latch(c, cmb);
 }
 
-void *nvme_cmb_map(struct nvme_ctrl *c, uint64_t addr, uint64_t len)
-{
-	struct nvme_cmb *cmb = c->cmb;
-	uint64_t base;
-
-	if (!cmb)
-		return NULL;
-	base = __atomic_load_n(&cmb->base, __ATOMIC_ACQUIRE);
-	if (base == CMB_OFF || addr < base || addr - base >= cmb->size ||
-	    len > cmb->size - (addr - base))
-		return NULL;
-	return cmb->ram + (addr - base);
-}
-
 void *nvme_cmb_ram(struct nvme_ctrl *c, uint64_t *size)
 {
 	*size = c->cmb ? c->cmb->size : 0;
@@ -162,20 +148,11 @@ void *nvme_cmb_ram(struct nvme_ctrl *c, uint64_t *size)
 
 void *nvme_ctrl_mem_map(struct nvme_ctrl *c, uint64_t addr, uint64_t len)
 {
-	void *p = nvme_cmb_map(c, addr, len);
-
-	return p ? p : nvme_pmr_map(c, addr, len);
+	return as_map_regions(c->mem_space, NVME_NR_MEM_SPACES, addr, len);
 }
 
-static bool inside(const void *p, uint64_t len, const uint8_t *ram, uint64_t size)
+const struct as_region *nvme_ctrl_mem_space(struct nvme_ctrl *c, int *n)
 {
-	uintptr_t a = (uintptr_t)p, r = (uintptr_t)ram;
-
-	return ram && a < r + size && a + len > r;
-}
-
-bool nvme_ctrl_mem_owns(struct nvme_ctrl *c, const void *p, uint64_t len)
-{
-	return (c->cmb && inside(p, len, c->cmb->ram, c->cmb->size)) ||
-	       (c->pmr && inside(p, len, c->pmr->ram, c->pmr->size));
+	*n = NVME_NR_MEM_SPACES;
+	return c->mem_space;
 }

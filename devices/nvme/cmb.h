@@ -69,9 +69,7 @@ struct nvme_cmb {
 	uint32_t cmbloc, cmbsz; /* what the registers show while CMBMSC.CRE = 1 */
 	uint64_t cmbmsc;
 	uint32_t cmbsts;
-	/* Memory-space base latched at CMSE = 1, ~0 while the memory space is off. Read
-	 * without the controller lock by the DMA path. */
-	uint64_t base;
+	/* The memory-space base latched at CMSE = 1 is c->mem_space[NVME_MEM_CMB].base. */
 };
 
 /* CMBSZ for a CMB of `size` bytes (a power of two >= 4 KiB). */
@@ -84,7 +82,5 @@ void nvme_cmb_fini(struct nvme_ctrl *c);
 /* CMBLOC, CMBSZ, CMBMSC (64-bit), CMBSTS; controller lock held. */
 uint64_t nvme_cmb_reg_read(struct nvme_ctrl *c, uint64_t off);
 void nvme_cmb_reg_write(struct nvme_ctrl *c, uint64_t off, uint64_t val, unsigned size);
-/* Host pointer when [addr, addr + len) lies in the enabled CMB memory space, else NULL. */
-void *nvme_cmb_map(struct nvme_ctrl *c, uint64_t addr, uint64_t len);
 
 #endif

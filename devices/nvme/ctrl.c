@@ -111,6 +111,8 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 		nvme_ctrl_destroy(c);
 		return NULL;
 	}
+	for (int i = 0; i < NVME_NR_MEM_SPACES; i++)
+		c->mem_space[i] = (struct as_region){.base = AS_OFF};
 	if (nvme_cmb_init(c, cfg, err, errlen) || nvme_pmr_init(c, cfg, err, errlen)) {
 		nvme_ctrl_destroy(c);
 		return NULL;

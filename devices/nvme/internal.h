@@ -11,6 +11,7 @@
 #include "devices/nvme/backend.h"
 #include "devices/nvme/nvme.h"
 #include "devices/nvme/spec.h"
+#include "vmm/addr_space.h"
 
 #define NVME_AERL	      3	   /* Identify AERL: 4 outstanding AERs */
 #define NVME_ELPE	      15   /* 16 error log entries */
@@ -109,6 +110,8 @@ struct nvme_features {
 	bool timestamp_set;
 };
 
+enum { NVME_MEM_CMB, NVME_MEM_PMR, NVME_NR_MEM_SPACES };
+
 struct nvme_ctrl {
 	pthread_mutex_t lock;
 	struct nvme_host host;
@@ -160,6 +163,9 @@ struct nvme_ctrl {
 	uint8_t *bitbucket;   /* SGL Bit Bucket target: reads discard here */
 	struct nvme_cmb *cmb; /* cmb.h; NULL: no CMB */
 	struct nvme_pmr *pmr; /* pmr.h; NULL: no PMR */
+	/* The controller memory space as DMA sees it: the CMB and the PMR at their latched
+	 * CBA, base AS_OFF while off (stored atomically, read without the lock). */
+	struct as_region mem_space[NVME_NR_MEM_SPACES];
 
 	struct nvme_ring *ring; /* io_uring and I/O thread (iothread.h) */
 	struct nvme_dbbuf dbbuf;

@@ -138,15 +138,15 @@ bool nvme_intx_level(struct nvme_ctrl *c);
 /*
  * Controller memory: the host memory behind the CMB (BAR2) and the PMR (BAR4), NULL when not
  * configured; the address is fixed for the controller's life, so it can back a RAM BAR.
- * The bus interface resolves the controller's own DMA with nvme_ctrl_mem_map first: addresses
- * in an enabled controller memory space (CMBMSC/PMRMSC CMSE with a valid CBA) are served from
- * that memory; only the rest goes out on the bus. nvme_ctrl_mem_owns tells whether a host
- * pointer the bus returned is the controller's own memory (its own BAR while the memory space
- * is off: the bus interface refuses such a self-request).
+ * nvme_ctrl_mem_space gives the controller memory space (CMBMSC/PMRMSC CMSE with a valid
+ * CBA; an entry's base is AS_OFF while off) as the requester's own regions of an address
+ * space lookup (vmm/addr_space.h): the bus interface resolves the controller's DMA there
+ * first, and only the rest goes out on the bus. nvme_ctrl_mem_map is that first step alone.
  */
+struct as_region;
 void *nvme_cmb_ram(struct nvme_ctrl *c, uint64_t *size);
 void *nvme_pmr_ram(struct nvme_ctrl *c, uint64_t *size);
 void *nvme_ctrl_mem_map(struct nvme_ctrl *c, uint64_t addr, uint64_t len);
-bool nvme_ctrl_mem_owns(struct nvme_ctrl *c, const void *p, uint64_t len);
+const struct as_region *nvme_ctrl_mem_space(struct nvme_ctrl *c, int *n);
 
 #endif

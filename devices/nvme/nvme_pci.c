@@ -11,19 +11,16 @@
 #define PAGE 4096u
 
 /*
- * The controller's own memory space (CMB/PMR with CMSE) is routed inside the device; the rest
- * goes upstream. A request that comes back to the device's own RAM BAR while the memory
- * space is off would target its ingress port: refused, like any DMA to its own BARs.
+ * The controller's own memory space (CMB/PMR with CMSE, n->pci.dma.own) is routed inside the
+ * device; the rest goes upstream. A request that comes back to the device's own RAM BAR
+ * while the memory space is off would target its ingress port: the address space refuses
+ * it, like any DMA to a function's own BARs.
  */
 static void *glue_dma_map(void *opaque, uint64_t addr, uint64_t len)
 {
 	struct nvme_pci *n = opaque;
-	void *p = nvme_ctrl_mem_map(n->ctrl, addr, len);
 
-	if (p)
-		return p;
-	p = pci_dma_map(&n->pci, addr, len);
-	return p && nvme_ctrl_mem_owns(n->ctrl, p, len ? len : 1) ? NULL : p;
+	return pci_dma_map(&n->pci, addr, len);
 }
 
 static bool msi_or_msix_enabled(const struct pci_dev *d)
@@ -172,6 +169,7 @@ struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, 
 		     NVME_PCI_CLASS, 0, false);
 	n->pci.opaque = n;
 	n->pci.ops = &nvme_pci_dev_ops;
+	n->pci.dma.own = nvme_ctrl_mem_space(n->ctrl, &n->pci.dma.nown);
 	pci_set16(&n->pci, PCI_SUBSYSTEM_VENDOR_ID, NVME_PCI_VENDOR);
 	pci_set16(&n->pci, PCI_SUBSYSTEM_ID, NVME_PCI_DEVICE);
 	cmb = nvme_cmb_ram(n->ctrl, &cmb_size);

@@ -15,7 +15,15 @@
 #include "devices/nvme/internal.h"
 #include "vmm/util.h"
 
-#define PMR_OFF ~0ULL
+#define PMR_OFF AS_OFF
+
+/* The memory space DMA reaches: the latched base while the file is mapped, else nothing. */
+static void pmr_publish(struct nvme_ctrl *c, struct nvme_pmr *pmr)
+{
+	uint64_t base = pmr->enabled ? pmr->base : AS_OFF;
+
+	__atomic_store_n(&c->mem_space[NVME_MEM_PMR].base, base, __ATOMIC_RELEASE);
+}
 
 static int pmr_open(struct nvme_ctrl *c, const char *path, uint64_t *size, char *err, size_t errlen)
 {
@@ -131,6 +139,8 @@ int nvme_pmr_init(struct nvme_ctrl *c, const struct nvme_ctrl_config *cfg, char 
 	pmr->fd = fd;
 	pmr->size = size;
 	pmr->base = PMR_OFF;
+	c->mem_space[NVME_MEM_PMR] =
+		(struct as_region){.base = AS_OFF, .size = size, .hva = pmr->ram};
 	pmr->pmrcap = NVME_PMRCAP_RDS | NVME_PMRCAP_WDS | NVME_PMRCAP_BIR(NVME_PMR_BIR) |
 		      NVME_PMRCAP_PMRTU(0) | NVME_PMRCAP_PMRWBM(2) |
 		      NVME_PMRCAP_PMRTO(pmr_timeout(size)) | NVME_PMRCAP_CMSS;
@@ -181,7 +191,8 @@ static void pmr_enable(struct nvme_ctrl *c, struct nvme_pmr *pmr)
 		pmr_error(c, pmr, NVME_PMR_HSTS_RESTORE_ERR, "cannot map the file", errno);
 		return;
 	}
-	__atomic_store_n(&pmr->enabled, true, __ATOMIC_RELEASE);
+	pmr->enabled = true;
+	pmr_publish(c, pmr);
 	pmr->pmrsts &= ~(NVME_PMRSTS_NRDY | NVME_PMRSTS_ERR(0xff) | NVME_PMRSTS_HSTS_MASK);
 }
 
@@ -191,13 +202,16 @@ static void pmr_disable(struct nvme_ctrl *c, struct nvme_pmr *pmr)
 	void *p;
 
 	nvme_pmr_persist(c);
+	/* DMA stops reaching the file before the scratch pages replace it */
+	__atomic_store_n(&c->mem_space[NVME_MEM_PMR].base, AS_OFF, __ATOMIC_RELEASE);
 	p = mmap(pmr->ram, pmr->size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		pmr_error(c, pmr, pmr->pmrsts & NVME_PMRSTS_HSTS_MASK, "cannot unmap the file",
 			  errno);
 	else
-		__atomic_store_n(&pmr->enabled, false, __ATOMIC_RELEASE);
+		pmr->enabled = false;
+	pmr_publish(c, pmr);
 	pmr->pmrsts |= NVME_PMRSTS_NRDY;
 }
 
@@ -208,6 +222,7 @@ void nvme_pmr_fini(struct nvme_ctrl *c)
 	if (!pmr)
 		return;
 	nvme_pmr_persist(c);
+	c->mem_space[NVME_MEM_PMR] = (struct as_region){.base = AS_OFF};
 	munmap(pmr->ram, pmr->size);
 	close(pmr->fd);
 	free(pmr);
@@ -247,18 +262,21 @@ static void pmr_latch(struct nvme_ctrl *c, struct nvme_pmr *pmr)
 	uint64_t cba = (uint64_t)pmr->pmrmscu << 32 | (pmr->pmrmscl & NVME_PMRMSCL_CBA_MASK), end;
 
 	if (!(pmr->pmrmscl & NVME_PMRMSCL_CMSE)) {
-		__atomic_store_n(&pmr->base, PMR_OFF, __ATOMIC_RELEASE);
+		pmr->base = PMR_OFF;
+		pmr_publish(c, pmr);
 		return;
 	}
 	if (__builtin_add_overflow(cba, pmr->size - 1, &end) || (cba & (pmr->size - 1))) {
 		pr_ratelimited("%s: PMRMSC.CBA 0x%llx invalid for a %llu-byte PMR", c->name,
 			       (unsigned long long)cba, (unsigned long long)pmr->size);
 		pmr->pmrsts |= NVME_PMRSTS_CBAI;
-		__atomic_store_n(&pmr->base, PMR_OFF, __ATOMIC_RELEASE);
+		pmr->base = PMR_OFF;
+		pmr_publish(c, pmr);
 		return;
 	}
 	pmr->pmrsts &= ~NVME_PMRSTS_CBAI;
-	__atomic_store_n(&pmr->base, cba, __ATOMIC_RELEASE);
+	pmr->base = cba;
+	pmr_publish(c, pmr);
 }
 
 void nvme_pmr_reg_write(struct nvme_ctrl *c, uint64_t off, uint32_t val)
@@ -287,20 +305,6 @@ void nvme_pmr_reg_write(struct nvme_ctrl *c, uint64_t off, uint32_t val)
 		pr_ratelimited("%s: write to read-only PMR register 0x%llx", c->name,
 			       (unsigned long long)off);
 	}
-}
-
-void *nvme_pmr_map(struct nvme_ctrl *c, uint64_t addr, uint64_t len)
-{
-	struct nvme_pmr *pmr = c->pmr;
-	uint64_t base;
-
-	if (!pmr || !__atomic_load_n(&pmr->enabled, __ATOMIC_ACQUIRE))
-		return NULL;
-	base = __atomic_load_n(&pmr->base, __ATOMIC_ACQUIRE);
-	if (base == PMR_OFF || addr < base || addr - base >= pmr->size ||
-	    len > pmr->size - (addr - base))
-		return NULL;
-	return pmr->ram + (addr - base);
 }
 
 void *nvme_pmr_ram(struct nvme_ctrl *c, uint64_t *size)

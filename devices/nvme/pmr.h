@@ -100,7 +100,8 @@ struct nvme_pmr {
 	uint64_t size;
 	uint32_t pmrcap, pmrctl, pmrsts, pmrebs, pmrswtp, pmrmscl, pmrmscu;
 	bool enabled;	   /* the file is mapped */
-	uint64_t base;	   /* memory-space base latched at CMSE = 1, ~0 when off (atomic) */
+	uint64_t base;	   /* memory-space base latched at CMSE = 1, ~0 when off; DMA sees it
+			    * (while enabled) in c->mem_space[NVME_MEM_PMR] */
 	uint64_t persists; /* persistence points taken (msync calls), for tests */
 };
 
@@ -114,7 +115,5 @@ void nvme_pmr_persist(struct nvme_ctrl *c);
 /* PMRCAP..PMRMSCU, 32-bit; controller lock held. A PMRSTS read is a persistence point. */
 uint32_t nvme_pmr_reg_read(struct nvme_ctrl *c, uint64_t off);
 void nvme_pmr_reg_write(struct nvme_ctrl *c, uint64_t off, uint32_t val);
-/* Host pointer when [addr, addr + len) lies in the enabled PMR memory space, else NULL. */
-void *nvme_pmr_map(struct nvme_ctrl *c, uint64_t addr, uint64_t len);
 
 #endif

@@ -587,11 +587,30 @@ Test(boot_pvh, mutated_headers_never_crash)
 	struct boot_entry out;
 
 	make_elf64(orig);
+	cr_assert_eq(load_pvh(orig, sizeof(orig), &out), 0, "the unmutated image loads");
 	for (int iter = 0; iter < 20000; iter++) {
+		size_t size = 1 + rng() % sizeof(buf);
+		int ret;
+
 		memcpy(buf, orig, sizeof(buf));
 		for (int k = 1 + (int)(rng() % 4); k > 0; k--)
 			buf[rng() % (ELF_NOTE_OFF + ELF_NOTE_SIZE)] = (uint8_t)rng();
-		(void)load_pvh(buf, 1 + rng() % sizeof(buf), &out);
+		err[0] = '\0';
+		memset(&out, 0, sizeof(out));
+		ret = load_pvh(buf, size, &out);
+		/* what `vmm run` relies on: a negative errno with a message for the user, or an
+		 * entry point and start_info that lie in guest RAM */
+		if (ret) {
+			cr_assert(ret < 0 && ret > -4096, "iter %d: %d is not -errno", iter, ret);
+			cr_assert_neq(err[0], '\0', "iter %d: error %d without a message", iter,
+				      ret);
+		} else {
+			cr_assert_not_null(mem_gpa_to_hva(&mem, out.rip, 1),
+					   "iter %d: entry 0x%llx outside RAM", iter,
+					   (unsigned long long)out.rip);
+			cr_assert_not_null(start_info(), "iter %d", iter);
+			cr_assert_eq(out.rbx, BOOT_START_INFO_ADDR, "iter %d", iter);
+		}
 	}
 }
 

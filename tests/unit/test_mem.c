@@ -145,3 +145,16 @@ Test(mem, hugepages_short_pool_is_an_error_not_a_later_sigbus, .fini = fini)
 		cr_assert(strstr(err, "nr_hugepages"), "%s", err);
 	}
 }
+
+/* util.h said "returns false on overflow": it is the other way round, and callers rely on it. */
+Test(mem, add_overflows_u64_is_true_when_the_sum_wraps)
+{
+	uint64_t r;
+
+	cr_assert(add_overflows_u64(UINT64_MAX, 1, &r));
+	cr_assert_eq(r, 0, "the low 64 bits");
+	cr_assert(add_overflows_u64(1ULL << 63, 1ULL << 63, &r));
+	cr_assert_not(add_overflows_u64(UINT64_MAX - 1, 1, &r));
+	cr_assert_eq(r, UINT64_MAX);
+	cr_assert_not(add_overflows_u64(0, 0, &r));
+}

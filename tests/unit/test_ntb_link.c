@@ -12,6 +12,51 @@
 
 static const uint64_t sizes[2] = {T_MW2, T_MW4};
 
+/*
+ * The lock lives in memory the peer can write. A lock left unrecoverable (here: taken over
+ * from a dead owner and released without pthread_mutex_consistent, which vmm never does)
+ * used to die() the survivor. It must survive: the region is marked broken, lock/unlock
+ * go on without the lock, and a repair with the peer gone gives it a working lock again.
+ */
+Test(ntb_shm, a_lock_the_peer_broke_is_survived_and_repaired)
+{
+	int fd = ntb_shm_create(0x3, sizes, NULL);
+	struct ntb_shm *shm;
+	pid_t pid;
+	int status;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ntb_shm_map(fd, &shm), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		pthread_mutex_lock(&shm->lock);
+		_exit(0); /* dies holding it */
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(pthread_mutex_lock(&shm->lock), EOWNERDEAD);
+	pthread_mutex_unlock(&shm->lock); /* without consistent: ENOTRECOVERABLE from now on */
+	cr_assert_eq(pthread_mutex_lock(&shm->lock), ENOTRECOVERABLE);
+	cr_assert_not(ntb_shm_broken(shm));
+
+	ntb_shm_lock(shm); /* old code: die("ntb: switch state lock: ...") */
+	shm->port[0].indbellsts = 0x42;
+	ntb_shm_unlock(shm);
+	cr_assert(ntb_shm_broken(shm), "marked for the link thread");
+	ntb_shm_lock(shm);
+	ntb_shm_unlock(shm);
+
+	cr_assert_eq(ntb_shm_repair(shm), 0);
+	cr_assert_not(ntb_shm_broken(shm));
+	ntb_shm_lock(shm);
+	cr_assert_eq(pthread_mutex_trylock(&shm->lock), EBUSY, "a real lock again");
+	ntb_shm_unlock(shm);
+	cr_assert_eq(pthread_mutex_trylock(&shm->lock), 0);
+	pthread_mutex_unlock(&shm->lock);
+	ntb_shm_unmap(shm);
+	close(fd);
+}
+
 Test(ntb_shm, a_lock_held_by_a_dead_process_is_recovered)
 {
 	int fd = ntb_shm_create(0x3, sizes, NULL);
