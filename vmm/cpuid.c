@@ -34,6 +34,7 @@
 #define F1C_X2APIC     (1u << 21)
 #define F1C_MOVBE      (1u << 22)
 #define F1C_POPCNT     (1u << 23)
+#define F1C_TSCDEADLINE (1u << 24)
 #define F1C_AES	       (1u << 25)
 #define F1C_XSAVE      (1u << 26)
 #define F1C_OSXSAVE    (1u << 27)
@@ -179,6 +180,19 @@ struct kvm_cpuid2 *kvm_cpuid_build(int kvm_fd, enum cpu_model model, char *err, 
 		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		free(c);
 		return NULL;
+	}
+	/*
+	 * KVM emulates the local APIC's TSC-deadline mode but leaves the CPUID bit to userspace
+	 * (api.rst, KVM_CAP_TSC_DEADLINE_TIMER). With it Linux programs its tick as a deadline
+	 * and skips calibrating the APIC timer against the PIT (calibrate_APIC_clock()), a
+	 * calibration that fails where time is emulated (tests/rig: "APIC timer disabled due to
+	 * verification failure", and every CPU then hangs on the PIT's broadcast tick).
+	 */
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+		struct kvm_cpuid_entry2 *e = find_leaf(c, 1, 0);
+
+		if (e)
+			e->ecx |= F1C_TSCDEADLINE;
 	}
 	if (model == CPU_MODEL_COMPAT)
 		apply_compat(c);

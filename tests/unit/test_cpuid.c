@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "vmm/kvm.h"
@@ -88,4 +89,22 @@ Test(cpuid, each_vcpu_gets_its_apic_id_and_the_hypervisor_bit)
 	cr_assert_eq((leaf(c, 1, 0)->ebx >> 16) & 0xff, 4);
 	cr_assert(leaf(c, 1, 0)->ecx & (1u << 31));
 	free(c);
+}
+
+/* Linux skips calibrating the APIC timer when CPUID says TSC-deadline mode exists
+ * (calibrate_APIC_clock()); KVM emulates the mode but leaves the bit to us. */
+Test(cpuid, tsc_deadline_offered_when_kvm_emulates_it)
+{
+	char err[128];
+	int cap = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER);
+
+	for (int m = 0; m < 2; m++) {
+		struct kvm_cpuid2 *c =
+			kvm_cpuid_build(kvm_fd, m ? CPU_MODEL_COMPAT : CPU_MODEL_HOST, err, sizeof(err));
+
+		cr_assert_not_null(c, "%s", err);
+		cr_assert_eq(!!(leaf(c, 1, 0)->ecx & (1u << 24)), cap > 0,
+			     "CPUID.1:ECX[24] must follow KVM_CAP_TSC_DEADLINE_TIMER (%d)", cap);
+		free(c);
+	}
 }
