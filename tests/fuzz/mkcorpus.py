@@ -178,5 +178,167 @@ def nvme_seeds():
     return s
 
 
+# ---- pci (fuzz_pci.c) ----
+
+class Pci:
+    HB, RP0, RP1, UP, DOWN0, DOWN1, EP0, BARE, EP1 = range(9)
+    SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+
+    def __init__(self, how=0):
+        self.b = u8(how)
+
+    def op(self, o, *parts):
+        self.b += u8(o) + b''.join(parts)
+        return self
+
+    def cfgw(self, bus, devfn, off, val, size=4):
+        return self.op(0, u8(bus), u8(devfn), u16(off), u8(self.SIZE[size]), u32(val))
+
+    def cfgr(self, bus, devfn, off, size=4):
+        return self.op(1, u8(bus), u8(devfn), u16(off), u8(self.SIZE[size]))
+
+    def devw(self, dev, off, val, size=4):
+        return self.op(2, u8(dev), u16(off), u8(self.SIZE[size]), u32(val))
+
+    def devr(self, dev, off, size=4):
+        return self.op(2 | 0x80, u8(dev), u16(off), u8(self.SIZE[size]))
+
+    def bar_addr(self, dev, bar, off=0):
+        return u8(dev << 4) + u32(bar << 24 | off)
+
+    def raw(self, a):
+        return u8(0x0f) + u32(a) + u32(a >> 32)
+
+    def mmio(self, addr, val, size=4, read=False):
+        return self.op(8 | (0x80 if read else 0), addr, u8(self.SIZE[size]), u64(val))
+
+    def dma(self, dev, addr, length, write=False):
+        how = (2 if length > 255 else 0) | (4 if write else 0) | (1 if dev is None else 0)
+        dv = u8(dev) if dev is not None else b''
+        ln = u32(length) if length > 255 else u8(length)
+        return self.op(9, u8(how), dv, addr, ln)
+
+
+def pci_seeds():
+    s = {}
+    # The enumerated tree: MSI-X on ep0, a vector, P2P DMA from ep0 into ep1's RAM BAR,
+    # lookups by ep0 (its own BAR is refused), by the CPU, by a bridge
+    p = Pci(0).devw(Pci.EP0, 0x04, 0x0006, 2)
+    cap = 0x40  # testdev's MSI-X capability is its first
+    p.devw(Pci.EP0, cap + 2, 0x8000, 2)
+    p.mmio(p.bar_addr(Pci.EP0, 0, 0x1000), 0xfee00000, 8).mmio(p.bar_addr(Pci.EP0, 0, 0x1008), 0x41)
+    p.mmio(p.bar_addr(Pci.EP0, 0, 0x100c), 0).op(11, u8(Pci.EP0), u16(0))
+    p.op(13, p.bar_addr(Pci.EP0, 2), p.bar_addr(Pci.EP1, 2), u32(4096))
+    p.dma(Pci.EP0, p.bar_addr(Pci.EP1, 2, 0x100), 64).dma(Pci.EP0, p.bar_addr(Pci.EP0, 2), 64)
+    p.dma(None, p.bar_addr(Pci.EP0, 2, 0xffc0), 128).dma(Pci.RP0, u8(4) + u32(0x1000), 200)
+    p.dma(Pci.EP1, p.bar_addr(Pci.EP0, 2, 0x10), 16, write=True)
+    s['p2p-msix'] = p.b
+    # From reset, as firmware: bus numbers, BAR sizing, windows, decode on, re-enumerate
+    p = Pci(0x80).cfgw(0, 0x08, 0x18, 0x050100).cfgw(1, 0, 0x18, 0x050201)
+    p.cfgw(2, 0, 0x18, 0x030302).cfgw(2, 0x08, 0x18, 0x040402).cfgw(0, 0x10, 0x18, 0x050500)
+    p.cfgr(3, 0, 0).cfgr(4, 0, 0).cfgr(5, 0, 0).cfgr(6, 0, 0)
+    p.op(5, u8(Pci.EP0), u8(0 | 8 | 0x20), u32(0xc0000000), u32(0))
+    p.op(5, u8(Pci.EP0), u8(2 | 8 | 16 | 0x20), u32(0x0000000c), u32(8))
+    for d in (Pci.RP0, Pci.UP, Pci.DOWN0):
+        p.op(6, u8(d - 1), u8(2 | 4 | 16), u16(0xc000), u16(0xc000), u16(0x0001), u16(0xfff1),
+             u32(8), u32(8), u16(7))
+    p.dma(Pci.EP0, u8(4) + u32(0x2000), 255).dma(Pci.EP1, p.raw(0x800000000), 16).op(7)
+    p.dma(Pci.EP1, p.bar_addr(Pci.EP0, 2), 16)
+    s['firmware'] = p.b
+    # The access mechanisms: 0xCF8 latch and 0xCFC-0xCFF of every width, ECAM, odd widths
+    p = Pci(0)
+    for bus, devfn, reg in ((0, 0, 0), (0, 0x08, 0x18), (2, 0x08, 0x40), (3, 0, 0x3c)):
+        p.op(3, u8(1), u8(2), u32(0x80000000 | bus << 16 | devfn << 8 | reg))
+        p.op(3 | 0x80, u8(5), u8(2)).op(3 | 0x80, u8(7), u8(1)).op(3 | 0x80, u8(6), u8(1))
+        p.op(3, u8(7), u8(1), u32(0xff)).op(3 | 0x80, u8(3), u8(3))
+    p.op(4 | 0x80, u32(3 << 20 | 0x100), u8(2), u64(0)).op(4, u32(1 << 20 | 0x1a), u8(0), u64(9))
+    p.op(4 | 0x80, u32(1 << 20 | 0xffe), u8(3), u64(0))
+    s['cf8-ecam'] = p.b
+    # Bus numbers that make no sense: a loop, subordinate below secondary, bus 0 behind a port
+    p = Pci(0).cfgw(0, 0x08, 0x18, 0x000100).cfgw(1, 0, 0x18, 0xff0101)
+    p.cfgw(0, 0x10, 0x18, 0x010100).cfgr(1, 0, 0).cfgr(2, 0, 0).cfgr(255, 0, 0).op(7)
+    p.cfgw(0, 0x08, 0x18, 0x000000).cfgr(0, 0x08, 0x18).dma(Pci.EP0, u8(4) + u32(0), 8)
+    s['bus-numbers'] = p.b
+    # The bare endpoint: maskable MSI masked, a vector pending, unmasked; INTx and its disable
+    p = Pci(0x04).devw(Pci.BARE, 0x04, 0x0407, 2)
+    msi = 0x40
+    p.devw(Pci.BARE, msi + 4, 0xfee00000).devw(Pci.BARE, msi + 12, 0x4041, 2)
+    p.devw(Pci.BARE, msi + 16, 1).devw(Pci.BARE, msi + 2, 0x0181, 2).op(11, u8(Pci.BARE), u16(0))
+    p.devw(Pci.BARE, msi + 16, 0).devw(Pci.BARE, msi + 2, 0, 2)
+    p.op(11 | 0x80, u8(Pci.BARE), u16(1)).devw(Pci.BARE, 0x04, 0x0007, 2)
+    p.op(11 | 0x80, u8(Pci.BARE), u16(0)).op(8 | 0x40, p.bar_addr(Pci.BARE, 0, 4), u8(1), u64(5))
+    s['msi-intx'] = p.b
+    # Ports: link disable and retrain, slot power off, D3hot, ACS (how bit 0), link events
+    p = Pci(0x03).devw(Pci.DOWN0, 0x90 + 0x10, 0x0010, 2).devr(Pci.DOWN0, 0x90 + 0x12, 2)
+    p.devw(Pci.DOWN0, 0x90 + 0x10, 0x0020, 2).devw(Pci.DOWN1, 0x90 + 0x18, 0x0400, 2)
+    p.devw(Pci.RP0, 0x90 + 4, 3, 2).devw(Pci.RP0, 0x148 + 6, 0x1f, 2).op(12, u8(Pci.DOWN1))
+    p.op(12 | 0x80, u8(Pci.DOWN1)).devr(Pci.DOWN1, 0x90 + 0x1a, 2)
+    s['ports'] = p.b
+    return s
+
+
+# ---- fw_cfg (fuzz_fw_cfg.c) ----
+
+class FwCfg:
+    READ, SKIP, SELECT, WRITE = 0x02, 0x04, 0x08, 0x10
+    # key selectors: numbered items 0..5, then files by index from 0x80
+    SIG, ID, NCPUS, DIR, BOOTMENU, IRQ0 = range(6)
+    E820, PCI64, SERCON, BOOTWAIT, WFILE, EMPTY = (0x80 + i for i in range(6))
+
+    def __init__(self):
+        self.b = b''
+
+    def op(self, o, *parts):
+        self.b += u8(o) + b''.join(parts)
+        return self
+
+    def ram(self, a):
+        return u8(0) + u32(a)
+
+    def select(self, key):
+        return self.op(0, u8(key))
+
+    def data(self, n):
+        return self.op(1, u8(n - 1))
+
+    def dma(self, desc, buf, control, length, key=None, keep_desc=False, stale_hi=False):
+        how = (1 if length > 255 else 0) | (2 if key is not None else 0) | \
+            (4 if keep_desc else 0) | (8 if stale_hi else 0)
+        ln = u32(length) if length > 255 else u8(length)
+        return self.op(3, u8(how), desc, buf, u8(control), ln, u8(key) if key is not None else b'')
+
+    def mem(self, where, data):
+        return self.op(5, where, u8(len(data)), data)
+
+
+def fw_cfg_seeds():
+    s = {}
+    f = FwCfg().select(FwCfg.SIG).data(4).select(FwCfg.ID).data(4).select(FwCfg.NCPUS).data(3)
+    f.op(2 | 0x80, u8(8), u8(2), u64(0)).op(2 | 0x80, u8(12), u8(3), u64(0))
+    s['ports'] = f.b
+    f = FwCfg().dma(f.ram(0x1000), f.ram(0x2000), FwCfg.READ, 4, key=FwCfg.DIR)
+    f.dma(f.ram(0x1000), f.ram(0x2004), FwCfg.READ, 6 * 64)
+    f.dma(f.ram(0x1000), f.ram(0x3000), FwCfg.READ, 40, key=FwCfg.E820)
+    f.dma(f.ram(0x1000), f.ram(0x3000), FwCfg.SKIP, 20, key=FwCfg.E820)
+    f.dma(f.ram(0x1000), f.ram(0x3000), FwCfg.READ, 100)
+    s['dma-read'] = f.b
+    f = FwCfg().mem(f.ram(0x4000), bytes(range(48)))
+    f.dma(f.ram(0x1000), f.ram(0x4000), FwCfg.WRITE, 48, key=FwCfg.WFILE)
+    f.dma(f.ram(0x1000), f.ram(0x4000), FwCfg.WRITE, 32)
+    f.dma(f.ram(0x1000), f.ram(0x4000), FwCfg.WRITE, 8, key=FwCfg.PCI64)
+    f.dma(f.ram(0x1000), f.ram(0x4000), FwCfg.WRITE, 1, key=FwCfg.EMPTY)
+    f.dma(f.ram(0x1000), f.ram(0x5000), FwCfg.READ, 64, key=FwCfg.WFILE)
+    s['dma-write'] = f.b
+    f = FwCfg().dma(u8(2) + u32(120), u8(2) + u32(100), FwCfg.READ, 200, key=FwCfg.DIR)
+    f.dma(u8(5) + u32(8), f.ram(0), FwCfg.READ, 4, key=FwCfg.SIG)
+    f.dma(f.ram(0x1000), u8(6) + u32(0xfffff000) + u32(0xffffffff), FwCfg.READ, 0x2000)
+    f.dma(f.ram(0x1000), f.ram(0), FwCfg.READ, 0x7fffffff, key=FwCfg.E820)
+    f.dma(f.ram(0x1000), f.ram(0), 0, 0, keep_desc=True, stale_hi=True)
+    s['dma-edges'] = f.b
+    return s
+
+
 if __name__ == '__main__':
+    write('fw_cfg', fw_cfg_seeds())
     write('nvme', nvme_seeds())
+    write('pci', pci_seeds())
