@@ -174,7 +174,7 @@ static void op(struct rig *r, struct fz *in)
 {
 	uint8_t o = fz_u8(in);
 
-	switch (o % 7) {
+	switch ((o & 0x7f) % 7) {
 	case 0:
 		port(r, 0, key_of(r, in), 2, true);
 		break;

@@ -407,7 +407,7 @@ static void op(struct rig *r, struct fz *in)
 	uint8_t o = fz_u8(in);
 	uint8_t busnr = r->rp[0].cfg[PCI_SECONDARY_BUS];
 
-	switch (o % 16) {
+	switch ((o & 0x7f) % 16) {
 	case 0: { /* a BAR0 register store of any offset and width */
 		uint64_t off = fz_u16(in) % (r->bar_size[0] + 8);
 		unsigned size = fz_size(in);

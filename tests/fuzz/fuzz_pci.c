@@ -312,7 +312,7 @@ static void op(struct rig *r, struct fz *in)
 {
 	uint8_t o = fz_u8(in);
 
-	switch (o % 14) {
+	switch ((o & 0x3f) % 14) {
 	case 0: { /* a config write to any (bus, devfn, offset, width) */
 		uint8_t bus = fz_u8(in), devfn = fz_u8(in);
 		unsigned off = cfg_off(in), size = fz_size(in);
