@@ -338,7 +338,95 @@ def fw_cfg_seeds():
     return s
 
 
+# ---- ntb (fuzz_ntb.c) ----
+
+class Ntb:
+    PORT2, EPF, MW2, LUT12, LUT24 = 1, 2, 4, 4, 8  # config byte (LUT: bits 3:2, IDT only)
+    SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+
+    def __init__(self, cfg=0):
+        self.b = u8(cfg)
+
+    def op(self, o, *parts):
+        self.b += u8(o) + b''.join(parts)
+        return self
+
+    @staticmethod
+    def size(v=None):
+        """size_of: None is the peer RAM's size (256 KiB), 'double' twice that."""
+        if v is None:
+            return u8(0)
+        if v == 'double':
+            return u8(2)
+        return u8(4) + u32(v)
+
+    def hello(self, listener=False, ram_size=None, regions=None):
+        how = (1 if listener else 0) | (4 | 8 if regions else 0)
+        b = u8(how) + u8(0)
+        if regions:
+            b += self.size(ram_size) + u8(len(regions))
+            for gpa_256m, size, off_pages in regions:
+                b += u8(gpa_256m) + self.size(size) + u8(off_pages)
+        return self.op(0, b)
+
+    def command(self, bits=7):
+        return self.op(12, u8(bits))
+
+    def bar0(self, off, val=0, size=4, read=False):
+        return self.op(3, u8(1 if read else 0), u32(off), u8(self.SIZE[size]), u64(val))
+
+    def bar(self, bar, off, val=0, size=4, read=False):
+        return self.op(5, u8(bar - 1), u8(1 if read else 0), u32(off), u8(self.SIZE[size]),
+                       u64(val))
+
+    def window(self, bar4=False, target_page=1, limit=None, lut=None):
+        how = (1 if bar4 else 0) | (8 if lut is not None else 0)
+        b = u8(how) + u8(target_page) + self.size(limit)
+        if lut is not None:
+            b += u8(lut)
+        return self.op(8, b)
+
+    def dma(self, off, data, write=True):
+        return self.op(7, u8(4 if write else 0), u32(off), u16(len(data) - 1), data)
+
+    def epf(self, cmd, arg=0, addr_page=0, size=None):
+        return self.op(9, u8(cmd), u32(arg), u8(addr_page), self.size(size))
+
+
+def ntb_seeds():
+    s = {}
+    # IDT, connector: join the peer's switch, a DIR window onto its RAM, stores, DMA into it
+    n = Ntb().hello().command().window(target_page=1, limit=0x10000)
+    n.bar(2, 0x10, 0x1122334455667788, 8).bar(2, 0x13, 0, 4, read=True).bar(2, 0x20000, 1)
+    n.dma(0x100, bytes(range(64))).dma(0x200, bytes(16), write=False).op(11)
+    s['idt-dir'] = n.b
+    # IDT LUT12 on BAR2, listener: a lookup-table entry, stores into the slice
+    n = Ntb(Ntb.LUT12).hello(listener=True).command().window(target_page=2, lut=3)
+    n.bar(2, 3 * 0x10000 + 8, 0xabcd, 2).op(10).bar(2, 3 * 0x10000 + 8, 0, 2, read=True)
+    s['idt-lut'] = n.b
+    # IDT registers: GASA (SWPORT0STS, SEMSK), a message, doorbells, the config alias
+    n = Ntb(Ntb.PORT2).hello().command()
+    for addr in (0x3e204, 0x3ec04, 0x01000 + 0x2000 * 0 + 0x470, 0x3ee00):
+        n.bar0(0xff8, addr).bar0(0xffc, read=True)
+    n.bar0(0xff8, 0x3ee00).bar0(0xffc, 0x01).bar0(0x430, 0xdead).bar0(0x420, 0xf)
+    n.bar0(0x408, 0).bar0(0x460, read=True).bar0(0x04, 0x0006, 2).bar0(0x470, read=True, size=8)
+    n.op(6 | 0x80, u16(0x470), u8(2))
+    s['idt-regs'] = n.b
+    # epf: doorbells, link up, a window, scratchpads, the peer's scratchpads (BAR1)
+    n = Ntb(Ntb.EPF | Ntb.MW2).hello().command()
+    n.epf(1, 1 << 16 | 4).epf(5).epf(3, 0, 1, 0x1000).epf(3, 1, 4, 0x2000).epf(4, 1)
+    n.bar0(0x800, 0x5a5a).bar(1, 0x4, 0x77).bar(1, 0x4, read=True).bar(2, 8, 1)
+    n.bar(2, 0x10000 + 8, 0x99).op(11).epf(6).op(10)
+    s['epf'] = n.b
+    # a hello whose regions are wild: a wrapping one, one past the memfd, five of them
+    n = Ntb().hello(ram_size=0xffffffff, regions=[(0xff, 0xffffffff, 0), (1, None, 0xff)])
+    n.command().window(target_page=0xff, limit=0x100000)
+    s['hello-regions'] = n.b
+    return s
+
+
 if __name__ == '__main__':
+    write('ntb', ntb_seeds())
     write('fw_cfg', fw_cfg_seeds())
     write('nvme', nvme_seeds())
     write('pci', pci_seeds())
