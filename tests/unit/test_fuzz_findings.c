@@ -59,3 +59,24 @@ Test(fuzz_findings, ntb_handshake_closes_the_fds_it_does_not_keep)
 	close(sv[1]);
 	side_fini(&a);
 }
+
+/*
+ * fuzz_ntb: a hello whose ram_size (and regions) claim more than the peer's memfd holds.
+ * ntb_set_peer mapped the claim, a window translated past the end of the file, and the
+ * first guest load through it raised SIGBUS in vmm. The claim must be refused.
+ */
+Test(fuzz_findings, ntb_peer_ram_larger_than_its_memfd_is_refused)
+{
+	struct side a, b;
+	struct ntb_ram lie;
+
+	side_init(&a, 0);
+	side_init(&b, 2);
+	lie = b.nram;
+	lie.size = 2 * T_RAM_SIZE;
+	lie.region[1].size = T_RAM_SIZE + MiB(1);
+	cr_assert_eq(ntb_set_peer(a.ntb, b.port, &lie, ntb_kick_fd(b.ntb)), -EINVAL);
+	cr_assert_eq(ntb_set_peer(a.ntb, b.port, &b.nram, ntb_kick_fd(b.ntb)), 0);
+	side_fini(&a);
+	side_fini(&b);
+}
