@@ -425,7 +425,77 @@ def ntb_seeds():
     return s
 
 
+# ---- plx_dma (fuzz_plx_dma.c) ----
+
+class Plx:
+    SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+    MEM, MEM_END, BAR0, RAW = 0, 3, 4, 5
+
+    def __init__(self):
+        self.b = b''
+
+    def op(self, o, *parts):
+        self.b += u8(o) + b''.join(parts)
+        return self
+
+    def mem(self, off):
+        return u8(self.MEM) + u32(off)
+
+    def reg(self, off, val, size=4):
+        return self.op(0, u16(off), u8(self.SIZE[size]), u64(val))
+
+    def rd(self, off, size=4):
+        return self.op(1, u16(off), u8(self.SIZE[size]))
+
+    def cfg(self, off, val, size=2):
+        return self.op(8, u16(off), u8(self.SIZE[size]), u32(val))
+
+    def ring(self, page=0, count=16, next_addr=None, no_irq=False):
+        how = (2 if count > 255 else 0) | (4 if next_addr is not None else 0) | \
+            (8 if no_irq else 0)
+        b = u8(how) + u8(page) + (u32(count) if count > 255 else u8(count - 1))
+        if next_addr is not None:
+            b += u32(next_addr)
+        return self.op(4, b)
+
+    def desc(self, idx, src, dst, length, irq=True, valid=True):
+        how = (1 if length > 0xffff else 0) | (2 if irq else 0) | (0 if valid else 4)
+        ln = u32(length) if length > 0xffff else u16(length)
+        return self.op(5, u8(how), u16(idx), src, dst, ln)
+
+    def issue(self, writeback=True):
+        return self.op(3 if writeback else 3 | 0x80)
+
+
+def plx_dma_seeds():
+    s = {}
+    msi = 0x40  # plx_dma_create: MSI is the first capability
+    p = Plx().cfg(0x04, 0x0006).cfg(msi + 4, 0xfee00000, 4).cfg(msi + 12, 0x41).cfg(msi + 2, 1)
+    p.ring(0, 16).desc(0, p.mem(0x10000), p.mem(0x20000), 4096)
+    p.desc(1, p.mem(0x30000), p.mem(0x40000), 100).desc(2, p.mem(0x50000), p.mem(0x60000), 0)
+    p.issue().rd(0x224).rd(0x228).rd(0x23c).reg(0x23c, 0x001f001f).rd(0x238)
+    s['linux-memcpy'] = p.b
+    p = Plx().cfg(0x04, 0x0006).ring(1, 2).desc(0, p.mem(0x10000), p.mem(0x11000), 64)
+    p.desc(1, p.mem(0x12000), p.mem(0x13000), 64).issue().desc(0, p.mem(0), p.mem(64), 8)
+    p.desc(1, p.mem(0), p.mem(128), 8).issue().issue(writeback=False)
+    s['ring-wrap'] = p.b
+    p = Plx().cfg(0x04, 0x0006).op(2, u16(0x0008)).ring(0, 4, next_addr=0x12345678).issue()
+    p.ring(0, 4).desc(0, u8(Plx.BAR0) + u32(0x214), p.mem(0), 16)
+    p.desc(1, p.mem(0), u8(Plx.RAW) + u32(0) + u16(0xffff), 0x7ffffff).issue()
+    p.desc(2, u8(Plx.MEM_END) + u32(200), p.mem(0), 256).reg(0x220, 0xffffffff).issue()
+    s['bad-rings'] = p.b
+    p = Plx().cfg(0x04, 0x0006).ring(0, 8).desc(0, p.mem(0), p.mem(0x80000), 0x7ffff)
+    p.op(2, u16(0x0002)).issue().op(2, u16(0x0001)).issue().op(2, u16(0x0600)).rd(0x238)
+    s['abort-pause'] = p.b
+    # a descriptor that copies a valid descriptor over the next one, without write-back
+    p = Plx().cfg(0x04, 0x0006).ring(2, 2).desc(1, p.mem(0x10000), p.mem(0x10010), 16)
+    p.desc(0, p.mem(0x2010), p.mem(0x2000), 16).issue(writeback=False)
+    s['self-feeding'] = p.b
+    return s
+
+
 if __name__ == '__main__':
+    write('plx_dma', plx_dma_seeds())
     write('ntb', ntb_seeds())
     write('fw_cfg', fw_cfg_seeds())
     write('nvme', nvme_seeds())
