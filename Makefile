@@ -122,7 +122,7 @@ FUZZ_NAMES := config nvme pci fw_cfg ntb plx_dma
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -Wall -Wextra -Werror -Wno-unused-parameter \
                $(FUZZ_SAN)
-FUZZ_OPTS := -timeout=10 -max_len=4096
+FUZZ_OPTS := -timeout=10 -max_len=4096 -close_fd_mask=2
 # The VMM's library objects built for fuzzing (coverage-instrumented); each harness links
 # the ones it needs from an archive. kvm.c and machine.c need /dev/kvm: no harness uses them.
 FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(filter-out vmm/kvm.c vmm/machine.c,$(LIB_SRCS)))

@@ -6,11 +6,13 @@
  * rest is a program of operations: BAR0 register accesses of any offset and width, doorbell
  * writes for any queue id, stores of SQEs / PRP lists / SGL descriptors to addresses
  * anywhere (RAM, the RAM holes, BAR0, the CMB, the PMR, a peer's RAM BAR, wrapping ones),
- * config cycles, and the controller's command processing (run synchronously: no I/O thread,
- * namespaces on the ram and null backends). A small driver keeps track of the queues it
+ * config cycles, and the controller's command processing (run synchronously: no I/O thread;
+ * what its loop does, EventIdx and shadow doorbell polling, is an operation; namespaces on
+ * the ram and null backends). A small driver keeps track of the queues it
  * created so that commands reach the controller without the fuzzer learning the protocol.
  *   make fuzz-nvme FUZZ_SECONDS=60      (tests/fuzz/README.md)
  */
+#include "devices/nvme/internal.h" /* the I/O thread's entry points, run synchronously */
 #include "devices/nvme/nvme_pci.h"
 #include "devices/nvme/spec.h"
 #include "devices/testdev/testdev.h"
@@ -390,6 +392,19 @@ static void dma_probe(struct rig *r, struct fz *in)
 		fz_check_hva(bufs, 5, p, len, "nvme DMA", a);
 }
 
+/* One round of iothread.c's loop, without the thread: EventIdx for polling or for sleep,
+ * the shadow doorbells, interrupts (the ring itself has nothing in flight here). */
+static void iothread_round(struct nvme_ctrl *c, bool sleep)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->dbbuf.enabled && nvme_ctrl_ready(c)) {
+		nvme_dbbuf_eventidx(c, !sleep);
+		nvme_dbbuf_poll(c);
+	}
+	nvme_irq_flush(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* The controller memory space as Linux sets it up: CBA = the BAR's address (3.1.16, 3.1.23). */
 static void ctrl_mem(struct rig *r, uint8_t how)
 {
@@ -463,13 +478,18 @@ static void op(struct rig *r, struct fz *in)
 	case 10:
 		reap(r, fz_u8(in) % (MAXQ + 1));
 		break;
-	case 11: /* what the I/O thread does */
-		if (fz_u8(in) & 1)
+	case 11: { /* what the I/O thread does */
+		uint8_t how = fz_u8(in);
+
+		if (how & 2)
+			iothread_round(r->n->ctrl, how & 4);
+		else if (how & 1)
 			nvme_process(r->n->ctrl);
 		else
 			nvme_sq_process(r->n->ctrl, fz_u16(in));
 		nvme_intx_level(r->n->ctrl);
 		break;
+	}
 	case 12: { /* config cycles to the function: BARs move, bus mastering goes off */
 		unsigned off = fz_u16(in) % PCI_CFG_SIZE, size = fz_size(in);
 		uint32_t v = fz_u32(in);

@@ -22,6 +22,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <sanitizer/common_interface_defs.h>
+
 #include "vmm/bus.h"
 #include "vmm/mem.h"
 #include "vmm/pci.h"
@@ -30,10 +32,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* Through the sanitizer's report fd: make fuzz closes stderr (-close_fd_mask=2) so that the
+ * device's error messages do not drown libFuzzer's output. */
 #define fz_fail(...)                                                                               \
 	do {                                                                                       \
-		fprintf(stderr, "fuzz oracle: " __VA_ARGS__);                                     \
-		fputc('\n', stderr);                                                               \
+		char fz_msg_[512];                                                                 \
+		snprintf(fz_msg_, sizeof(fz_msg_), "fuzz oracle: " __VA_ARGS__);                  \
+		__sanitizer_report_error_summary(fz_msg_);                                         \
 		abort();                                                                           \
 	} while (0)
 

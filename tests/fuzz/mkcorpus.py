@@ -167,6 +167,11 @@ def nvme_seeds():
     n.mem(n.page(30, 8), u32(1))
     n.cmd(1, 0x02, cdw=(0, 0, 0), ring=False).op(2, u8(1), u32(0)).process().op(10, u8(1))
     s['dbbuf'] = n.b
+    # ...and the I/O thread's rounds: polling EventIdx, a submission seen by polling, sleep
+    n = Nvme().enable().pair().cmd(0, 0x7c, nsid=0, prp1=n.page(30), prp2=n.page(31))
+    n.op(11, u8(2)).cmd(1, 0x02, cdw=(0, 0, 0), ring=False).mem(n.page(30, 8), u32(1))
+    n.op(11, u8(2)).op(10, u8(1)).mem(n.page(30, 12), u32(1)).op(11, u8(6))
+    s['dbbuf-poll'] = n.b
     # Format NVM (4 KiB blocks), Dataset Management deallocate, Write Zeroes, Flush all
     n = Nvme(Nvme.LBA4K | Nvme.FEWVEC).enable().pair(iv=1)
     n.cmd(0, 0x80, nsid=1, cdw=(1, 0, 0))
