@@ -130,8 +130,9 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 void config_free(struct machine_config *cfg);
 
 /*
- * A size string: decimal digits and an optional suffix K, M, G, T or KiB, MiB, GiB, TiB
- * (all powers of 1024; no suffix means bytes). Returns 0, -EINVAL or -ERANGE (> 2^64 - 1).
+ * A size string: decimal digits and an optional suffix K, M, G, T, P, E or KiB, MiB, GiB, TiB,
+ * PiB, EiB (all powers of 1024; no suffix means bytes). Returns 0, -EINVAL or -ERANGE
+ * (> 2^64 - 1).
  */
 int config_parse_size(const char *s, uint64_t *out);
 

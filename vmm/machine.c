@@ -379,13 +379,14 @@ static int load_images(struct machine *m, char *err, size_t errlen)
 
 	if (cfg->firmware)
 		return load_firmware(m, err, errlen);
-	ret = read_file(cfg->kernel, &kernel, &ksz);
+	/* Neither can be larger than guest RAM: a bigger file is refused before it is read. */
+	ret = read_file(cfg->kernel, cfg->memory, &kernel, &ksz);
 	if (ret) {
 		snprintf(err, errlen, "cannot read kernel %s: %s", cfg->kernel, strerror(-ret));
 		return ret;
 	}
 	if (cfg->initrd) {
-		ret = read_file(cfg->initrd, &initrd, &isz);
+		ret = read_file(cfg->initrd, cfg->memory, &initrd, &isz);
 		if (ret) {
 			snprintf(err, errlen, "cannot read initrd %s: %s", cfg->initrd,
 				 strerror(-ret));

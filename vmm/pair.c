@@ -17,7 +17,8 @@
 #include "vmm/toml.h"
 #include "vmm/util.h"
 
-#define PAIR_N 2
+#define PAIR_N	      2
+#define PAIR_MAX_FILE MiB(1) /* like a machine file */
 
 struct side {
 	char name[32];
@@ -57,7 +58,12 @@ static int parse_pair(const char *path, struct side *s)
 	char dir[PATH_MAX];
 	int ret = 0;
 
-	ret = read_file(path, &buf, &len);
+	ret = read_file(path, PAIR_MAX_FILE, &buf, &len);
+	if (ret == -EFBIG) {
+		fprintf(stderr, "%s: cannot read pair file: it is %zu bytes; at most 1 MiB\n", path,
+			len);
+		return 2;
+	}
 	if (ret) {
 		fprintf(stderr, "%s: cannot read pair file: %s\n", path, strerror(-ret));
 		return 2;

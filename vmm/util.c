@@ -62,7 +62,7 @@ uint64_t time_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int read_file(const char *path, uint8_t **buf, size_t *len)
+int read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 {
 	struct stat st;
 	uint8_t *p;
@@ -80,6 +80,11 @@ int read_file(const char *path, uint8_t **buf, size_t *len)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		*len = (size_t)st.st_size;
+		return -EFBIG;
 	}
 	p = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!p) {

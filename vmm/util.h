@@ -57,7 +57,10 @@ static inline bool add_overflows_u64(uint64_t a, uint64_t b, uint64_t *res)
 /* Monotonic time in nanoseconds. */
 uint64_t time_ns(void);
 
-/* Read a whole file into a malloc'd buffer. Returns 0 or -errno. */
-int read_file(const char *path, uint8_t **buf, size_t *len);
+/*
+ * Read a whole regular file into a malloc'd buffer. Returns 0 or -errno; -EFBIG (with the
+ * file's size in *len) when it is larger than `max` bytes, before anything is allocated.
+ */
+int read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 
 #endif

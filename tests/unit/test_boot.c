@@ -931,7 +931,7 @@ static int read_host_kernel(uint8_t **buf, size_t *len, char *path, size_t pathl
 	if (glob("/boot/vmlinuz-*", 0, NULL, &g) != 0)
 		return -1;
 	for (size_t i = 0; i < g.gl_pathc && r; i++) {
-		r = read_file(g.gl_pathv[i], buf, len);
+		r = read_file(g.gl_pathv[i], SIZE_MAX, buf, len);
 		if (!r)
 			snprintf(path, pathlen, "%s", g.gl_pathv[i]);
 	}
@@ -1008,7 +1008,7 @@ Test(boot_pvh, linux_vmlinux_is_recognised_by_its_linux_notes)
 		 getenv("HOME") ? getenv("HOME") : "/nonexistent");
 	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
 		cr_skip_test("no cached vmlinux (make guests-linux builds one)");
-	cr_assert_eq(read_file(g.gl_pathv[0], &img, &len), 0);
+	cr_assert_eq(read_file(g.gl_pathv[0], SIZE_MAX, &img, &len), 0);
 	cr_assert(boot_pvh_is_linux(img, len), "%s has Linux notes", g.gl_pathv[0]);
 	free(img);
 	globfree(&g);

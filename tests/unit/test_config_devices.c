@@ -382,3 +382,18 @@ Test(config_devices, plx_dma_takes_id_and_bus)
 	cr_assert_eq(cfg.devices[2].parent_port, 1);
 	config_free(&cfg);
 }
+
+Test(config_devices, a_1_tib_cmb_is_refused_while_reading_the_file)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
+			    "cmb = \"1T\"\n",
+		       &cfg, &ret);
+
+	/* A refused config builds no device: the CMB is mapped only by nvme_cmb_create. */
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_str_eq(e, "t.toml:8:7: 'cmb' must be 0 or a power of two from 2M to 64G\n");
+	cr_assert_null(cfg.devices);
+	free(e);
+}

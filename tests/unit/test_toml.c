@@ -397,3 +397,29 @@ Test(toml, dotted_keys_cannot_reopen_a_header_table)
 	cr_assert_eq(e.pos.col, 1);
 	cr_assert_str_eq(e.msg, "cannot add keys to table 'b' here: it was defined at 1:1");
 }
+
+/* Recursion is bounded by TOML_MAX_DEPTH: 10000 levels stop at the 33rd, arrays or tables. */
+Test(toml, nesting_10000_deep_stops_at_the_limit)
+{
+	size_t depth = 10000;
+	char *text = malloc(8 + 4 * depth);
+	struct toml_error e;
+	size_t n;
+
+	cr_assert_not_null(text);
+	n = (size_t)sprintf(text, "a = ");
+	memset(text + n, '[', depth);
+	text[n + depth] = '\0';
+	e = parse_fails(text);
+	cr_assert_str_eq(e.msg, "arrays and inline tables nested more than 32 deep");
+	cr_assert_eq(e.pos.line, 1);
+	cr_assert_eq(e.pos.col, 5 + 32);
+
+	n = (size_t)sprintf(text, "a = ");
+	for (size_t i = 0; i < depth; i++)
+		n += (size_t)sprintf(text + n, "{b=");
+	e = parse_fails(text);
+	cr_assert_str_eq(e.msg, "arrays and inline tables nested more than 32 deep");
+	cr_assert_eq(e.pos.col, 5 + 3 * 32);
+	free(text);
+}
