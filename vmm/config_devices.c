@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #define MIN_RAM_BAR    KiB(4)
 #define MAX_RAM_BAR    GiB(64)
 #define MAX_MSIX       2048 /* PCIe 5.0 7.7.2.2: Table Size is 11 bits */
+/* sun_path holds 108 bytes with the terminating NUL */
+#define MAX_SOCKET_PATH (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 static const struct {
 	const char *name;
@@ -375,19 +378,23 @@ static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev
 		cfg_report(c, kv->value->pos, "'port' must be one of 0, 2, 4, 6, 8, 12");
 	} else if (!strcmp(kv->key, "rendezvous")) {
 		const char *s = cfg_get_string(c, kv);
+		char *path;
 
 		if (s && !s[0])
 			cfg_report(c, kv->value->pos, "'rendezvous' must not be empty");
-		else if (s)
-			d->ntb.rendezvous = cfg_resolve(c, s);
-		/* sun_path holds 108 bytes with the NUL */
-		if (d->ntb.rendezvous && strlen(d->ntb.rendezvous) > 100) {
-			cfg_report(c, kv->value->pos,
-				   "'rendezvous' resolves to a path longer than 100 bytes (a Unix "
-				   "socket path must fit in 108)");
-			free(d->ntb.rendezvous);
-			d->ntb.rendezvous = NULL;
+		if (!s || !s[0] || !(path = cfg_resolve(c, s)))
+			return;
+		/* The link binds and connects to it as is: no truncation (devices/ntb/link.c). */
+		if (strlen(path) > MAX_SOCKET_PATH) {
+			cfg_report(
+				c, kv->value->pos,
+				"'rendezvous' resolves to a path of %zu bytes; a Unix socket path "
+				"(sun_path) holds at most %zu",
+				strlen(path), MAX_SOCKET_PATH);
+			free(path);
+			return;
 		}
+		d->ntb.rendezvous = path;
 	} else if (!strcmp(kv->key, "mw_size")) {
 		if (!cfg_get_size(c, kv, &v))
 			return;
@@ -527,7 +534,8 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 		cfg_report(c, t->pos, "'pmr_size' needs 'pmr' (the file backing the PMR)");
 	if (kind == DEV_NTB)
 		check_ntb(c, t, d);
-	if (kind == DEV_NTB && !d->ntb.rendezvous)
+	/* A rendezvous that is there but wrong has had its own message. */
+	if (kind == DEV_NTB && !toml_table_find(t, "rendezvous"))
 		cfg_report(c, t->pos,
 			   "missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
 			   "processes of the pair name)");

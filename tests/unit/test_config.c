@@ -297,6 +297,40 @@ Test(config, ntb_needs_a_rendezvous_and_a_port_below_the_root_bus)
 		"under a [[root_port]] or a switch port\n");
 }
 
+/* One error for a rendezvous too long for sun_path, not a second "missing key" one. */
+Test(config, rendezvous_longer_than_sun_path_is_one_error_with_the_limit)
+{
+	char text[512], path[200];
+	struct machine_config cfg;
+
+	path[0] = '/';
+	memset(path + 1, 'r', 107);
+	path[108] = '\0';
+	snprintf(text, sizeof(text),
+		 "[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+		 "id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = \"%s\"\n",
+		 path);
+	load_fails_with(text, "x.toml:8:14: 'rendezvous' resolves to a path of 108 bytes; a Unix "
+			      "socket path (sun_path) holds at most 107\n");
+
+	path[107] = '\0'; /* 107 bytes: the longest that fits */
+	snprintf(text, sizeof(text),
+		 "[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+		 "id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = \"%s\"\n",
+		 path);
+	load_ok(text, &cfg);
+	cr_assert_str_eq(cfg.devices[1].ntb.rendezvous, path);
+	config_free(&cfg);
+
+	/* wrong, not missing: one message each */
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+			"id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = \"\"\n",
+			"x.toml:8:14: 'rendezvous' must not be empty\n");
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+			"id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = 7\n",
+			"x.toml:8:14: 'rendezvous' must be a string, found an integer\n");
+}
+
 Test(config, cpu_model_must_be_known)
 {
 	load_fails_at("[machine]\nkernel = \"vmlinux\"\n[cpu]\nmodel = \"pentium\"\n", 4, 9,
