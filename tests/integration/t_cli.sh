@@ -41,6 +41,11 @@ expect "missing_kernel_file_is_a_config_error" 2 "nokernel.toml:2:10: .*does-not
 run_vmm 10 check --config "$TMP/missing.toml"
 expect "missing_config_file_exits_2" 2 "missing.toml"
 
+head -c 2M /dev/zero | tr '\0' '#' >"$TMP/huge-pair.toml"
+run_vmm 10 pair --config "$TMP/huge-pair.toml"
+expect "pair_file_over_1_mib_is_refused_by_its_size" 2 \
+	"huge-pair.toml: cannot read pair file: it is 2097152 bytes; at most 1 MiB"
+
 cat >"$TMP/good.toml" <<TOML
 [machine]
 memory = "512M"
