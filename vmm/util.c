@@ -38,7 +38,7 @@ void die(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vmm: fatal: %s\n", buf);
-	exit(1);
+	exit(VMM_EXIT_FAILURE);
 }
 
 void die_errno(const char *fmt, ...)
@@ -51,7 +51,7 @@ void die_errno(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vmm: fatal: %s: %s\n", buf, strerror(e));
-	exit(1);
+	exit(VMM_EXIT_FAILURE);
 }
 
 uint64_t time_ns(void)

@@ -43,7 +43,16 @@ void vmm_log(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 		}                                                                                  \
 	} while (0)
 
-/* A host failure vmm cannot continue from (not for guest errors). Exits with status 1. */
+/*
+ * vmm's own exit statuses. A guest's write of v to the debug-exit port ends vmm with
+ * (v << 1) | 1 (QEMU isa-debug-exit semantics), which is always odd; these are even, so a
+ * script can always tell vmm's verdict from the guest's. 0 is the guest's clean end.
+ */
+#define VMM_EXIT_USAGE	 2 /* bad usage or configuration: nothing was started */
+#define VMM_EXIT_FAILURE 4 /* a VMM failure, or the guest triple-faulted */
+#define VMM_EXIT_STOPPED 6 /* stopped by the user: Ctrl-A x, SIGINT, SIGTERM, SIGHUP */
+
+/* A host failure vmm cannot continue from (not for guest errors): exits VMM_EXIT_FAILURE. */
 NORETURN void die(const char *fmt, ...) PRINTF(1, 2);
 NORETURN void die_errno(const char *fmt, ...) PRINTF(1, 2);
 

@@ -41,6 +41,16 @@ expect "missing_kernel_file_is_a_config_error" 2 "nokernel.toml:2:10: .*does-not
 run_vmm 10 check --config "$TMP/missing.toml"
 expect "missing_config_file_exits_2" 2 "missing.toml"
 
+# A failure of vmm itself (here: the console log cannot be created) is 4, never odd.
+cat >"$TMP/nolog.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+[console]
+log = "$TMP/no-such-dir/serial.log"
+TOML
+run_vmm 20 run --config "$TMP/nolog.toml"
+expect "vmm_failure_exits_4" 4 "cannot open console log .*no-such-dir/serial.log"
+
 head -c 2M /dev/zero | tr '\0' '#' >"$TMP/huge-pair.toml"
 run_vmm 10 pair --config "$TMP/huge-pair.toml"
 expect "pair_file_over_1_mib_is_refused_by_its_size" 2 \
