@@ -51,7 +51,7 @@ bool boot_place_below(uint64_t top, uint64_t floor, uint64_t size, uint64_t *add
 }
 
 static const char unknown_image[] =
-	"neither a bzImage (no \"HdrS\" boot header at 0x202) nor an ELF (PVH)";
+	"neither a bzImage (no \"HdrS\" boot header at 0x202) nor a PVH ELF (no ELF magic)";
 
 int boot_check(const struct boot_check_in *in, char *err, size_t errlen)
 {

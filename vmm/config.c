@@ -77,26 +77,32 @@ static int problem_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* All problems, in source order, as one malloc'd text. */
-static char *report_text(struct ctx *c)
+char *cfg_report_take(struct ctx *c)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
 	qsort(c->problems, c->n, sizeof(*c->problems), problem_cmp);
-	f = open_memstream(&text, &len);
-	if (!f)
-		return NULL;
-	for (size_t i = 0; i < c->n; i++)
-		fprintf(f, "%s:%d:%d: %s\n", c->name, c->problems[i].pos.line,
-			c->problems[i].pos.col, c->problems[i].msg);
-	if (c->oom)
-		fprintf(f, "%s: out of memory while checking the configuration\n", c->name);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
+	f = c->n || c->oom ? open_memstream(&text, &len) : NULL;
+	for (size_t i = 0; f && i < c->n; i++) {
+		if (c->problems[i].pos.line)
+			fprintf(f, "%s:%d:%d: %s\n", c->name, c->problems[i].pos.line,
+				c->problems[i].pos.col, c->problems[i].msg);
+		else
+			fprintf(f, "vmm: %s\n", c->problems[i].msg);
 	}
+	if (f && c->oom)
+		fprintf(f, "%s: out of memory while checking the configuration\n", c->name);
+	if (f && fclose(f) != 0) {
+		free(text);
+		text = NULL;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		free(c->problems[i].msg);
+	free(c->problems);
+	c->problems = NULL;
+	c->n = c->cap = 0;
 	return text;
 }
 
@@ -399,9 +405,13 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 		} else if (!strcmp(k, "kernel")) {
 			kernel = kv;
 			cfg->kernel = get_input_file(c, kv);
+			cfg->kernel_at =
+				(struct config_at){kv->value->pos.line, kv->value->pos.col};
 		} else if (!strcmp(k, "initrd")) {
 			initrd = kv;
 			cfg->initrd = get_input_file(c, kv);
+			cfg->initrd_at =
+				(struct config_at){kv->value->pos.line, kv->value->pos.col};
 		} else if (!strcmp(k, "firmware")) {
 			have_firmware = true;
 			cfg->firmware = get_firmware(c, kv);
@@ -409,6 +419,8 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 			const char *s = cfg_get_string(c, kv);
 
 			cmdline = kv;
+			cfg->cmdline_at =
+				(struct config_at){kv->value->pos.line, kv->value->pos.col};
 			if (s && strlen(s) > CONFIG_MAX_CMDLINE)
 				cfg_report(c, kv->value->pos,
 					   "'cmdline' is %zu bytes long; at most %d are allowed",
@@ -759,13 +771,10 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 	toml_free(root);
 
 	if (c.n || c.oom) {
-		*errors = report_text(&c);
-		config_free(out);
 		ret = c.oom && !c.n ? -ENOMEM : -EINVAL;
+		config_free(out);
 	}
-	for (size_t i = 0; i < c.n; i++)
-		free(c.problems[i].msg);
-	free(c.problems);
+	*errors = cfg_report_take(&c);
 	free(c.dev_pos);
 	return ret;
 }

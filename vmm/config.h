@@ -90,6 +90,11 @@ struct dev_config {
 	} ntb;
 };
 
+/* Where a value is written in the file; line 0: not in the file (a command-line override). */
+struct config_at {
+	int line, col;
+};
+
 struct machine_config {
 	char *source; /* file name, or "<built-in>" */
 
@@ -106,7 +111,8 @@ struct machine_config {
 	char *kernel;	/* absolute or relative to the config file's directory, resolved */
 	char *initrd;	/* NULL: none */
 	char *cmdline;	/* NULL: empty */
-	char **boot;	/* [machine] boot: device ids, first to try first (firmware only) */
+	struct config_at kernel_at, initrd_at, cmdline_at; /* for config_check_boot's messages */
+	char **boot; /* [machine] boot: device ids, first to try first (firmware only) */
 	int nboot;
 
 	struct console_config console;
@@ -128,6 +134,17 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 		       struct machine_config *out, char **errors);
 
 void config_free(struct machine_config *cfg);
+
+/*
+ * What only the kernel's own headers tell (vmm/config_boot.c): is `kernel` a bzImage or PVH
+ * ELF that boots in `memory` with this `initrd` (non-empty, room above the kernel) and
+ * `cmdline` (no longer than the kernel takes)? The same checks boot_load makes, before any
+ * VM exists. Run after config_load_*, which it does not repeat (the config model itself is
+ * checked without reading any kernel). Returns 0, or -EINVAL with *errors as
+ * config_load_file gives them: "file:line:col: message" for values from the file,
+ * "vmm: message" for --kernel, --initrd and --cmdline.
+ */
+int config_check_boot(const struct machine_config *cfg, char **errors);
 
 /*
  * A size string: decimal digits and an optional suffix K, M, G, T, P, E or KiB, MiB, GiB, TiB,

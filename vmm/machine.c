@@ -379,8 +379,9 @@ static int load_images(struct machine *m, char *err, size_t errlen)
 
 	if (cfg->firmware)
 		return load_firmware(m, err, errlen);
-	/* Neither can be larger than guest RAM: a bigger file is refused before it is read. */
-	ret = read_file(cfg->kernel, cfg->memory, &kernel, &ksz);
+	/* config_check_boot has judged both. An ELF kernel may be larger than guest RAM (debug
+	 * info is not loaded); an initrd larger than RAM is refused before it is read. */
+	ret = read_file(cfg->kernel, SIZE_MAX, &kernel, &ksz);
 	if (ret) {
 		snprintf(err, errlen, "cannot read kernel %s: %s", cfg->kernel, strerror(-ret));
 		return ret;

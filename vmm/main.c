@@ -61,10 +61,13 @@ static const char usage_run[] =
 	"  -v, --verbose        print debug messages\n"
 	"  -h, --help           show this text\n";
 
-static const char usage_check[] = "usage: vmm check --config FILE\n"
-				  "\n"
-				  "Parse and validate FILE; print every problem as file:line:col.\n"
-				  "Exit status 0 when valid, 2 otherwise.\n";
+static const char usage_check[] =
+	"usage: vmm check --config FILE\n"
+	"\n"
+	"Parse and validate FILE; print every problem as file:line:col. Once the file is\n"
+	"valid, the kernel's headers are checked as the loader reads them (a bzImage or a PVH\n"
+	"ELF, fitting in memory with the initrd and command line).\n"
+	"Exit status 0 when valid, 2 otherwise.\n";
 
 /* Directory holding the running executable: the built-in config's paths are relative to it. */
 static char *exe_dir(void)
@@ -98,6 +101,18 @@ static int load_config(const char *path, struct machine_config *cfg)
 	}
 	free(errors);
 	return 0;
+}
+
+/* The kernel, initrd and command line as the loaders will see them (config_check_boot). */
+static int check_boot(const struct machine_config *cfg)
+{
+	char *errors = NULL;
+
+	if (!config_check_boot(cfg, &errors))
+		return 0;
+	fputs(errors ? errors : "vmm: invalid configuration\n", stderr);
+	free(errors);
+	return VMM_EXIT_USAGE;
 }
 
 static int replace_path(char **field, const char *value, const char *what)
@@ -170,7 +185,16 @@ static int cmd_run(int argc, char **argv)
 		free(cfg.cmdline);
 		cfg.cmdline = strdup(cmdline);
 	}
-	ret = machine_run(&cfg);
+	/* What the command line gave is not at a place in the file. */
+	if (kernel)
+		cfg.kernel_at = (struct config_at){0, 0};
+	if (initrd)
+		cfg.initrd_at = (struct config_at){0, 0};
+	if (cmdline)
+		cfg.cmdline_at = (struct config_at){0, 0};
+	ret = check_boot(&cfg);
+	if (!ret)
+		ret = machine_run(&cfg);
 	config_free(&cfg);
 	return ret;
 }
@@ -378,6 +402,11 @@ static int cmd_check(int argc, char **argv)
 	ret = load_config(config, &cfg);
 	if (ret)
 		return ret;
+	ret = check_boot(&cfg);
+	if (ret) {
+		config_free(&cfg);
+		return ret;
+	}
 	printf("%s: ok (%d vCPU%s, %llu MiB, %s %s, %d PCIe device%s)\n", config, cfg.cpus,
 	       cfg.cpus == 1 ? "" : "s", (unsigned long long)(cfg.memory >> 20),
 	       cfg.firmware ? "firmware" : "kernel", cfg.firmware ? cfg.firmware : cfg.kernel,

@@ -188,6 +188,12 @@ static int check_machines(struct side *s)
 			ret = VMM_EXIT_USAGE;
 		} else {
 			loaded[i] = true;
+			free(errors);
+			errors = NULL;
+			if (config_check_boot(&cfg[i], &errors)) {
+				fputs(errors ? errors : "invalid machine file\n", stderr);
+				ret = VMM_EXIT_USAGE;
+			}
 		}
 		free(errors);
 	}

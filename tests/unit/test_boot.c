@@ -952,8 +952,8 @@ Test(boot_check, a_disk_image_is_not_a_kernel)
 	disk[0x1fe] = 0x55;
 	disk[0x1ff] = 0xaa;
 	cr_assert_eq(check(disk, sizeof(disk), 0, 0), -ENOEXEC);
-	cr_assert_str_eq(err, "neither a bzImage (no \"HdrS\" boot header at 0x202) nor an ELF "
-			      "(PVH)");
+	cr_assert_str_eq(err, "neither a bzImage (no \"HdrS\" boot header at 0x202) nor a PVH ELF "
+			      "(no ELF magic)");
 	cr_assert_eq(check(disk, 0, 0, 0), -ENOEXEC);
 	cr_assert_str_eq(err, "the kernel image is empty");
 }
