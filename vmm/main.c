@@ -419,6 +419,8 @@ int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	if (std_fds_ensure_open() < 0)
+		return VMM_EXIT_FAILURE; /* with no stderr to say so */
 	if (argc < 2) {
 		fputs(usage_main, stderr);
 		return VMM_EXIT_USAGE;

@@ -54,6 +54,25 @@ void die_errno(const char *fmt, ...)
 	exit(VMM_EXIT_FAILURE);
 }
 
+int std_fds_ensure_open(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free descriptor: this one, since the lower ones are open. */
+		n = open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+		if (n < 0)
+			return -errno;
+		if (n != fd) {
+			close(n);
+			return -EBADF;
+		}
+	}
+	return 0;
+}
+
 uint64_t time_ns(void)
 {
 	struct timespec ts;

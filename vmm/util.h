@@ -63,6 +63,13 @@ static inline bool add_overflows_u64(uint64_t a, uint64_t b, uint64_t *res)
 	return __builtin_add_overflow(a, b, res);
 }
 
+/*
+ * Opens /dev/null on whichever of stdin, stdout and stderr is closed, so that the next file
+ * opened does not become one of them (a closed stdin made the guest RAM memfd the console's
+ * input). For main(), before anything else is opened. Returns 0 or -errno.
+ */
+int std_fds_ensure_open(void);
+
 /* Monotonic time in nanoseconds. */
 uint64_t time_ns(void);
 

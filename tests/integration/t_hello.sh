@@ -19,6 +19,15 @@ if need_kvm "debug_exit_0_is_status_1"; then
 	expect "debug_exit_0_is_status_1" 1 "hello: done status=0" "exit status 1"
 fi
 
+# A closed stdin is the end of input (it once made the guest RAM memfd the console's input).
+if need_kvm "closed_stdin_is_the_end_of_input_and_the_guest_runs_on"; then
+	timeout --kill-after=5 60 "$VMM" run --verbose <&- >"$TMP/out" 2>"$TMP/err"
+	status=$?
+	expect "closed_stdin_is_the_end_of_input_and_the_guest_runs_on" 0 \
+		"console: end of input \(end of file\); the guest runs on without it" \
+		"hello: done poweroff"
+fi
+
 if need_kvm "sigterm_stops_the_guest_with_status_6"; then
 	"$VMM" run --cmdline "hello.wait" </dev/null >"$TMP/out" 2>"$TMP/err" &
 	pid=$!
