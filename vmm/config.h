@@ -53,11 +53,12 @@ struct nvme_dev_config {
 	uint64_t mdts;	      /* bytes, power of two, 4 KiB..2 MiB */
 	struct nvme_ns_spec *ns;
 	int nns;
-	uint64_t cmb;		   /* CMB (BAR2) bytes; 0: none */
-	char *pmr;		   /* PMR (BAR4) backing file; NULL: none */
-	uint64_t pmr_size;	   /* 0: the file's size */
-	bool iothread;		   /* false: everything on the vCPU thread (debugging) */
-	uint32_t poll_idle_us;	   /* I/O thread polling window; 0: default; UINT32_MAX: never */
+	uint64_t cmb;	       /* CMB (BAR2) bytes; 0: none */
+	char *pmr;	       /* PMR (BAR4) backing file; NULL: none */
+	uint64_t pmr_size;     /* 0: the file's size */
+	bool iothread;	       /* false: everything on the vCPU thread (debugging) */
+	uint32_t poll_idle_us; /* I/O thread polling window; 0: default; UINT32_MAX: never (0 or -1)
+				*/
 	uint32_t poll_inflight_us; /* keep polling while backend I/O is in flight; 0: off */
 	int iothread_cpu;	   /* host CPU the I/O thread runs on; -1: any */
 	uint64_t nsmgmt_capacity;  /* Namespace Management pool bytes; 0: feature off */

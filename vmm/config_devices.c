@@ -268,8 +268,9 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 	} else if (!strcmp(kv->key, "poll_idle_us")) {
 		int us;
 
+		/* 0 polls for no time: never, as -1. (The device takes 0 for its default.) */
 		if (get_int(c, kv, -1, 10000000, &us))
-			n->poll_idle_us = us < 0 ? UINT32_MAX : (uint32_t)us;
+			n->poll_idle_us = us <= 0 ? UINT32_MAX : (uint32_t)us;
 	} else if (!strcmp(kv->key, "poll_inflight_us")) {
 		int us;
 
