@@ -440,6 +440,46 @@ static void check_ntb(struct ctx *c, const struct toml_value *t, struct dev_conf
 			   "personality = \"epf\" (32-bit BARs)");
 }
 
+/*
+ * The PMR's backing file as the device will open it (devices/nvme/pmr.c, pmr_open): created
+ * at pmr_size when missing or empty, else exactly pmr_size bytes, or without pmr_size a size
+ * the PMR can have. Persistent data is never truncated or extended.
+ */
+static void check_pmr(struct ctx *c, const struct toml_value *t, struct nvme_dev_config *n)
+{
+	const struct toml_keyval *pmr = toml_table_find(t, "pmr");
+	const struct toml_keyval *size = toml_table_find(t, "pmr_size");
+	struct stat st;
+
+	if (!pmr)
+		return;
+	if (stat(n->pmr, &st) < 0) {
+		if (errno != ENOENT)
+			cfg_report(c, pmr->value->pos, "'pmr' %s: %s", n->pmr, strerror(errno));
+		else if (!n->pmr_size)
+			cfg_report(c, pmr->value->pos,
+				   "'pmr' %s does not exist: set 'pmr_size' to create it", n->pmr);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_report(c, pmr->value->pos, "'pmr' %s is not a regular file", n->pmr);
+	} else if (st.st_size == 0) {
+		if (!n->pmr_size)
+			cfg_report(c, pmr->value->pos,
+				   "'pmr' %s is empty: set 'pmr_size' to give it a size", n->pmr);
+	} else if (n->pmr_size && (uint64_t)st.st_size != n->pmr_size) {
+		cfg_report(c, size ? size->value->pos : pmr->value->pos,
+			   "'pmr' %s holds %lld bytes but 'pmr_size' is %llu: persistent data is "
+			   "never truncated or extended",
+			   n->pmr, (long long)st.st_size, (unsigned long long)n->pmr_size);
+	} else if (!n->pmr_size && (!IS_POW2((uint64_t)st.st_size) || st.st_size < (off_t)KiB(4) ||
+				    (uint64_t)st.st_size > GiB(64))) {
+		cfg_report(c, pmr->value->pos,
+			   "'pmr' %s holds %lld bytes: a PMR is a power of two from 4K to 64G",
+			   n->pmr, (long long)st.st_size);
+	}
+}
+
 static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const char *const *keys,
 		     const struct toml_value *t, struct dev_config *d, struct dev_pos *pos)
 {
@@ -533,6 +573,8 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 	}
 	if (kind == DEV_NVME && d->nvme.pmr_size && !d->nvme.pmr)
 		cfg_report(c, t->pos, "'pmr_size' needs 'pmr' (the file backing the PMR)");
+	if (kind == DEV_NVME && d->nvme.pmr)
+		check_pmr(c, t, &d->nvme);
 	if (kind == DEV_NTB)
 		check_ntb(c, t, d);
 	/* A rendezvous that is there but wrong has had its own message. */

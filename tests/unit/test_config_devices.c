@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/config.h"
 
@@ -268,14 +269,15 @@ Test(config_devices, nvme_cmb_pmr_and_thread_keys)
 	char *e = load(
 		HEAD
 		"[[root_port]]\nid = \"rp0\"\n"
-		"[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\ncmb = \"64M\"\npmr = \"/tmp/pmr.img\"\n"
+		"[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\ncmb = \"64M\"\npmr = "
+		"\"/tmp/vmm-test-no-such-dir/pmr.img\"\n"
 		"pmr_size = \"16M\"\niothread = false\npoll_idle_us = -1\n"
 		"poll_inflight_us = 1000\nnsmgmt_capacity = \"1G\"\nnsmgmt_backend = \"null\"\n",
 		&cfg, &ret);
 
 	cr_assert_eq(ret, 0, "%s", e ? e : "");
 	cr_assert_eq(cfg.devices[1].nvme.cmb, 64 << 20);
-	cr_assert_str_eq(cfg.devices[1].nvme.pmr, "/tmp/pmr.img");
+	cr_assert_str_eq(cfg.devices[1].nvme.pmr, "/tmp/vmm-test-no-such-dir/pmr.img");
 	cr_assert_eq(cfg.devices[1].nvme.pmr_size, 16 << 20);
 	cr_assert_not(cfg.devices[1].nvme.iothread);
 	cr_assert_eq(cfg.devices[1].nvme.poll_idle_us, UINT32_MAX, "-1: never poll");
@@ -443,4 +445,62 @@ Test(config_devices, nvme_defaults_are_the_documented_ones)
 	/* poll_idle_us = 0 polls for no time: never, like -1 (not the device's 50 us default) */
 	cr_assert_eq(n->poll_idle_us, UINT32_MAX);
 	config_free(&cfg);
+}
+
+/* The PMR file as the device will open it: each problem at its key, before anything runs. */
+Test(config_devices, pmr_files_the_device_would_refuse_are_config_errors)
+{
+	char dir[] = "/tmp/vmm-pmr-cfg-XXXXXX", text[1024], path[64], want[256];
+	static const struct {
+		const char *file; /* created at `bytes`; NULL: absent */
+		long bytes;
+		const char *size; /* pmr_size, or NULL */
+		const char *want; /* %s: the file's path; NULL: accepted */
+	} cases[] = {
+		{NULL, 0, NULL, "t.toml:8:7: 'pmr' %s does not exist: set 'pmr_size' to create it"},
+		{NULL, 0, "\"4M\"", NULL},
+		{"f", 0, NULL, "t.toml:8:7: 'pmr' %s is empty: set 'pmr_size' to give it a size"},
+		{"f", 0, "\"4M\"", NULL},
+		{"f", 4 << 20, NULL, NULL},
+		{"f", 4 << 20, "\"8M\"",
+		 "t.toml:9:12: 'pmr' %s holds 4194304 bytes but 'pmr_size' is 8388608: persistent "
+		 "data is never truncated or extended"},
+		{"f", 3 << 20, NULL,
+		 "t.toml:8:7: 'pmr' %s holds 3145728 bytes: a PMR is a power of two from 4K to "
+		 "64G"},
+	};
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pmr.img", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct machine_config cfg;
+		int ret;
+		char *e;
+
+		unlink(path);
+		if (cases[i].file) {
+			FILE *f = fopen(path, "w");
+
+			cr_assert_not_null(f);
+			fclose(f);
+			cr_assert_eq(truncate(path, cases[i].bytes), 0);
+		}
+		snprintf(text, sizeof(text),
+			 HEAD "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
+			      "pmr = \"%s\"\n%s%s%s",
+			 path, cases[i].size ? "pmr_size = " : "",
+			 cases[i].size ? cases[i].size : "", cases[i].size ? "\n" : "");
+		e = load(text, &cfg, &ret);
+		if (!cases[i].want) {
+			cr_assert_eq(ret, 0, "case %zu: %s", i, e ? e : "");
+			config_free(&cfg);
+			continue;
+		}
+		snprintf(want, sizeof(want), cases[i].want, path);
+		cr_assert_eq(ret, -EINVAL, "case %zu accepted", i);
+		cr_assert_not_null(strstr(e, want), "case %zu: want %s in %s", i, want, e);
+		free(e);
+	}
+	unlink(path);
+	rmdir(dir);
 }
