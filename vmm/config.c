@@ -83,7 +83,8 @@ char *cfg_report_take(struct ctx *c)
 	size_t len = 0;
 	FILE *f;
 
-	qsort(c->problems, c->n, sizeof(*c->problems), problem_cmp);
+	if (c->n)
+		qsort(c->problems, c->n, sizeof(*c->problems), problem_cmp);
 	f = c->n || c->oom ? open_memstream(&text, &len) : NULL;
 	for (size_t i = 0; f && i < c->n; i++) {
 		if (c->problems[i].pos.line)
