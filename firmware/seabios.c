@@ -269,12 +269,12 @@ int seabios_fw_cfg_setup(struct fw_cfg *f, const struct seabios_config *c)
 
 int seabios_image_load(const char *path, void **image, size_t *size, char *err, size_t errlen)
 {
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	size_t len;
 	void *p;
-	int ret = read_file(path, &buf, &len);
+	int ret = read_file(path, SEABIOS_MAX_SIZE, &buf, &len);
 
-	if (ret) {
+	if (ret && ret != -EFBIG) {
 		snprintf(err, errlen, "cannot read firmware %s: %s", path, strerror(-ret));
 		return ret;
 	}

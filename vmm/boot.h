@@ -102,6 +102,27 @@ struct hvm_memmap_table_entry {
 	uint32_t reserved;
 };
 
+/* What boot_check is asked: a kernel image, and the sizes of what boots with it. */
+struct boot_check_in {
+	const uint8_t *kernel;
+	size_t kernel_size;
+	uint64_t initrd_size; /* 0: none */
+	size_t cmdline_len;   /* bytes, without the NUL */
+	uint64_t ram;	      /* bytes of guest RAM, laid out as mem_init lays them out */
+};
+
+/*
+ * The checks boot_load makes before it writes anything, made on the kernel's headers and
+ * the sizes alone, with no guest RAM: 0 when boot_load would accept them (the device tree
+ * a PVH guest gets as a module is not counted), else what is wrong, with a message in `err`:
+ *   -ENOEXEC  the kernel is not a bzImage or PVH ELF that vmm can boot
+ *   -ENOMEM   the kernel does not fit in guest RAM
+ *   -EFBIG    the initrd does not fit in guest RAM above the kernel
+ *   -E2BIG    the command line is longer than this kernel takes
+ * For checking a configuration before any VM exists (`vmm check`, and `vmm run` first).
+ */
+int boot_check(const struct boot_check_in *in, char *err, size_t errlen);
+
 /* What kind of image is this? */
 enum boot_image_kind { BOOT_IMAGE_UNKNOWN, BOOT_IMAGE_PVH_ELF, BOOT_IMAGE_BZIMAGE };
 enum boot_image_kind boot_detect(const uint8_t *img, size_t size);

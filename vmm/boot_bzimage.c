@@ -9,6 +9,7 @@
  * The image comes from the user: every header field is checked before it is used.
  */
 #include "vmm/boot.h"
+#include "vmm/boot_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -104,11 +105,6 @@ static void wr64(uint8_t *p, size_t off, uint64_t v)
 	memcpy(p + off, &v, sizeof(v));
 }
 
-static uint64_t low_ram_end(const struct guest_mem *mem)
-{
-	return mem->nregions > 0 && mem->regions[0].gpa == 0 ? mem->regions[0].size : 0;
-}
-
 /* Identity map of [0, 4 GiB) with 2 MiB pages: one PML4 entry, 4 PDPT entries, 4 PDs. */
 static int write_page_tables(const struct guest_mem *mem)
 {
@@ -144,24 +140,29 @@ static int write_gdt(const struct guest_mem *mem, struct boot_entry *out)
 	return 0;
 }
 
-int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
-		      struct boot_entry *out, char *err, size_t errlen)
+/* Everything boot_load_bzimage decides before it writes: what the header says, where it goes. */
+struct bz_plan {
+	uint64_t hdr_end;      /* the setup header is [BP_HDR, hdr_end) of the image */
+	uint64_t setup_size;   /* the real-mode part, not loaded */
+	uint64_t payload_size; /* the protected-mode kernel, copied to `load` */
+	uint64_t load, kernel_end;
+	uint64_t initrd_addr; /* 0: no initrd */
+};
+
+/*
+ * The checks of the header, the kernel's room in RAM, the command line's length and the
+ * initrd's place, in that order. Returns 0 or the boot_check code (-ENOEXEC, -ENOMEM,
+ * -E2BIG, -EFBIG) with a message.
+ */
+static int bz_plan(const struct boot_ram *ram, const uint8_t *img, size_t size, size_t cmdline_len,
+		   uint64_t initrd_size, struct bz_plan *p, char *err, size_t errlen)
 {
-	const uint8_t *img = in->kernel;
-	size_t size = in->kernel_size;
-	uint8_t zp[BP_SIZE];
-	uint64_t hdr_end, setup_size, payload_size, init_size, pref, align, run_start, kernel_end;
-	uint64_t load, payload_end = 0, initrd_addr = 0;
+	uint64_t init_size, pref, align, run_start, payload_end = 0;
 	uint16_t version;
 	uint32_t cmdline_size;
-	size_t cmdline_len = 0;
 	unsigned int setup_sects;
 
-	memset(out, 0, sizeof(*out));
-	if (!img || in->ne820 < 0 || (in->ne820 > 0 && !in->e820)) {
-		snprintf(err, errlen, "bad boot parameters");
-		return -EINVAL;
-	}
+	memset(p, 0, sizeof(*p));
 	/* Everything up to init_size (protocol 2.10+) must be in the file. */
 	if (size < BP_INIT_SIZE + 4) {
 		snprintf(err, errlen, "bzImage is truncated (%zu bytes)", size);
@@ -188,25 +189,25 @@ int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 		return -ENOEXEC;
 	}
 	/* boot.rst: the header ends at 0x202 + the byte at 0x201 (the jump's offset). */
-	hdr_end = BP_HEADER + (uint64_t)img[BP_JUMP + 1];
-	if (hdr_end < BP_INIT_SIZE + 4) {
+	p->hdr_end = BP_HEADER + (uint64_t)img[BP_JUMP + 1];
+	if (p->hdr_end < BP_INIT_SIZE + 4) {
 		snprintf(err, errlen, "bzImage setup header is too short for protocol 2.12");
 		return -ENOEXEC;
 	}
-	if (hdr_end > BP_HDR_MAX_END)
-		hdr_end = BP_HDR_MAX_END;
-	if (hdr_end > size)
-		hdr_end = size;
+	if (p->hdr_end > BP_HDR_MAX_END)
+		p->hdr_end = BP_HDR_MAX_END;
+	if (p->hdr_end > size)
+		p->hdr_end = size;
 
 	/* setup_sects 0 means 4 (boot.rst); the protected-mode kernel follows the setup code. */
 	setup_sects = img[BP_SETUP_SECTS] ? img[BP_SETUP_SECTS] : 4;
-	setup_size = ((uint64_t)setup_sects + 1) * 512;
-	if (setup_size >= size) {
+	p->setup_size = ((uint64_t)setup_sects + 1) * 512;
+	if (p->setup_size >= size) {
 		snprintf(err, errlen, "bzImage is truncated: no kernel after %u setup sectors",
 			 setup_sects);
 		return -ENOEXEC;
 	}
-	payload_size = size - setup_size;
+	p->payload_size = size - p->setup_size;
 
 	/*
 	 * Load at 1 MiB. A relocatable kernel's startup_64 moves itself to
@@ -218,39 +219,30 @@ int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 	align = rd32(img, BP_KERNEL_ALIGNMENT);
 	if (!IS_POW2(align))
 		align = PAGE_SIZE;
-	load = img[BP_RELOCATABLE] ? KERNEL_LOAD_ADDR : pref;
-	run_start = ALIGN_UP(load, align);
-	if (run_start < load || (img[BP_RELOCATABLE] && run_start < pref))
-		run_start = img[BP_RELOCATABLE] ? pref : load;
-	if (add_overflows_u64(run_start, init_size, &kernel_end) ||
-	    add_overflows_u64(load, payload_size, &payload_end))
-		kernel_end = UINT64_MAX;
-	if (payload_end > kernel_end)
-		kernel_end = payload_end;
-	if (load < BOOT_DATA_END || kernel_end == UINT64_MAX ||
-	    !mem_gpa_to_hva(mem, load, kernel_end - load)) {
+	p->load = img[BP_RELOCATABLE] ? KERNEL_LOAD_ADDR : pref;
+	run_start = ALIGN_UP(p->load, align);
+	if (run_start < p->load || (img[BP_RELOCATABLE] && run_start < pref))
+		run_start = img[BP_RELOCATABLE] ? pref : p->load;
+	if (add_overflows_u64(run_start, init_size, &p->kernel_end) ||
+	    add_overflows_u64(p->load, p->payload_size, &payload_end))
+		p->kernel_end = UINT64_MAX;
+	if (payload_end > p->kernel_end)
+		p->kernel_end = payload_end;
+	if (p->load < BOOT_DATA_END || p->kernel_end == UINT64_MAX ||
+	    !boot_ram_has(ram, p->load, p->kernel_end - p->load)) {
 		snprintf(err, errlen,
 			 "kernel does not fit in guest RAM: needs 0x%llx..0x%llx (init_size %llu), "
 			 "guest RAM is %llu bytes",
-			 (unsigned long long)load, (unsigned long long)kernel_end,
-			 (unsigned long long)init_size, (unsigned long long)mem->size);
+			 (unsigned long long)p->load, (unsigned long long)p->kernel_end,
+			 (unsigned long long)init_size, (unsigned long long)ram->size);
 		return -ENOMEM;
 	}
 
-	if (in->cmdline) {
-		/* cmdline_size (2.06+): the longest command line, without the NUL */
-		cmdline_size = rd32(img, BP_CMDLINE_SIZE);
-		cmdline_len = strnlen(in->cmdline, BOOT_CMDLINE_MAX);
-		if (cmdline_len > BOOT_CMDLINE_MAX - 1 || cmdline_len > cmdline_size) {
-			snprintf(err, errlen, "kernel command line is longer than %u bytes",
-				 cmdline_size < BOOT_CMDLINE_MAX - 1 ? cmdline_size
-								     : BOOT_CMDLINE_MAX - 1);
-			return -E2BIG;
-		}
-	}
-	if (in->ne820 > BP_E820_MAX) {
-		snprintf(err, errlen, "e820 map has %d entries, boot_params holds %d", in->ne820,
-			 BP_E820_MAX);
+	/* cmdline_size (2.06+): the longest command line, without the NUL */
+	cmdline_size = rd32(img, BP_CMDLINE_SIZE);
+	if (cmdline_len > BOOT_CMDLINE_MAX - 1 || cmdline_len > cmdline_size) {
+		snprintf(err, errlen, "kernel command line is longer than %u bytes",
+			 cmdline_size < BOOT_CMDLINE_MAX - 1 ? cmdline_size : BOOT_CMDLINE_MAX - 1);
 		return -E2BIG;
 	}
 
@@ -258,28 +250,63 @@ int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 	 * The initrd goes as high as allowed (like QEMU): below the end of low RAM and so that
 	 * its last byte is at most initrd_addr_max, and above everything the kernel needs.
 	 */
-	if (in->initrd && in->initrd_size) {
+	if (initrd_size) {
 		uint64_t top = (uint64_t)rd32(img, BP_INITRD_ADDR_MAX) + 1;
-		uint64_t floor = ALIGN_UP(kernel_end, PAGE_SIZE);
+		uint64_t floor = ALIGN_UP(p->kernel_end, PAGE_SIZE);
 
-		if (top > low_ram_end(mem))
-			top = low_ram_end(mem);
-		top &= ~(PAGE_SIZE - 1);
-		if (top < floor || in->initrd_size > top - floor ||
-		    ((top - in->initrd_size) & ~(PAGE_SIZE - 1)) < floor) {
+		if (top > boot_ram_low_end(ram))
+			top = boot_ram_low_end(ram);
+		if (!boot_place_below(top, floor, initrd_size, &p->initrd_addr)) {
 			snprintf(err, errlen,
-				 "initrd (%zu bytes) does not fit in guest RAM between the kernel "
+				 "initrd (%llu bytes) does not fit in guest RAM between the kernel "
 				 "end 0x%llx and 0x%llx",
-				 in->initrd_size, (unsigned long long)floor,
-				 (unsigned long long)top);
-			return -ENOMEM;
+				 (unsigned long long)initrd_size, (unsigned long long)floor,
+				 (unsigned long long)(top & ~(PAGE_SIZE - 1)));
+			return -EFBIG;
 		}
-		initrd_addr = (top - in->initrd_size) & ~(PAGE_SIZE - 1);
 	}
+	return 0;
+}
+
+int boot_check_bzimage(const struct boot_ram *ram, const struct boot_check_in *in, char *err,
+		       size_t errlen)
+{
+	struct bz_plan p;
+
+	return bz_plan(ram, in->kernel, in->kernel_size, in->cmdline_len, in->initrd_size, &p, err,
+		       errlen);
+}
+
+int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
+		      struct boot_entry *out, char *err, size_t errlen)
+{
+	const struct boot_ram ram = {.mem = mem, .size = mem->size};
+	const uint8_t *img = in->kernel;
+	uint8_t zp[BP_SIZE];
+	struct bz_plan p;
+	size_t cmdline_len = in->cmdline ? strnlen(in->cmdline, BOOT_CMDLINE_MAX) : 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!img || in->ne820 < 0 || (in->ne820 > 0 && !in->e820)) {
+		snprintf(err, errlen, "bad boot parameters");
+		return -EINVAL;
+	}
+	if (in->ne820 > BP_E820_MAX) {
+		snprintf(err, errlen, "e820 map has %d entries, boot_params holds %d", in->ne820,
+			 BP_E820_MAX);
+		return -E2BIG;
+	}
+	ret = bz_plan(&ram, img, in->kernel_size, cmdline_len, in->initrd ? in->initrd_size : 0, &p,
+		      err, errlen);
+	if (ret == -EFBIG)
+		ret = -ENOMEM; /* as before: the initrd does not fit */
+	if (ret)
+		return ret;
 
 	/* The zero page: all zero, then the image's setup header copied in place. */
 	memset(zp, 0, sizeof(zp));
-	memcpy(zp + BP_HDR, img + BP_HDR, hdr_end - BP_HDR);
+	memcpy(zp + BP_HDR, img + BP_HDR, p.hdr_end - BP_HDR);
 	wr16(zp, BP_VID_MODE, 0xffff); /* "normal": no video mode change */
 	zp[BP_TYPE_OF_LOADER] = 0xff;  /* undefined boot loader: we have no assigned ID */
 	/* LOADED_HIGH stays; CAN_USE_HEAP makes heap_end_ptr valid (the setup code's heap). */
@@ -287,8 +314,8 @@ int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 	wr16(zp, BP_HEAP_END_PTR, 0xe000 - 0x200);
 	wr32(zp, BP_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE_ADDR);
 	wr32(zp, BP_EXT_CMD_LINE_PTR, 0);
-	wr32(zp, BP_RAMDISK_IMAGE, (uint32_t)initrd_addr);
-	wr32(zp, BP_RAMDISK_SIZE, initrd_addr ? (uint32_t)in->initrd_size : 0);
+	wr32(zp, BP_RAMDISK_IMAGE, (uint32_t)p.initrd_addr);
+	wr32(zp, BP_RAMDISK_SIZE, p.initrd_addr ? (uint32_t)in->initrd_size : 0);
 	wr32(zp, BP_EXT_RAMDISK_IMAGE, 0);
 	wr32(zp, BP_EXT_RAMDISK_SIZE, 0);
 	/* setup_data is a guest pointer to a chain we did not build: never pass the image's. */
@@ -303,8 +330,8 @@ int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 		wr32(zp, off + 16, in->e820[i].type);
 	}
 
-	if (mem_write(mem, load, img + setup_size, payload_size) ||
-	    (initrd_addr && mem_write(mem, initrd_addr, in->initrd, in->initrd_size)) ||
+	if (mem_write(mem, p.load, img + p.setup_size, p.payload_size) ||
+	    (p.initrd_addr && mem_write(mem, p.initrd_addr, in->initrd, in->initrd_size)) ||
 	    mem_write(mem, BOOT_CMDLINE_ADDR, in->cmdline ? in->cmdline : "", cmdline_len + 1) ||
 	    mem_write(mem, BOOT_ZERO_PAGE_ADDR, zp, sizeof(zp)) || write_page_tables(mem) ||
 	    write_gdt(mem, out)) {
@@ -313,7 +340,7 @@ int boot_load_bzimage(struct guest_mem *mem, const struct boot_params_in *in,
 	}
 
 	out->mode = BOOT_MODE_LINUX64;
-	out->rip = load + 0x200; /* startup_64 is 0x200 after startup_32 */
+	out->rip = p.load + 0x200; /* startup_64 is 0x200 after startup_32 */
 	out->rsi = BOOT_ZERO_PAGE_ADDR;
 	out->cr3 = BOOT_PML4_ADDR;
 	return 0;

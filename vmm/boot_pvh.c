@@ -8,6 +8,7 @@
  * against the file and against guest RAM before use.
  */
 #include "vmm/boot.h"
+#include "vmm/boot_internal.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -284,7 +285,7 @@ static int pvh_entry(const struct elf_file *f, uint64_t *entry, char *err, size_
 }
 
 /* Check every PT_LOAD before writing any; returns the end of the highest one in *kernel_end. */
-static int check_segments(const struct guest_mem *mem, const struct elf_file *f,
+static int check_segments(const struct boot_ram *ram, const struct elf_file *f,
 			  uint64_t *kernel_end, char *err, size_t errlen)
 {
 	bool any = false;
@@ -305,12 +306,12 @@ static int check_segments(const struct guest_mem *mem, const struct elf_file *f,
 			return -ENOEXEC;
 		}
 		if (add_overflows_u64(s.paddr, s.memsz, &end) ||
-		    !mem_gpa_to_hva(mem, s.paddr, s.memsz)) {
+		    !boot_ram_has(ram, s.paddr, s.memsz)) {
 			snprintf(err, errlen,
 				 "segment at 0x%llx (0x%llx bytes) does not fit in guest RAM "
 				 "(%llu bytes)",
 				 (unsigned long long)s.paddr, (unsigned long long)s.memsz,
-				 (unsigned long long)mem->size);
+				 (unsigned long long)ram->size);
 			return -ENOMEM;
 		}
 		if (s.paddr < BOOT_DATA_END) {
@@ -345,12 +346,6 @@ static void load_segments(const struct guest_mem *mem, const struct elf_file *f)
 	}
 }
 
-/* Low RAM ends at the hole or at the end of RAM, whichever comes first. */
-static uint64_t low_ram_end(const struct guest_mem *mem)
-{
-	return mem->nregions > 0 && mem->regions[0].gpa == 0 ? mem->regions[0].size : 0;
-}
-
 /*
  * Bump allocator for hvm_start_info's page: start_info, then the memmap, the modlist and the
  * module command lines, each 8-byte aligned.
@@ -383,9 +378,10 @@ static int place_modules(const struct guest_mem *mem, const struct boot_params_i
 			 uint64_t kernel_end, struct info_page *pg, struct hvm_start_info *si,
 			 char *err, size_t errlen)
 {
+	const struct boot_ram ram = {.mem = mem, .size = mem->size};
 	bool has_initrd = in->initrd && in->initrd_size;
 	int n = in->nmodules + (has_initrd ? 1 : 0);
-	uint64_t top = low_ram_end(mem) & ~(PAGE_SIZE - 1);
+	uint64_t top = boot_ram_low_end(&ram) & ~(PAGE_SIZE - 1);
 	uint64_t floor = ALIGN_UP(kernel_end, PAGE_SIZE);
 	struct hvm_modlist_entry *list;
 
@@ -410,8 +406,7 @@ static int place_modules(const struct guest_mem *mem, const struct boot_params_i
 			snprintf(err, errlen, "module %d has no data", i);
 			return -EINVAL;
 		}
-		if (top < floor || size > top - floor ||
-		    ((top - size) & ~(PAGE_SIZE - 1)) < floor) {
+		if (!boot_place_below(top, floor, size, &addr)) {
 			snprintf(err, errlen,
 				 "%s (%llu bytes) does not fit in guest RAM between the kernel end "
 				 "0x%llx and 0x%llx",
@@ -420,7 +415,6 @@ static int place_modules(const struct guest_mem *mem, const struct boot_params_i
 				 (unsigned long long)top);
 			return -ENOMEM;
 		}
-		addr = (top - size) & ~(PAGE_SIZE - 1);
 		if (mem_write(mem, addr, data, size)) {
 			snprintf(err, errlen, "module %d at 0x%llx is outside guest RAM", i,
 				 (unsigned long long)addr);
@@ -446,9 +440,43 @@ too_many:
 	return -E2BIG;
 }
 
+int boot_check_pvh(const struct boot_ram *ram, const struct boot_check_in *in, char *err,
+		   size_t errlen)
+{
+	struct elf_file f = {.img = in->kernel, .size = in->kernel_size};
+	uint64_t entry, kernel_end, floor, addr;
+	int r;
+
+	r = elf_parse_header(&f, err, errlen);
+	if (!r)
+		r = pvh_entry(&f, &entry, err, errlen);
+	if (!r)
+		r = check_segments(ram, &f, &kernel_end, err, errlen);
+	if (r)
+		return r;
+	if (in->cmdline_len > BOOT_CMDLINE_MAX - 1) {
+		snprintf(err, errlen, "kernel command line is longer than %d bytes",
+			 BOOT_CMDLINE_MAX - 1);
+		return -E2BIG;
+	}
+	/* The initrd is module 0, placed first: as place_modules() does. */
+	floor = ALIGN_UP(kernel_end, PAGE_SIZE);
+	if (in->initrd_size &&
+	    !boot_place_below(boot_ram_low_end(ram), floor, in->initrd_size, &addr)) {
+		snprintf(err, errlen,
+			 "initrd (%llu bytes) does not fit in guest RAM between the kernel end "
+			 "0x%llx and 0x%llx",
+			 (unsigned long long)in->initrd_size, (unsigned long long)floor,
+			 (unsigned long long)(boot_ram_low_end(ram) & ~(PAGE_SIZE - 1)));
+		return -EFBIG;
+	}
+	return 0;
+}
+
 int boot_load_pvh(struct guest_mem *mem, const struct boot_params_in *in, struct boot_entry *out,
 		  char *err, size_t errlen)
 {
+	const struct boot_ram ram = {.mem = mem, .size = mem->size};
 	struct elf_file f = {.img = in->kernel, .size = in->kernel_size};
 	struct info_page pg = {0};
 	struct hvm_start_info *si;
@@ -477,7 +505,7 @@ int boot_load_pvh(struct guest_mem *mem, const struct boot_params_in *in, struct
 	r = pvh_entry(&f, &entry, err, errlen);
 	if (r)
 		return r;
-	r = check_segments(mem, &f, &kernel_end, err, errlen);
+	r = check_segments(&ram, &f, &kernel_end, err, errlen);
 	if (r)
 		return r;
 

@@ -77,26 +77,33 @@ static int problem_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* All problems, in source order, as one malloc'd text. */
-static char *report_text(struct ctx *c)
+char *cfg_report_take(struct ctx *c)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	qsort(c->problems, c->n, sizeof(*c->problems), problem_cmp);
-	f = open_memstream(&text, &len);
-	if (!f)
-		return NULL;
-	for (size_t i = 0; i < c->n; i++)
-		fprintf(f, "%s:%d:%d: %s\n", c->name, c->problems[i].pos.line,
-			c->problems[i].pos.col, c->problems[i].msg);
-	if (c->oom)
-		fprintf(f, "%s: out of memory while checking the configuration\n", c->name);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
+	if (c->n)
+		qsort(c->problems, c->n, sizeof(*c->problems), problem_cmp);
+	f = c->n || c->oom ? open_memstream(&text, &len) : NULL;
+	for (size_t i = 0; f && i < c->n; i++) {
+		if (c->problems[i].pos.line)
+			fprintf(f, "%s:%d:%d: %s\n", c->name, c->problems[i].pos.line,
+				c->problems[i].pos.col, c->problems[i].msg);
+		else
+			fprintf(f, "vmm: %s\n", c->problems[i].msg);
 	}
+	if (f && c->oom)
+		fprintf(f, "%s: out of memory while checking the configuration\n", c->name);
+	if (f && fclose(f) != 0) {
+		free(text);
+		text = NULL;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		free(c->problems[i].msg);
+	free(c->problems);
+	c->problems = NULL;
+	c->n = c->cap = 0;
 	return text;
 }
 
@@ -221,7 +228,8 @@ int config_parse_size(const char *s, uint64_t *out)
 		unsigned shift;
 	} units[] = {
 		{"", 0},     {"K", 10},	  {"M", 20},   {"G", 30},   {"T", 40},
-		{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40},
+		{"P", 50},   {"E", 60},	  {"KiB", 10}, {"MiB", 20}, {"GiB", 30},
+		{"TiB", 40}, {"PiB", 50}, {"EiB", 60},
 	};
 	uint64_t v = 0;
 	size_t i = 0;
@@ -265,14 +273,17 @@ bool cfg_get_size(struct ctx *c, const struct toml_keyval *kv, uint64_t *out)
 		if (r == 0 && strlen(v->string.ptr) != v->string.len)
 			r = -EINVAL;
 		if (r == -ERANGE) {
-			cfg_report(c, v->pos, "'%s' is too large", k);
+			cfg_report(c, v->pos, "'%s' is too large: \"%s\" is 16 EiB or more", k,
+				   cfg_printable(v->string.ptr, shown, sizeof(shown)));
 			return false;
 		}
 		if (r < 0) {
-			cfg_report(c, v->pos,
-				   "'%s' must be a size like \"512M\" or \"2GiB\" (suffix K, M, G, "
-				   "T, KiB, MiB, GiB or TiB; none means bytes), found \"%s\"",
-				   k, cfg_printable(v->string.ptr, shown, sizeof(shown)));
+			cfg_report(
+				c, v->pos,
+				"'%s' must be a size like \"512M\" or \"2GiB\" (suffix K, M, G, "
+				"T, P, E, KiB, MiB, GiB, TiB, PiB or EiB; none means bytes), found "
+				"\"%s\"",
+				k, cfg_printable(v->string.ptr, shown, sizeof(shown)));
 			return false;
 		}
 		return true;
@@ -287,7 +298,10 @@ static void get_memory(struct ctx *c, const struct toml_keyval *kv, uint64_t *ou
 	const struct toml_value *v = kv->value;
 	uint64_t bytes;
 
-	if (!cfg_get_size(c, kv, &bytes))
+	/* "16E" does not fit in 64 bits: say what the limit is rather than just "too large". */
+	if (v->type == TOML_STRING && config_parse_size(v->string.ptr, &bytes) == -ERANGE)
+		bytes = UINT64_MAX;
+	else if (!cfg_get_size(c, kv, &bytes))
 		return;
 	if (bytes < CONFIG_MIN_MEMORY)
 		cfg_report(c, v->pos, "'memory' must be at least 16 MiB");
@@ -392,9 +406,13 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 		} else if (!strcmp(k, "kernel")) {
 			kernel = kv;
 			cfg->kernel = get_input_file(c, kv);
+			cfg->kernel_at =
+				(struct config_at){kv->value->pos.line, kv->value->pos.col};
 		} else if (!strcmp(k, "initrd")) {
 			initrd = kv;
 			cfg->initrd = get_input_file(c, kv);
+			cfg->initrd_at =
+				(struct config_at){kv->value->pos.line, kv->value->pos.col};
 		} else if (!strcmp(k, "firmware")) {
 			have_firmware = true;
 			cfg->firmware = get_firmware(c, kv);
@@ -402,6 +420,8 @@ static void load_machine(struct ctx *c, const struct toml_keyval *tkv, struct ma
 			const char *s = cfg_get_string(c, kv);
 
 			cmdline = kv;
+			cfg->cmdline_at =
+				(struct config_at){kv->value->pos.line, kv->value->pos.col};
 			if (s && strlen(s) > CONFIG_MAX_CMDLINE)
 				cfg_report(c, kv->value->pos,
 					   "'cmdline' is %zu bytes long; at most %d are allowed",
@@ -727,7 +747,8 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 {
 	struct ctx c = {.name = name ? name : "<config>", .base_dir = base_dir};
 	struct toml_error terr;
-	struct toml_value *root;
+	struct toml_value *root = NULL;
+	size_t len;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -738,21 +759,23 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 	out->console.input = true;
 	out->source = cfg_dup(&c, c.name);
 
-	root = toml_parse(text, text ? strlen(text) : 0, &terr);
-	if (!root)
+	/* As in config_load_file: a text too large to be a configuration is not parsed at all. */
+	len = text ? strnlen(text, CONFIG_MAX_FILE + 1) : 0;
+	if (len > CONFIG_MAX_FILE)
+		cfg_report(&c, (struct toml_pos){1, 1},
+			   "the configuration is larger than 1 MiB; a configuration file is at "
+			   "most 1 MiB");
+	else if (!(root = toml_parse(text, len, &terr)))
 		cfg_report(&c, terr.pos, "%s", terr.msg);
 	else
 		load_root(&c, root, out);
 	toml_free(root);
 
 	if (c.n || c.oom) {
-		*errors = report_text(&c);
-		config_free(out);
 		ret = c.oom && !c.n ? -ENOMEM : -EINVAL;
+		config_free(out);
 	}
-	for (size_t i = 0; i < c.n; i++)
-		free(c.problems[i].msg);
-	free(c.problems);
+	*errors = cfg_report_take(&c);
 	free(c.dev_pos);
 	return ret;
 }
@@ -766,10 +789,15 @@ int config_load_file(const char *path, struct machine_config *out, char **errors
 
 	memset(out, 0, sizeof(*out));
 	*errors = NULL;
-	ret = read_file(path, &buf, &len);
-	if (ret == 0 && len > CONFIG_MAX_FILE) {
-		free(buf);
-		ret = -EFBIG;
+	/* The limit is checked before reading: a huge file is refused without a huge buffer. */
+	ret = read_file(path, CONFIG_MAX_FILE, &buf, &len);
+	if (ret == -EFBIG) {
+		if (asprintf(errors,
+			     "%s: cannot read configuration: it is %zu bytes; a configuration file "
+			     "is at most 1 MiB\n",
+			     path, len) < 0)
+			*errors = NULL;
+		return ret;
 	}
 	if (ret < 0) {
 		if (asprintf(errors, "%s: cannot read configuration: %s\n", path, strerror(-ret)) <

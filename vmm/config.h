@@ -53,11 +53,12 @@ struct nvme_dev_config {
 	uint64_t mdts;	      /* bytes, power of two, 4 KiB..2 MiB */
 	struct nvme_ns_spec *ns;
 	int nns;
-	uint64_t cmb;		   /* CMB (BAR2) bytes; 0: none */
-	char *pmr;		   /* PMR (BAR4) backing file; NULL: none */
-	uint64_t pmr_size;	   /* 0: the file's size */
-	bool iothread;		   /* false: everything on the vCPU thread (debugging) */
-	uint32_t poll_idle_us;	   /* I/O thread polling window; 0: default; UINT32_MAX: never */
+	uint64_t cmb;	       /* CMB (BAR2) bytes; 0: none */
+	char *pmr;	       /* PMR (BAR4) backing file; NULL: none */
+	uint64_t pmr_size;     /* 0: the file's size */
+	bool iothread;	       /* false: everything on the vCPU thread (debugging) */
+	uint32_t poll_idle_us; /* I/O thread polling window; 0: default; UINT32_MAX: never (0 or -1)
+				*/
 	uint32_t poll_inflight_us; /* keep polling while backend I/O is in flight; 0: off */
 	int iothread_cpu;	   /* host CPU the I/O thread runs on; -1: any */
 	uint64_t nsmgmt_capacity;  /* Namespace Management pool bytes; 0: feature off */
@@ -90,6 +91,11 @@ struct dev_config {
 	} ntb;
 };
 
+/* Where a value is written in the file; line 0: not in the file (a command-line override). */
+struct config_at {
+	int line, col;
+};
+
 struct machine_config {
 	char *source; /* file name, or "<built-in>" */
 
@@ -106,7 +112,8 @@ struct machine_config {
 	char *kernel;	/* absolute or relative to the config file's directory, resolved */
 	char *initrd;	/* NULL: none */
 	char *cmdline;	/* NULL: empty */
-	char **boot;	/* [machine] boot: device ids, first to try first (firmware only) */
+	struct config_at kernel_at, initrd_at, cmdline_at; /* for config_check_boot's messages */
+	char **boot; /* [machine] boot: device ids, first to try first (firmware only) */
 	int nboot;
 
 	struct console_config console;
@@ -130,8 +137,20 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 void config_free(struct machine_config *cfg);
 
 /*
- * A size string: decimal digits and an optional suffix K, M, G, T or KiB, MiB, GiB, TiB
- * (all powers of 1024; no suffix means bytes). Returns 0, -EINVAL or -ERANGE (> 2^64 - 1).
+ * What only the kernel's own headers tell (vmm/config_boot.c): is `kernel` a bzImage or PVH
+ * ELF that boots in `memory` with this `initrd` (non-empty, room above the kernel) and
+ * `cmdline` (no longer than the kernel takes)? The same checks boot_load makes, before any
+ * VM exists. Run after config_load_*, which it does not repeat (the config model itself is
+ * checked without reading any kernel). Returns 0, or -EINVAL with *errors as
+ * config_load_file gives them: "file:line:col: message" for values from the file,
+ * "vmm: message" for --kernel, --initrd and --cmdline.
+ */
+int config_check_boot(const struct machine_config *cfg, char **errors);
+
+/*
+ * A size string: decimal digits and an optional suffix K, M, G, T, P, E or KiB, MiB, GiB, TiB,
+ * PiB, EiB (all powers of 1024; no suffix means bytes). Returns 0, -EINVAL or -ERANGE
+ * (> 2^64 - 1).
  */
 int config_parse_size(const char *s, uint64_t *out);
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #define MIN_RAM_BAR    KiB(4)
 #define MAX_RAM_BAR    GiB(64)
 #define MAX_MSIX       2048 /* PCIe 5.0 7.7.2.2: Table Size is 11 bits */
+/* sun_path holds 108 bytes with the terminating NUL */
+#define MAX_SOCKET_PATH (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 static const struct {
 	const char *name;
@@ -265,8 +268,9 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 	} else if (!strcmp(kv->key, "poll_idle_us")) {
 		int us;
 
+		/* 0 polls for no time: never, as -1. (The device takes 0 for its default.) */
 		if (get_int(c, kv, -1, 10000000, &us))
-			n->poll_idle_us = us < 0 ? UINT32_MAX : (uint32_t)us;
+			n->poll_idle_us = us <= 0 ? UINT32_MAX : (uint32_t)us;
 	} else if (!strcmp(kv->key, "poll_inflight_us")) {
 		int us;
 
@@ -375,19 +379,23 @@ static void load_ntb_key(struct ctx *c, const struct toml_keyval *kv, struct dev
 		cfg_report(c, kv->value->pos, "'port' must be one of 0, 2, 4, 6, 8, 12");
 	} else if (!strcmp(kv->key, "rendezvous")) {
 		const char *s = cfg_get_string(c, kv);
+		char *path;
 
 		if (s && !s[0])
 			cfg_report(c, kv->value->pos, "'rendezvous' must not be empty");
-		else if (s)
-			d->ntb.rendezvous = cfg_resolve(c, s);
-		/* sun_path holds 108 bytes with the NUL */
-		if (d->ntb.rendezvous && strlen(d->ntb.rendezvous) > 100) {
-			cfg_report(c, kv->value->pos,
-				   "'rendezvous' resolves to a path longer than 100 bytes (a Unix "
-				   "socket path must fit in 108)");
-			free(d->ntb.rendezvous);
-			d->ntb.rendezvous = NULL;
+		if (!s || !s[0] || !(path = cfg_resolve(c, s)))
+			return;
+		/* The link binds and connects to it as is: no truncation (devices/ntb/link.c). */
+		if (strlen(path) > MAX_SOCKET_PATH) {
+			cfg_report(
+				c, kv->value->pos,
+				"'rendezvous' resolves to a path of %zu bytes; a Unix socket path "
+				"(sun_path) holds at most %zu",
+				strlen(path), MAX_SOCKET_PATH);
+			free(path);
+			return;
 		}
+		d->ntb.rendezvous = path;
 	} else if (!strcmp(kv->key, "mw_size")) {
 		if (!cfg_get_size(c, kv, &v))
 			return;
@@ -430,6 +438,46 @@ static void check_ntb(struct ctx *c, const struct toml_value *t, struct dev_conf
 		cfg_report(c, mw->value->pos,
 			   "'mw_size' must be a power of two from 4K to 256M with "
 			   "personality = \"epf\" (32-bit BARs)");
+}
+
+/*
+ * The PMR's backing file as the device will open it (devices/nvme/pmr.c, pmr_open): created
+ * at pmr_size when missing or empty, else exactly pmr_size bytes, or without pmr_size a size
+ * the PMR can have. Persistent data is never truncated or extended.
+ */
+static void check_pmr(struct ctx *c, const struct toml_value *t, struct nvme_dev_config *n)
+{
+	const struct toml_keyval *pmr = toml_table_find(t, "pmr");
+	const struct toml_keyval *size = toml_table_find(t, "pmr_size");
+	struct stat st;
+
+	if (!pmr)
+		return;
+	if (stat(n->pmr, &st) < 0) {
+		if (errno != ENOENT)
+			cfg_report(c, pmr->value->pos, "'pmr' %s: %s", n->pmr, strerror(errno));
+		else if (!n->pmr_size)
+			cfg_report(c, pmr->value->pos,
+				   "'pmr' %s does not exist: set 'pmr_size' to create it", n->pmr);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_report(c, pmr->value->pos, "'pmr' %s is not a regular file", n->pmr);
+	} else if (st.st_size == 0) {
+		if (!n->pmr_size)
+			cfg_report(c, pmr->value->pos,
+				   "'pmr' %s is empty: set 'pmr_size' to give it a size", n->pmr);
+	} else if (n->pmr_size && (uint64_t)st.st_size != n->pmr_size) {
+		cfg_report(c, size ? size->value->pos : pmr->value->pos,
+			   "'pmr' %s holds %lld bytes but 'pmr_size' is %llu: persistent data is "
+			   "never truncated or extended",
+			   n->pmr, (long long)st.st_size, (unsigned long long)n->pmr_size);
+	} else if (!n->pmr_size && (!IS_POW2((uint64_t)st.st_size) || st.st_size < (off_t)KiB(4) ||
+				    (uint64_t)st.st_size > GiB(64))) {
+		cfg_report(c, pmr->value->pos,
+			   "'pmr' %s holds %lld bytes: a PMR is a power of two from 4K to 64G",
+			   n->pmr, (long long)st.st_size);
+	}
 }
 
 static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const char *const *keys,
@@ -525,9 +573,12 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 	}
 	if (kind == DEV_NVME && d->nvme.pmr_size && !d->nvme.pmr)
 		cfg_report(c, t->pos, "'pmr_size' needs 'pmr' (the file backing the PMR)");
+	if (kind == DEV_NVME && d->nvme.pmr)
+		check_pmr(c, t, &d->nvme);
 	if (kind == DEV_NTB)
 		check_ntb(c, t, d);
-	if (kind == DEV_NTB && !d->ntb.rendezvous)
+	/* A rendezvous that is there but wrong has had its own message. */
+	if (kind == DEV_NTB && !toml_table_find(t, "rendezvous"))
 		cfg_report(c, t->pos,
 			   "missing key 'rendezvous' in [[ntb]] (the socket path both vmm "
 			   "processes of the pair name)");

@@ -31,7 +31,11 @@ struct ctx {
 	bool oom;
 };
 
+/* A problem at pos; line 0: not in the file (printed as "vmm: message"). */
 void cfg_report(struct ctx *c, struct toml_pos pos, const char *fmt, ...) PRINTF(3, 4);
+/* All problems in source order as one malloc'd text (NULL if none or out of memory), and
+ * the problems freed. */
+char *cfg_report_take(struct ctx *c);
 const char *cfg_suggest(const char *key, const char *const *known);
 const char *cfg_printable(const char *s, char *buf, size_t size);
 void cfg_unknown_key(struct ctx *c, const struct toml_keyval *kv, const char *table,

@@ -34,6 +34,7 @@ struct console {
 	pthread_mutex_t out_lock;
 	uint8_t out_buf[256];
 	size_t out_len;
+	bool input_ended; /* stdin gave EOF or an error: no more input (atomic) */
 };
 
 static struct console *raw_console; /* restored from atexit even on die() */
@@ -134,6 +135,19 @@ static void quit(struct console *c, const char *why)
 		c->quit_fn(c->opaque, why);
 }
 
+/*
+ * The end of input (EOF, a read error, a closed descriptor): stdin is no longer polled, the
+ * bytes read before are still delivered, and the guest goes on running without input; it
+ * sees no break or hangup (the UART has no modem lines to drop). Only Ctrl-A x, a signal or
+ * the guest itself ends the machine.
+ */
+static void input_ended(struct console *c, bool *eof, const char *why)
+{
+	*eof = true;
+	__atomic_store_n(&c->input_ended, true, __ATOMIC_RELEASE);
+	pr_debug("console: end of input (%s); the guest runs on without it", why);
+}
+
 static void *console_thread(void *arg)
 {
 	struct console *c = arg;
@@ -163,12 +177,17 @@ static void *console_thread(void *arg)
 				continue;
 			}
 		}
-		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+		/* POLLNVAL too: a closed stdin would otherwise wake poll at once, forever */
+		if (fds[2].revents & POLLNVAL) {
+			input_ended(c, &eof, "stdin is closed");
+		} else if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			uint8_t buf[256];
 			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue; /* nothing after all (a non-blocking stdin): poll again */
 			if (n <= 0) {
-				eof = true;
+				input_ended(c, &eof, n == 0 ? "end of file" : strerror(errno));
 				continue;
 			}
 			for (ssize_t i = 0; i < n; i++) {
@@ -199,6 +218,11 @@ static void *console_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+bool console_input_ended(struct console *c)
+{
+	return __atomic_load_n(&c->input_ended, __ATOMIC_ACQUIRE);
 }
 
 int console_start(struct console *c)

@@ -7,6 +7,7 @@
 #ifndef VMM_CONSOLE_H
 #define VMM_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,11 @@ struct console *console_open(const char *log_path, bool input, char *err, size_t
 void console_set_input(struct console *c, console_input_fn fn, console_quit_fn quit, void *opaque);
 /* Start the input/signal thread. */
 int console_start(struct console *c);
+/*
+ * True once stdin has ended (EOF, an error, a closed descriptor): it is not read again, the
+ * guest keeps running and gets no more input. Input read before is still delivered.
+ */
+bool console_input_ended(struct console *c);
 /* Guest output, one byte (from a vCPU thread). */
 void console_output(struct console *c, uint8_t byte);
 /* Stop the thread, flush, restore the terminal. Safe to call twice. */

@@ -540,7 +540,7 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			pr_err("vCPU %d: KVM_RUN: %s", v->id, strerror(errno));
-			vm_stop(vm, VM_STOP_ERROR, 1);
+			vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_FAILURE);
 			break;
 		}
 		switch (v->run->exit_reason) {
@@ -558,7 +558,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			vcpu_dump(v, "triple fault (KVM_EXIT_SHUTDOWN); stopping the machine");
-			vm_stop(vm, VM_STOP_TRIPLE_FAULT, 1);
+			vm_stop(vm, VM_STOP_TRIPLE_FAULT, VMM_EXIT_FAILURE);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (v->run->system_event.type == KVM_SYSTEM_EVENT_RESET)
@@ -573,7 +573,7 @@ static void *vcpu_thread(void *arg)
 				 (unsigned long long)
 					 v->run->fail_entry.hardware_entry_failure_reason);
 			vcpu_dump(v, why);
-			vm_stop(vm, VM_STOP_ERROR, 1);
+			vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_FAILURE);
 			break;
 		}
 		case KVM_EXIT_INTERNAL_ERROR: {
@@ -589,7 +589,7 @@ static void *vcpu_thread(void *arg)
 				n += snprintf(why + n, sizeof(why) - (size_t)n, " %llx",
 					      (unsigned long long)v->run->internal.data[i]);
 			vcpu_dump(v, why);
-			vm_stop(vm, VM_STOP_ERROR, 1);
+			vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_FAILURE);
 			break;
 		}
 		default: {
@@ -598,7 +598,7 @@ static void *vcpu_thread(void *arg)
 			snprintf(why, sizeof(why), "unexpected exit reason %u",
 				 v->run->exit_reason);
 			vcpu_dump(v, why);
-			vm_stop(vm, VM_STOP_ERROR, 1);
+			vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_FAILURE);
 			break;
 		}
 		}
@@ -621,7 +621,7 @@ int vm_start(struct vm *vm)
 		int r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
 
 		if (r) {
-			vm_stop(vm, VM_STOP_ERROR, 1);
+			vm_stop(vm, VM_STOP_ERROR, VMM_EXIT_FAILURE);
 			return -r;
 		}
 		vm->vcpus[i].started = true;

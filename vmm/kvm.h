@@ -39,9 +39,9 @@ enum vm_stop_reason {
 	VM_STOP_POWEROFF,     /* ACPI S5 or equivalent: status 0 */
 	VM_STOP_RESET,	      /* reset request (i8042, 0xCF9): status 0, reboot is not supported */
 	VM_STOP_HALTED,	      /* every vCPU halted with interrupts off: status 0 */
-	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN: status 1, registers dumped */
-	VM_STOP_ERROR,	      /* emulation failure, failed entry, host error: status 1 */
-	VM_STOP_USER,	      /* escape key or signal */
+	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN: VMM_EXIT_FAILURE, registers dumped */
+	VM_STOP_ERROR,	      /* emulation failure, failed entry, host error: VMM_EXIT_FAILURE */
+	VM_STOP_USER,	      /* escape key or signal: VMM_EXIT_STOPPED */
 };
 
 struct vm {

@@ -46,7 +46,7 @@ struct machine {
 	bool have_topo;
 	struct irqroute irqs;
 	bool have_irqs;
-	bool config_error; /* a failure the user fixes in the config: exit status 2 */
+	bool config_error; /* a failure the user fixes in the config: VMM_EXIT_USAGE */
 	struct fw_platform fw;
 	uint64_t rsdp;
 	void *dtb;
@@ -78,7 +78,7 @@ static void console_quit(void *opaque, const char *why)
 
 	if (m->vm.stop_reason == VM_RUNNING)
 		pr_info("stopping the guest: %s", why);
-	vm_stop(&m->vm, VM_STOP_USER, 1);
+	vm_stop(&m->vm, VM_STOP_USER, VMM_EXIT_STOPPED);
 }
 
 static void guest_debug_exit(void *opaque, int status)
@@ -379,13 +379,15 @@ static int load_images(struct machine *m, char *err, size_t errlen)
 
 	if (cfg->firmware)
 		return load_firmware(m, err, errlen);
-	ret = read_file(cfg->kernel, &kernel, &ksz);
+	/* config_check_boot has judged both. An ELF kernel may be larger than guest RAM (debug
+	 * info is not loaded); an initrd larger than RAM is refused before it is read. */
+	ret = read_file(cfg->kernel, SIZE_MAX, &kernel, &ksz);
 	if (ret) {
 		snprintf(err, errlen, "cannot read kernel %s: %s", cfg->kernel, strerror(-ret));
 		return ret;
 	}
 	if (cfg->initrd) {
-		ret = read_file(cfg->initrd, &initrd, &isz);
+		ret = read_file(cfg->initrd, cfg->memory, &initrd, &isz);
 		if (ret) {
 			snprintf(err, errlen, "cannot read initrd %s: %s", cfg->initrd,
 				 strerror(-ret));
@@ -489,7 +491,7 @@ int machine_run(const struct machine_config *cfg)
 {
 	struct machine *m = calloc(1, sizeof(*m));
 	char err[512] = "";
-	int status = 1, ret;
+	int status = VMM_EXIT_FAILURE, ret;
 
 	if (!m)
 		die("out of memory");
@@ -540,9 +542,9 @@ int machine_run(const struct machine_config *cfg)
 	m->console = NULL;
 	if (m->vm.vcpus_stuck) {
 		/* A vCPU may still be inside a device: tearing down under it would crash. */
-		pr_err("%s; exit status 1", stop_reason_text(m->vm.stop_reason));
+		pr_err("%s; exit status %d", stop_reason_text(m->vm.stop_reason), VMM_EXIT_FAILURE);
 		fflush(NULL);
-		_exit(1);
+		_exit(VMM_EXIT_FAILURE);
 	}
 	for (int i = 0; i < m->vm.ncpus; i++)
 		pr_debug("vCPU %d: %llu port I/O exits, %llu MMIO exits", i,
@@ -561,7 +563,7 @@ int machine_run(const struct machine_config *cfg)
 	goto out;
 fail:
 	pr_err("%s", err[0] ? err : strerror(-ret));
-	status = m->config_error ? 2 : 1;
+	status = m->config_error ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
 out:
 	console_close(m->console);
 	if (m->have_topo)

@@ -7,7 +7,9 @@
 
 /*
  * Run the machine to completion. Returns the process exit status: the guest's debug-exit
- * status, 0 on poweroff/reset/halt, 1 on triple fault or a VMM failure.
+ * status, 0 on poweroff/reset/halt, VMM_EXIT_FAILURE on a triple fault or a VMM failure,
+ * VMM_EXIT_STOPPED when the user stopped it, VMM_EXIT_USAGE for a configuration that cannot
+ * be built (vmm/util.h).
  */
 int machine_run(const struct machine_config *cfg);
 

@@ -3,8 +3,9 @@
  * vmm command line.
  *   vmm run [--config FILE] [options]   boot a machine (the built-in one without --config)
  *   vmm check --config FILE             validate a configuration only
- * Exit status: the guest's debug-exit status; 0 on poweroff; 2 for bad usage or
- * configuration; 1 for a VMM failure (and a guest triple fault).
+ * Exit status (README.md, vmm/util.h): the guest's debug-exit status (odd); 0 on poweroff;
+ * 2 for bad usage or configuration; 4 for a VMM failure or a guest triple fault; 6 when the
+ * user stopped the machine.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,8 +24,6 @@
 #include "vmm/topology.h"
 #include "vmm/util.h"
 
-#define EXIT_USAGE 2
-
 static const char usage_main[] =
 	"usage: vmm <command> [options]\n"
 	"\n"
@@ -41,9 +40,10 @@ static const char usage_main[] =
 	"  -h, --help     show help\n"
 	"  -V, --version  show the version\n"
 	"\n"
-	"Exit status: the guest's debug-exit status ((value << 1) | 1), 0 when the guest\n"
-	"powers off, resets or halts, 2 for bad usage or configuration, 1 for a VMM failure or\n"
-	"a guest triple fault. Configuration reference: docs/config.md.\n";
+	"Exit status: the guest's debug-exit status ((value << 1) | 1, always odd), 0 when the\n"
+	"guest powers off, resets or halts, 2 for bad usage or configuration, 4 for a VMM\n"
+	"failure or a guest triple fault, 6 when stopped by the user (Ctrl-A x, a signal).\n"
+	"Configuration reference: docs/config.md.\n";
 
 static const char usage_run[] =
 	"usage: vmm run [--config FILE] [options]\n"
@@ -61,10 +61,13 @@ static const char usage_run[] =
 	"  -v, --verbose        print debug messages\n"
 	"  -h, --help           show this text\n";
 
-static const char usage_check[] = "usage: vmm check --config FILE\n"
-				  "\n"
-				  "Parse and validate FILE; print every problem as file:line:col.\n"
-				  "Exit status 0 when valid, 2 otherwise.\n";
+static const char usage_check[] =
+	"usage: vmm check --config FILE\n"
+	"\n"
+	"Parse and validate FILE; print every problem as file:line:col. Once the file is\n"
+	"valid, the kernel's headers are checked as the loader reads them (a bzImage or a PVH\n"
+	"ELF, fitting in memory with the initrd and command line).\n"
+	"Exit status 0 when valid, 2 otherwise.\n";
 
 /* Directory holding the running executable: the built-in config's paths are relative to it. */
 static char *exe_dir(void)
@@ -94,10 +97,22 @@ static int load_config(const char *path, struct machine_config *cfg)
 	if (ret) {
 		fputs(errors ? errors : "vmm: invalid configuration\n", stderr);
 		free(errors);
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	free(errors);
 	return 0;
+}
+
+/* The kernel, initrd and command line as the loaders will see them (config_check_boot). */
+static int check_boot(const struct machine_config *cfg)
+{
+	char *errors = NULL;
+
+	if (!config_check_boot(cfg, &errors))
+		return 0;
+	fputs(errors ? errors : "vmm: invalid configuration\n", stderr);
+	free(errors);
+	return VMM_EXIT_USAGE;
 }
 
 static int replace_path(char **field, const char *value, const char *what)
@@ -106,7 +121,7 @@ static int replace_path(char **field, const char *value, const char *what)
 
 	if (!abs) {
 		fprintf(stderr, "vmm: --%s %s: %s\n", what, value, strerror(errno));
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	free(*field);
 	*field = abs;
@@ -150,12 +165,12 @@ static int cmd_run(int argc, char **argv)
 			return 0;
 		default:
 			fputs(usage_run, stderr);
-			return EXIT_USAGE;
+			return VMM_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vmm run: unexpected argument '%s'\n%s", argv[optind], usage_run);
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	ret = load_config(config, &cfg);
@@ -170,7 +185,16 @@ static int cmd_run(int argc, char **argv)
 		free(cfg.cmdline);
 		cfg.cmdline = strdup(cmdline);
 	}
-	ret = machine_run(&cfg);
+	/* What the command line gave is not at a place in the file. */
+	if (kernel)
+		cfg.kernel_at = (struct config_at){0, 0};
+	if (initrd)
+		cfg.initrd_at = (struct config_at){0, 0};
+	if (cmdline)
+		cfg.cmdline_at = (struct config_at){0, 0};
+	ret = check_boot(&cfg);
+	if (!ret)
+		ret = machine_run(&cfg);
 	config_free(&cfg);
 	return ret;
 }
@@ -229,20 +253,20 @@ static int write_dtb(const struct machine_config *cfg, struct topology *t,
 	int n, ne820;
 
 	if (!buf)
-		return 1;
+		return VMM_EXIT_FAILURE;
 	ne820 = mem_e820(mem, e820, MEM_MAX_E820);
 	topology_fw_platform(t, cfg->cpus, e820, ne820, &fw);
 	n = fdt_build(&fw, buf, cap);
 	if (n < 0) {
 		fprintf(stderr, "vmm: building the device tree: %s\n", strerror(-n));
 		free(buf);
-		return 1;
+		return VMM_EXIT_FAILURE;
 	}
 	f = fopen(path, "wb");
 	if (!f || fwrite(buf, 1, (size_t)n, f) != (size_t)n || fclose(f)) {
 		fprintf(stderr, "vmm: cannot write %s: %s\n", path, strerror(errno));
 		free(buf);
-		return 1;
+		return VMM_EXIT_FAILURE;
 	}
 	free(buf);
 	return 0;
@@ -276,12 +300,12 @@ static int cmd_inspect(int argc, char **argv)
 			return 0;
 		default:
 			fputs(usage_inspect, stderr);
-			return EXIT_USAGE;
+			return VMM_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fputs(usage_inspect, stderr);
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	ret = load_config(config, &cfg);
@@ -291,12 +315,12 @@ static int cmd_inspect(int argc, char **argv)
 	if (mem_init(&mem, cfg.memory, false, err, sizeof(err))) {
 		fprintf(stderr, "vmm: %s\n", err);
 		config_free(&cfg);
-		return 1;
+		return VMM_EXIT_FAILURE;
 	}
 	ret = topology_build(&topo, &cfg, &mem, &inspect_host, NULL, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "vmm: %s: %s\n", cfg.source, err);
-		ret = ret == -ENOSPC ? EXIT_USAGE : 1;
+		ret = ret == -ENOSPC ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
 	} else {
 		pci_print_tree(&topo.root, stdout);
 		if (dtb)
@@ -317,7 +341,8 @@ static const char usage_pair[] =
 	"  machines = [\"ntb-a.toml\", \"ntb-b.toml\"]   # relative to pair.toml\n"
 	"  names = [\"a\", \"b\"]                        # optional\n"
 	"Console input is not forwarded. Ctrl-C stops both. Exit status: 0 when both exit 0,\n"
-	"else the first non-zero one; 2 for a bad pair or machine file.\n";
+	"else the first non-zero one; 2 for a bad pair or machine file; 4 for a machine that\n"
+	"could not start or was killed by a signal.\n";
 
 /*
  * Options of the commands that take only --config (and --help): returns -1 to go on with
@@ -345,14 +370,14 @@ static int config_only_options(int argc, char **argv, const char *usage, bool po
 			return 0;
 		default:
 			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return VMM_EXIT_USAGE;
 		}
 	}
 	if (positional && optind < argc && !*config)
 		*config = argv[optind++];
 	if (!*config || optind < argc) {
 		fputs(usage, stderr);
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	return -1;
 }
@@ -377,6 +402,11 @@ static int cmd_check(int argc, char **argv)
 	ret = load_config(config, &cfg);
 	if (ret)
 		return ret;
+	ret = check_boot(&cfg);
+	if (ret) {
+		config_free(&cfg);
+		return ret;
+	}
 	printf("%s: ok (%d vCPU%s, %llu MiB, %s %s, %d PCIe device%s)\n", config, cfg.cpus,
 	       cfg.cpus == 1 ? "" : "s", (unsigned long long)(cfg.memory >> 20),
 	       cfg.firmware ? "firmware" : "kernel", cfg.firmware ? cfg.firmware : cfg.kernel,
@@ -389,9 +419,11 @@ int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	if (std_fds_ensure_open() < 0)
+		return VMM_EXIT_FAILURE; /* with no stderr to say so */
 	if (argc < 2) {
 		fputs(usage_main, stderr);
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
@@ -426,5 +458,5 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "pair"))
 		return cmd_pair(argc - 1, argv + 1);
 	fprintf(stderr, "vmm: unknown command '%s'\n\n%s", cmd, usage_main);
-	return EXIT_USAGE;
+	return VMM_EXIT_USAGE;
 }

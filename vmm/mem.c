@@ -14,7 +14,6 @@
 int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, size_t errlen)
 {
 	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-	uint64_t low;
 	void *p;
 
 	memset(mem, 0, sizeof(*mem));
@@ -63,17 +62,35 @@ int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, si
 	mem->size = size;
 	mem->hugepages = hugepages;
 
-	low = size < MEM_HOLE_START ? size : MEM_HOLE_START;
-	mem->regions[0] = (struct mem_region){.gpa = 0, .size = low, .hva = p, .offset = 0};
-	mem->nregions = 1;
-	if (size > low) {
-		mem->regions[1] = (struct mem_region){.gpa = MEM_HOLE_END,
-						      .size = size - low,
-						      .hva = mem->base + low,
-						      .offset = low};
-		mem->nregions = 2;
-	}
+	mem->nregions = mem_layout(size, mem->regions);
+	for (int i = 0; i < mem->nregions; i++)
+		mem->regions[i].hva = mem->base + mem->regions[i].offset;
 	return 0;
+}
+
+int mem_layout(uint64_t size, struct mem_region out[MEM_MAX_REGIONS])
+{
+	uint64_t low = size < MEM_HOLE_START ? size : MEM_HOLE_START;
+
+	out[0] = (struct mem_region){.gpa = 0, .size = low, .offset = 0};
+	if (size == low)
+		return 1;
+	out[1] = (struct mem_region){.gpa = MEM_HOLE_END, .size = size - low, .offset = low};
+	return 2;
+}
+
+bool mem_layout_has(uint64_t size, uint64_t gpa, uint64_t len)
+{
+	struct mem_region r[MEM_MAX_REGIONS];
+	int n = mem_layout(size, r);
+	uint64_t end, off;
+
+	if (add_overflows_u64(gpa, len ? len : 1, &end))
+		return false;
+	for (int i = 0; i < n; i++)
+		if (as_range_offset(r[i].gpa, r[i].size, gpa, len, &off))
+			return true;
+	return false;
 }
 
 void mem_free(struct guest_mem *mem)

@@ -70,6 +70,14 @@ int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, si
 void mem_free(struct guest_mem *mem);
 
 /*
+ * The regions mem_init makes of `size` bytes (gpa, size, offset; hva NULL); returns how
+ * many. Lets a plan be checked against guest RAM before any exists (boot_check).
+ */
+int mem_layout(uint64_t size, struct mem_region out[MEM_MAX_REGIONS]);
+/* mem_gpa_to_hva's answer for RAM of `size` bytes, without the RAM: is [gpa, gpa+len) in it? */
+bool mem_layout_has(uint64_t size, uint64_t gpa, uint64_t len);
+
+/*
  * Host pointer for [gpa, gpa+len) if the whole range lies in guest RAM (in one region), else
  * NULL. Never overflows; len 0 is treated as 1.
  */

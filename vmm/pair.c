@@ -17,7 +17,8 @@
 #include "vmm/toml.h"
 #include "vmm/util.h"
 
-#define PAIR_N 2
+#define PAIR_N	      2
+#define PAIR_MAX_FILE MiB(1) /* like a machine file */
 
 struct side {
 	char name[32];
@@ -33,7 +34,7 @@ struct side {
 static int pair_error(const char *path, struct toml_pos pos, const char *msg)
 {
 	fprintf(stderr, "%s:%d:%d: %s\n", path, pos.line, pos.col, msg);
-	return 2;
+	return VMM_EXIT_USAGE;
 }
 
 /* The file stem: "ntb-a" for "examples/ntb-a.toml". */
@@ -57,10 +58,15 @@ static int parse_pair(const char *path, struct side *s)
 	char dir[PATH_MAX];
 	int ret = 0;
 
-	ret = read_file(path, &buf, &len);
+	ret = read_file(path, PAIR_MAX_FILE, &buf, &len);
+	if (ret == -EFBIG) {
+		fprintf(stderr, "%s: cannot read pair file: it is %zu bytes; at most 1 MiB\n", path,
+			len);
+		return VMM_EXIT_USAGE;
+	}
 	if (ret) {
 		fprintf(stderr, "%s: cannot read pair file: %s\n", path, strerror(-ret));
-		return 2;
+		return VMM_EXIT_USAGE;
 	}
 	root = toml_parse((const char *)buf, len, &terr);
 	free(buf);
@@ -161,7 +167,7 @@ static int check_ntb_pairs(const struct machine_config *a, const struct machine_
 				b->source, y->line, y->id ? y->id : "?", y->ntb.epf ? "epf" : "idt",
 				a->source, x->line, x->id ? x->id : "?",
 				x->ntb.epf ? "epf" : "idt");
-			ret = 2;
+			ret = VMM_EXIT_USAGE;
 		}
 	}
 	return ret;
@@ -179,9 +185,15 @@ static int check_machines(struct side *s)
 
 		if (config_load_file(s[i].config, &cfg[i], &errors)) {
 			fputs(errors ? errors : "invalid machine file\n", stderr);
-			ret = 2;
+			ret = VMM_EXIT_USAGE;
 		} else {
 			loaded[i] = true;
+			free(errors);
+			errors = NULL;
+			if (config_check_boot(&cfg[i], &errors)) {
+				fputs(errors ? errors : "invalid machine file\n", stderr);
+				ret = VMM_EXIT_USAGE;
+			}
 		}
 		free(errors);
 	}
@@ -224,7 +236,7 @@ static pid_t spawn(struct side *s)
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
 		execl("/proc/self/exe", "vmm", "run", "--config", s->config, (char *)NULL);
-		_exit(127);
+		_exit(VMM_EXIT_FAILURE);
 	}
 	close(p[1]);
 	if (pid < 0) {
@@ -261,7 +273,7 @@ int pair_run(const char *path)
 				strerror(errno));
 			for (int j = 0; j < i; j++)
 				kill(s[j].pid, SIGTERM);
-			status = 1;
+			status = VMM_EXIT_FAILURE;
 			s[i].done = true;
 			s[i].out = -1;
 		}
@@ -310,8 +322,17 @@ int pair_run(const char *path)
 			continue;
 		while (waitpid(s[i].pid, &st, 0) < 0 && errno == EINTR)
 			;
-		s[i].status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		fprintf(stderr, "vmm pair: %s exited with status %d\n", s[i].name, s[i].status);
+		/* A machine killed by a signal is a VMM failure: 128 + signal would be odd for
+		 * half the signals, and odd statuses are the guests' debug-exit codes. */
+		if (WIFEXITED(st)) {
+			s[i].status = WEXITSTATUS(st);
+			fprintf(stderr, "vmm pair: %s exited with status %d\n", s[i].name,
+				s[i].status);
+		} else {
+			s[i].status = VMM_EXIT_FAILURE;
+			fprintf(stderr, "vmm pair: %s was killed by signal %d (%s); status %d\n",
+				s[i].name, WTERMSIG(st), strsignal(WTERMSIG(st)), s[i].status);
+		}
 		if (!status && s[i].status)
 			status = s[i].status;
 	}

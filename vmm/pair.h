@@ -12,7 +12,8 @@
 #define VMM_PAIR_H
 
 /* Returns the process exit status: 0 when both machines exit 0, else the first non-zero
- * status (2 for a bad pair file or machine file, before anything starts). */
+ * status (2 for a bad pair file or machine file, before anything starts; 4 for a machine
+ * that could not start or was killed by a signal). */
 int pair_run(const char *path);
 
 #endif

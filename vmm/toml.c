@@ -297,6 +297,13 @@ static bool table_add(struct parser *ps, struct toml_value *t, struct key_part *
 {
 	struct toml_keyval *kv;
 
+	/* Every key is checked against the table's others (table_find_n): bounding the count
+	 * keeps a file of a million keys from taking minutes. */
+	if (t->table.len >= TOML_MAX_TABLE_KEYS) {
+		fail_at(ps, part->pos, "more than %d keys in one table", TOML_MAX_TABLE_KEYS);
+		toml_free(v);
+		return false;
+	}
 	if (!grow((void **)&t->table.items, &t->table.cap, t->table.len, sizeof(*kv))) {
 		fail_at(ps, part->pos, "out of memory");
 		toml_free(v);
@@ -339,7 +346,10 @@ static struct toml_value *add_table(struct parser *ps, struct toml_value *parent
 		return NULL;
 	}
 	memcpy(copy.s, part->s, part->len + 1);
-	return table_add(ps, parent, &copy, t) ? t : NULL;
+	if (table_add(ps, parent, &copy, t))
+		return t;
+	free(copy.s); /* table_add took t, not the key */
+	return NULL;
 }
 
 /* --- whitespace, comments, newlines -------------------------------------------------------- */

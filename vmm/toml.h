@@ -6,8 +6,9 @@
  * so the config layer can point at the exact spot of a problem.
  *
  * Hostile input is expected (the parser is fuzzed): input is a (pointer, length) pair and
- * may hold any bytes, nesting is bounded by TOML_MAX_DEPTH and TOML_MAX_KEY_PARTS, and any
- * failure, including out of memory, is an error return, never a crash.
+ * may hold any bytes, nesting is bounded by TOML_MAX_DEPTH and TOML_MAX_KEY_PARTS, a table's
+ * size by TOML_MAX_TABLE_KEYS, and any failure, including out of memory, is an error return,
+ * never a crash.
  */
 #ifndef VMM_TOML_H
 #define VMM_TOML_H
@@ -16,8 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOML_MAX_DEPTH	   32 /* nested arrays / inline tables */
-#define TOML_MAX_KEY_PARTS 32 /* components of a dotted key or table header */
+#define TOML_MAX_DEPTH	    32	 /* nested arrays / inline tables */
+#define TOML_MAX_KEY_PARTS  32	 /* components of a dotted key or table header */
+#define TOML_MAX_TABLE_KEYS 1024 /* keys of one table (duplicates are found by a linear scan) */
 
 enum toml_type {
 	TOML_TABLE,

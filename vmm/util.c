@@ -38,7 +38,7 @@ void die(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vmm: fatal: %s\n", buf);
-	exit(1);
+	exit(VMM_EXIT_FAILURE);
 }
 
 void die_errno(const char *fmt, ...)
@@ -51,7 +51,26 @@ void die_errno(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "vmm: fatal: %s: %s\n", buf, strerror(e));
-	exit(1);
+	exit(VMM_EXIT_FAILURE);
+}
+
+int std_fds_ensure_open(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free descriptor: this one, since the lower ones are open. */
+		n = open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+		if (n < 0)
+			return -errno;
+		if (n != fd) {
+			close(n);
+			return -EBADF;
+		}
+	}
+	return 0;
 }
 
 uint64_t time_ns(void)
@@ -62,7 +81,7 @@ uint64_t time_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int read_file(const char *path, uint8_t **buf, size_t *len)
+int read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 {
 	struct stat st;
 	uint8_t *p;
@@ -80,6 +99,11 @@ int read_file(const char *path, uint8_t **buf, size_t *len)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		*len = (size_t)st.st_size;
+		return -EFBIG;
 	}
 	p = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!p) {

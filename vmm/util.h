@@ -43,7 +43,16 @@ void vmm_log(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 		}                                                                                  \
 	} while (0)
 
-/* A host failure vmm cannot continue from (not for guest errors). Exits with status 1. */
+/*
+ * vmm's own exit statuses. A guest's write of v to the debug-exit port ends vmm with
+ * (v << 1) | 1 (QEMU isa-debug-exit semantics), which is always odd; these are even, so a
+ * script can always tell vmm's verdict from the guest's. 0 is the guest's clean end.
+ */
+#define VMM_EXIT_USAGE	 2 /* bad usage or configuration: nothing was started */
+#define VMM_EXIT_FAILURE 4 /* a VMM failure, or the guest triple-faulted */
+#define VMM_EXIT_STOPPED 6 /* stopped by the user: Ctrl-A x, SIGINT, SIGTERM, SIGHUP */
+
+/* A host failure vmm cannot continue from (not for guest errors): exits VMM_EXIT_FAILURE. */
 NORETURN void die(const char *fmt, ...) PRINTF(1, 2);
 NORETURN void die_errno(const char *fmt, ...) PRINTF(1, 2);
 
@@ -54,10 +63,20 @@ static inline bool add_overflows_u64(uint64_t a, uint64_t b, uint64_t *res)
 	return __builtin_add_overflow(a, b, res);
 }
 
+/*
+ * Opens /dev/null on whichever of stdin, stdout and stderr is closed, so that the next file
+ * opened does not become one of them (a closed stdin made the guest RAM memfd the console's
+ * input). For main(), before anything else is opened. Returns 0 or -errno.
+ */
+int std_fds_ensure_open(void);
+
 /* Monotonic time in nanoseconds. */
 uint64_t time_ns(void);
 
-/* Read a whole file into a malloc'd buffer. Returns 0 or -errno. */
-int read_file(const char *path, uint8_t **buf, size_t *len);
+/*
+ * Read a whole regular file into a malloc'd buffer. Returns 0 or -errno; -EFBIG (with the
+ * file's size in *len) when it is larger than `max` bytes, before anything is allocated.
+ */
+int read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 
 #endif

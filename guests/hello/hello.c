@@ -11,6 +11,7 @@
  *   hello.poweroff        power off even when hello.status is given
  *   hello.fault=reset-kbd / reset-cf9   request a reset (i8042 0xFE / port 0xCF9)
  *   hello.halt            cli; hlt forever: the VMM should notice nothing can wake it
+ *   hello.wait            sti; hlt forever (no interrupt comes): only the host can stop it
  *   hello.fault=triple    load an empty IDT and raise #UD: a triple fault (shutdown)
  *   hello.fault=pf        read unmapped memory at CPL 0: the runtime's #PF report, status 253
  *   hello.fault=user-pf   the same from CPL 3 inside rt_run_user
@@ -160,6 +161,12 @@ int main(void)
 		rt_printf("hello: halting with interrupts off\n");
 		for (;;)
 			__asm__ volatile("cli; hlt");
+	}
+	if (rt_cmdline_flag("hello.wait")) {
+		/* Interrupts on, none arrives (PICs masked): only the host can end this. */
+		rt_printf("hello: waiting to be stopped\n");
+		for (;;)
+			__asm__ volatile("sti; hlt");
 	}
 	if (fault && !strcmp(fault, "pf"))
 		read_unmapped(UNMAPPED_ADDR);

@@ -41,6 +41,43 @@ expect "missing_kernel_file_is_a_config_error" 2 "nokernel.toml:2:10: .*does-not
 run_vmm 10 check --config "$TMP/missing.toml"
 expect "missing_config_file_exits_2" 2 "missing.toml"
 
+# A readable file is not yet a kernel: an MBR disk image is refused by check and by run,
+# at the key, before anything starts.
+truncate -s 16M "$TMP/disk.img"
+printf '\x55\xaa' | dd of="$TMP/disk.img" bs=1 seek=510 conv=notrunc 2>/dev/null
+printf '[machine]\nmemory = "256M"\nkernel = "disk.img"\n' >"$TMP/disk-kernel.toml"
+run_vmm 10 check --config "$TMP/disk-kernel.toml"
+expect "check_refuses_a_disk_image_as_kernel_at_its_key" 2 \
+	"disk-kernel.toml:3:10: 'kernel' .*/disk.img is not a kernel vmm can boot: neither a bzImage"
+run_vmm 10 run --config "$TMP/disk-kernel.toml"
+expect "run_refuses_a_disk_image_as_kernel_before_booting" 2 \
+	"disk-kernel.toml:3:10: 'kernel' .*/disk.img is not a kernel vmm can boot"
+printf '[pair]\nmachines = ["disk-kernel.toml", "disk-kernel.toml"]\n' >"$TMP/disk-pair.toml"
+run_vmm 10 pair --config "$TMP/disk-pair.toml"
+expect "pair_refuses_a_disk_image_as_kernel_before_starting" 2 \
+	"disk-kernel.toml:3:10: 'kernel' .*/disk.img is not a kernel vmm can boot"
+run_vmm 10 run --kernel "$TMP/disk.img"
+expect "run_refuses_a_disk_image_given_as_--kernel" 2 \
+	"vmm: --kernel .*/disk.img is not a kernel vmm can boot"
+: >"$TMP/empty-initrd.img"
+run_vmm 10 run --initrd "$TMP/empty-initrd.img"
+expect "run_refuses_an_empty_initrd" 2 "vmm: --initrd .*/empty-initrd.img is empty"
+
+# A failure of vmm itself (here: the console log cannot be created) is 4, never odd.
+cat >"$TMP/nolog.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+[console]
+log = "$TMP/no-such-dir/serial.log"
+TOML
+run_vmm 20 run --config "$TMP/nolog.toml"
+expect "vmm_failure_exits_4" 4 "cannot open console log .*no-such-dir/serial.log"
+
+head -c 2M /dev/zero | tr '\0' '#' >"$TMP/huge-pair.toml"
+run_vmm 10 pair --config "$TMP/huge-pair.toml"
+expect "pair_file_over_1_mib_is_refused_by_its_size" 2 \
+	"huge-pair.toml: cannot read pair file: it is 2097152 bytes; at most 1 MiB"
+
 cat >"$TMP/good.toml" <<TOML
 [machine]
 memory = "512M"

@@ -13,6 +13,35 @@ if need_kvm "debug_exit_status_reaches_the_shell"; then
 	expect "debug_exit_status_reaches_the_shell" 7 "hello: done status=3" "debug-exit"
 fi
 
+# 1 is the guest's debug-exit 0 and nothing else: vmm's own statuses are even.
+if need_kvm "debug_exit_0_is_status_1"; then
+	run_vmm 120 run --cmdline "hello.status=0"
+	expect "debug_exit_0_is_status_1" 1 "hello: done status=0" "exit status 1"
+fi
+
+# A closed stdin is the end of input (it once made the guest RAM memfd the console's input).
+if need_kvm "closed_stdin_is_the_end_of_input_and_the_guest_runs_on"; then
+	timeout --kill-after=5 60 "$VMM" run --verbose <&- >"$TMP/out" 2>"$TMP/err"
+	status=$?
+	expect "closed_stdin_is_the_end_of_input_and_the_guest_runs_on" 0 \
+		"console: end of input \(end of file\); the guest runs on without it" \
+		"hello: done poweroff"
+fi
+
+if need_kvm "sigterm_stops_the_guest_with_status_6"; then
+	"$VMM" run --cmdline "hello.wait" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	for ((i = 0; i < 300; i++)); do
+		grep -q "hello: waiting to be stopped" "$TMP/out" && break
+		sleep 0.1
+	done
+	kill -TERM "$pid"
+	wait "$pid"
+	status=$?
+	expect "sigterm_stops_the_guest_with_status_6" 6 "hello: waiting to be stopped" \
+		"stopping the guest: Terminated" "stopped by the user after [0-9]+ ms; exit status 6"
+fi
+
 if need_kvm "ram_above_4g_is_in_the_memory_map"; then
 	cat >"$TMP/big.toml" <<TOML
 [machine]
@@ -30,7 +59,8 @@ fi
 
 if need_kvm "triple_fault_stops_vmm_with_registers"; then
 	run_vmm 120 run --cmdline "hello.fault=triple"
-	expect "triple_fault_stops_vmm_with_registers" 1 "triple fault" "RIP=" "CR3="
+	expect "triple_fault_stops_vmm_with_registers" 4 "triple fault" "RIP=" "CR3=" \
+		"exit status 4"
 fi
 
 if need_kvm "compat_cpu_model_boots_hello"; then

@@ -20,6 +20,7 @@
 # the kernel command line, e.g. "initcall_debug" to see where boot time goes),
 # VMM_LINUX_KERNEL (boot this vmlinux instead of the cached one),
 # VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb ntb-lut ntb-epf ntb-dma").
+# VMM_LINUX_USER (full mode: which machines boot with the initramfs, default "nvme ntb-net").
 # Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -387,12 +388,7 @@ done
 # p2pmem in sysfs and stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
 # and powers off; the PMR's backing file must then start with the tag.
 test_userspace() {
-	local initrd tag pmr=$TMP/pmr0
-	if ! initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
-		bad linux-userspace-initramfs "guests/linux/initramfs/build.sh failed: $(tail -n1 "$TMP/initramfs.log")"
-		return
-	fi
-	echo "linux: initramfs $initrd"
+	local initrd=$1 tag pmr=$TMP/pmr0
 	tag=vmm-pmr-$$-$RANDOM
 	machine nvme-user "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
 		"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok" "
@@ -422,11 +418,7 @@ namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
 		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/nvme-user.toml"
 	can_build nvme-user || return
 	test_machine nvme-user
-	if grep -q "VMMTEST user-done" "$LOG"; then
-		ok "linux-nvme-user-init-done ($(sed -n 's/.*VMMTEST user-done //p' "$LOG" | tr -d '\r'))"
-	else
-		bad linux-nvme-user-init-done "no 'VMMTEST user-done' line from /init"
-	fi
+	user_done nvme-user
 	if [ "$(head -c ${#tag} "$pmr" 2>/dev/null)" = "$tag" ]; then
 		ok "linux-nvme-user-pmr-file (the PMR file starts with $tag after power-off)"
 	else
@@ -434,8 +426,46 @@ namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
 	fi
 }
 
+# user_done NAME: /init's last line is in NAME's console log
+user_done() {
+	if grep -q "VMMTEST user-done" "$BUILD/linux-console-$1.log"; then
+		ok "linux-$1-init-done ($(sed -n 's/.*VMMTEST user-done //p' "$BUILD/linux-console-$1.log" | tr -d '\r'))"
+	else
+		bad "linux-$1-init-done" "no 'VMMTEST user-done' line from /init"
+	fi
+}
+
+# full mode, NTB: the ntb-dma pair (EPF personality, a PLX engine each, ntb_transport.use_dma=1)
+# booted with the initramfs. /init (vmmtest.user=ntb-net) finds ntb_netdev's interface, waits
+# for its carrier, pings the peer and moves 4 MB over TCP (a receives, b sends, busybox nc),
+# each side checking the other's SHA-256 before it powers off. The kernel self-test runs
+# first, as in the ntb-dma pair.
+test_ntb_userspace() {
+	local initrd=$1 side name
+	for side in a:rx b:tx; do
+		name=ntb-net-user-${side%:*}
+		sed -e "s|^cmdline = \"\(.*\)\"\$|cmdline = \"\1 rdinit=/init vmmtest.poweroff=0 vmmtest.user=ntb-net vmmtest.user_tcp=${side#*:}\"|" \
+			-e 's/^memory = .*/memory = "512M"/' -e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" \
+			-e "s|ntb-dma.sock|ntb-net-user.sock|" "$TMP/ntb-dma-${side%:*}.toml" >"$TMP/$name.toml"
+	done
+	test_pair ntb-net-user-a ntb-net-user-b
+	user_done ntb-net-user-a
+	user_done ntb-net-user-b
+}
+
 if [ "$MODE" = full ]; then
-	test_userspace
+	if initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
+		echo "linux: initramfs $initrd"
+		for u in ${VMM_LINUX_USER:-nvme ntb-net}; do
+			case "$u" in
+			nvme) test_userspace "$initrd" ;;
+			ntb-net) test_ntb_userspace "$initrd" ;;
+			*) echo "VMM_LINUX_USER: no full-mode machine '$u' (nvme, ntb-net)" >&2; exit 2 ;;
+			esac
+		done
+	else
+		bad linux-userspace-initramfs "guests/linux/initramfs/build.sh failed: $(tail -n1 "$TMP/initramfs.log")"
+	fi
 else
 	skipped linux-userspace "kernel-only mode: $why"
 fi

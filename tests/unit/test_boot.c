@@ -72,6 +72,19 @@ static struct boot_params_in params(const uint8_t *kernel, size_t size)
 		.kernel = kernel, .kernel_size = size, .e820 = e820, .ne820 = ne820};
 }
 
+/* boot_check for 256 MiB of guest RAM, the size of `mem` */
+static int check(const uint8_t *kernel, size_t size, uint64_t initrd_size, size_t cmdline_len)
+{
+	const struct boot_check_in in = {.kernel = kernel,
+					 .kernel_size = size,
+					 .initrd_size = initrd_size,
+					 .cmdline_len = cmdline_len,
+					 .ram = MiB(256)};
+
+	err[0] = '\0';
+	return boot_check(&in, err, sizeof(err));
+}
+
 /* ---- PVH ELF images ---- */
 
 #define ELF_NOTE_OFF  0x200
@@ -595,6 +608,9 @@ Test(boot_pvh, mutated_headers_never_crash)
 		memcpy(buf, orig, sizeof(buf));
 		for (int k = 1 + (int)(rng() % 4); k > 0; k--)
 			buf[rng() % (ELF_NOTE_OFF + ELF_NOTE_SIZE)] = (uint8_t)rng();
+		/* `vmm check` says what `vmm run` will find: the same verdict, the same code */
+		cr_assert_eq(check(buf, size, 0, 0), load_pvh(buf, size, &out),
+			     "iter %d: boot_check and boot_load disagree: %s", iter, err);
 		err[0] = '\0';
 		memset(&out, 0, sizeof(out));
 		ret = load_pvh(buf, size, &out);
@@ -917,8 +933,101 @@ Test(boot_bzimage, mutated_headers_never_crash)
 		memcpy(b, orig, sizeof(b));
 		for (int k = 1 + (int)(rng() % 4); k > 0; k--)
 			b[0x1f1 + rng() % (0x270 - 0x1f1)] = (uint8_t)rng();
-		(void)load_bz(b, 0x200 + rng() % (sizeof(b) - 0x200), "x", &out);
+		size_t size = 0x200 + rng() % (sizeof(b) - 0x200);
+		int ret = load_bz(b, size, "x", &out);
+
+		/* `vmm check` says what `vmm run` will find: the same verdict, the same code */
+		cr_assert_eq(check(b, size, 0, 1), ret,
+			     "iter %d: boot_check and boot_load disagree", iter);
 	}
+}
+
+/* ---- boot_check: the loaders' verdict before any guest RAM exists ---- */
+
+Test(boot_check, a_disk_image_is_not_a_kernel)
+{
+	static uint8_t disk[4096];
+
+	/* an MBR: boot signature 0x55 0xAA at 510, but no "HdrS" and no ELF magic */
+	disk[0x1fe] = 0x55;
+	disk[0x1ff] = 0xaa;
+	cr_assert_eq(check(disk, sizeof(disk), 0, 0), -ENOEXEC);
+	cr_assert_str_eq(err, "neither a bzImage (no \"HdrS\" boot header at 0x202) nor a PVH ELF "
+			      "(no ELF magic)");
+	cr_assert_eq(check(disk, 0, 0, 0), -ENOEXEC);
+	cr_assert_str_eq(err, "the kernel image is empty");
+}
+
+Test(boot_check, elf_without_pvh_note_and_wrong_machine_are_refused)
+{
+	uint8_t buf[ELF_SIZE];
+
+	make_elf64(buf);
+	cr_assert_eq(check(buf, sizeof(buf), 0, 0), 0, "%s", err);
+	put_note(buf + ELF_NOTE_OFF, XEN_ELFNOTE_PHYS32_ENTRY + 1, (uint32_t)ELF_ENTRY);
+	cr_assert_eq(check(buf, sizeof(buf), 0, 0), -ENOEXEC);
+	cr_assert(strstr(err, "no PVH entry note"), "%s", err);
+	make_elf64(buf);
+	buf[18] = EM_AARCH64;
+	cr_assert_eq(check(buf, sizeof(buf), 0, 0), -ENOEXEC);
+	cr_assert_str_eq(err, "ELF is not for x86");
+}
+
+Test(boot_check, kernel_initrd_and_cmdline_must_fit)
+{
+	static uint8_t b[BZ_SIZE];
+	uint8_t elf[ELF_SIZE];
+
+	make_bzimage(b);
+	cr_assert_eq(check(b, sizeof(b), MiB(1), 2047), 0, "%s", err);
+	/* init_size reaches past 256 MiB */
+	put32(b, 0x260, MiB(256));
+	cr_assert_eq(check(b, sizeof(b), 0, 0), -ENOMEM);
+	cr_assert(strstr(err, "kernel does not fit in guest RAM"), "%s", err);
+	/* the kernel occupies up to 24 MiB (pref_address 16 MiB + init_size 8 MiB) */
+	make_bzimage(b);
+	cr_assert_eq(check(b, sizeof(b), MiB(256) - MiB(24), 0), 0, "%s", err);
+	cr_assert_eq(check(b, sizeof(b), MiB(256) - MiB(24) + 1, 0), -EFBIG);
+	cr_assert(strstr(err, "initrd (243269633 bytes) does not fit"), "%s", err);
+	/* cmdline_size is 2047 */
+	cr_assert_eq(check(b, sizeof(b), 0, 2048), -E2BIG);
+	cr_assert_str_eq(err, "kernel command line is longer than 2047 bytes");
+
+	make_elf64(elf);
+	cr_assert_eq(check(elf, sizeof(elf), MiB(254), 4095), 0, "%s", err);
+	cr_assert_eq(check(elf, sizeof(elf), MiB(256) - MiB(1), 0), -EFBIG);
+	cr_assert(strstr(err, "initrd (267386880 bytes) does not fit"), "%s", err);
+	cr_assert_eq(check(elf, sizeof(elf), 0, 4096), -E2BIG);
+}
+
+/* The same verdicts as the loaders' on the images their tests build (above). */
+Test(boot_check, agrees_with_boot_load_on_initrds_that_do_not_fit, .init = ram_setup,
+     .fini = ram_teardown)
+{
+	static uint8_t b[BZ_SIZE];
+	uint8_t elf[ELF_SIZE];
+	uint8_t *big = calloc(1, MiB(256));
+	struct boot_params_in in;
+	struct boot_entry out;
+
+	cr_assert_not_null(big);
+	make_bzimage(b);
+	make_elf64(elf);
+	for (uint64_t size = MiB(230); size < MiB(256); size += MiB(1) + 4095) {
+		in = params(b, sizeof(b));
+		in.initrd = big;
+		in.initrd_size = size;
+		cr_assert_eq(boot_load(&mem, &in, &out, err, sizeof(err)) == 0,
+			     check(b, sizeof(b), size, 0) == 0, "bzImage, initrd of %llu",
+			     (unsigned long long)size);
+		in = params(elf, sizeof(elf));
+		in.initrd = big;
+		in.initrd_size = size;
+		cr_assert_eq(boot_load(&mem, &in, &out, err, sizeof(err)) == 0,
+			     check(elf, sizeof(elf), size, 0) == 0, "PVH, initrd of %llu",
+			     (unsigned long long)size);
+	}
+	free(big);
 }
 
 /* ---- the real Debian kernel ---- */
@@ -931,7 +1040,7 @@ static int read_host_kernel(uint8_t **buf, size_t *len, char *path, size_t pathl
 	if (glob("/boot/vmlinuz-*", 0, NULL, &g) != 0)
 		return -1;
 	for (size_t i = 0; i < g.gl_pathc && r; i++) {
-		r = read_file(g.gl_pathv[i], buf, len);
+		r = read_file(g.gl_pathv[i], SIZE_MAX, buf, len);
 		if (!r)
 			snprintf(path, pathlen, "%s", g.gl_pathv[i]);
 	}
@@ -954,6 +1063,7 @@ Test(boot_bzimage, debian_kernel_loads_with_boot_params_initrd_and_paging)
 	if (read_host_kernel(&k, &ksize, path, sizeof(path)))
 		cr_skip_test("no readable /boot/vmlinuz-* on this host");
 	cr_assert_eq(boot_detect(k, ksize), BOOT_IMAGE_BZIMAGE, "%s", path);
+	cr_assert_eq(check(k, ksize, sizeof(initrd), strlen(cmdline)), 0, "%s: %s", path, err);
 	for (size_t i = 0; i < sizeof(initrd); i++)
 		initrd[i] = (uint8_t)(i * 13);
 	in = params(k, ksize);
@@ -1008,7 +1118,7 @@ Test(boot_pvh, linux_vmlinux_is_recognised_by_its_linux_notes)
 		 getenv("HOME") ? getenv("HOME") : "/nonexistent");
 	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
 		cr_skip_test("no cached vmlinux (make guests-linux builds one)");
-	cr_assert_eq(read_file(g.gl_pathv[0], &img, &len), 0);
+	cr_assert_eq(read_file(g.gl_pathv[0], SIZE_MAX, &img, &len), 0);
 	cr_assert(boot_pvh_is_linux(img, len), "%s has Linux notes", g.gl_pathv[0]);
 	free(img);
 	globfree(&g);

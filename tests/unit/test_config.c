@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,6 +199,10 @@ Test(config, size_strings_accept_short_and_iec_suffixes)
 	cr_assert_eq(v, GiB(1024));
 	cr_assert_eq(config_parse_size("4096", &v), 0);
 	cr_assert_eq(v, 4096);
+	cr_assert_eq(config_parse_size("2P", &v), 0);
+	cr_assert_eq(v, GiB(1024) << 11);
+	cr_assert_eq(config_parse_size("15EiB", &v), 0);
+	cr_assert_eq(v, 15ULL << 60);
 }
 
 Test(config, size_strings_reject_bad_suffixes_and_overflow)
@@ -213,6 +218,7 @@ Test(config, size_strings_reject_bad_suffixes_and_overflow)
 	cr_assert_eq(config_parse_size("2 G", &v), -EINVAL);
 	cr_assert_eq(config_parse_size("99999999999999999999", &v), -ERANGE);
 	cr_assert_eq(config_parse_size("17179869184G", &v), -ERANGE);
+	cr_assert_eq(config_parse_size("16E", &v), -ERANGE);
 }
 
 Test(config, memory_accepts_size_string_or_bytes)
@@ -291,6 +297,40 @@ Test(config, ntb_needs_a_rendezvous_and_a_port_below_the_root_bus)
 		"under a [[root_port]] or a switch port\n");
 }
 
+/* One error for a rendezvous too long for sun_path, not a second "missing key" one. */
+Test(config, rendezvous_longer_than_sun_path_is_one_error_with_the_limit)
+{
+	char text[512], path[200];
+	struct machine_config cfg;
+
+	path[0] = '/';
+	memset(path + 1, 'r', 107);
+	path[108] = '\0';
+	snprintf(text, sizeof(text),
+		 "[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+		 "id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = \"%s\"\n",
+		 path);
+	load_fails_with(text, "x.toml:8:14: 'rendezvous' resolves to a path of 108 bytes; a Unix "
+			      "socket path (sun_path) holds at most 107\n");
+
+	path[107] = '\0'; /* 107 bytes: the longest that fits */
+	snprintf(text, sizeof(text),
+		 "[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+		 "id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = \"%s\"\n",
+		 path);
+	load_ok(text, &cfg);
+	cr_assert_str_eq(cfg.devices[1].ntb.rendezvous, path);
+	config_free(&cfg);
+
+	/* wrong, not missing: one message each */
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+			"id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = \"\"\n",
+			"x.toml:8:14: 'rendezvous' must not be empty\n");
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"rp0\"\n[[ntb]]\n"
+			"id = \"ntb0\"\nbus = \"rp0\"\nrendezvous = 7\n",
+			"x.toml:8:14: 'rendezvous' must be a string, found an integer\n");
+}
+
 Test(config, cpu_model_must_be_known)
 {
 	load_fails_at("[machine]\nkernel = \"vmlinux\"\n[cpu]\nmodel = \"pentium\"\n", 4, 9,
@@ -316,7 +356,7 @@ Test(config, every_problem_is_reported_in_source_order)
 {
 	static const char *const want[] = {
 		"x.toml:2:10: 'memory' must be a size like \"512M\" or \"2GiB\" (suffix K, M, G, "
-		"T, KiB, MiB, GiB or TiB; none means bytes), found \"1X\"",
+		"T, P, E, KiB, MiB, GiB, TiB, PiB or EiB; none means bytes), found \"1X\"",
 		"x.toml:3:8: 'cpus' must be an integer, found a string",
 		"x.toml:4:10: kernel '",
 		"x.toml:6:1: unknown key 'modle' in [cpu]; did you mean 'model'?",
@@ -383,5 +423,143 @@ Test(config, unreadable_file_is_an_error_with_message)
 	cr_assert_eq(config_load_file(path, &cfg, &errors), -ENOENT);
 	cr_assert_not_null(errors);
 	cr_assert_not_null(strstr(errors, "absent.toml: cannot read configuration"));
+	free(errors);
+}
+
+/* ---- absurd sizes: each a clear error at once, with nothing of that size allocated ---- */
+
+/*
+ * Caps this process's address space (a Criterion test runs in a process of its own) at what
+ * it maps now plus `headroom`: an allocation of the absurd size then fails, so a test that
+ * the code refuses before allocating fails if it allocates. Not under AddressSanitizer,
+ * whose shadow mappings make such a cap fail everything.
+ */
+static bool cap_address_space(uint64_t headroom, struct rlimit *old)
+{
+#ifdef __SANITIZE_ADDRESS__
+	(void)headroom;
+	(void)old;
+	return false;
+#else
+	unsigned long pages = 0;
+	struct rlimit r;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%lu", &pages), 1);
+	fclose(f);
+	cr_assert_eq(getrlimit(RLIMIT_AS, old), 0);
+	r = (struct rlimit){.rlim_cur = pages * (unsigned long)sysconf(_SC_PAGESIZE) + headroom,
+			    .rlim_max = old->rlim_max};
+	cr_assert_eq(setrlimit(RLIMIT_AS, &r), 0);
+	return true;
+#endif
+}
+
+static void uncap_address_space(bool capped, const struct rlimit *old)
+{
+	if (capped)
+		cr_assert_eq(setrlimit(RLIMIT_AS, old), 0);
+}
+
+Test(config, a_100_mib_string_value_in_a_file_is_refused_before_the_file_is_read)
+{
+	static char chunk[MiB(1)];
+	char path[PATH_MAX + 32], *errors = NULL;
+	struct machine_config cfg;
+	struct rlimit old;
+	bool capped;
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/huge.toml", tmpdir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("[machine]\nkernel = \"vmlinux\"\ncmdline = \"", f);
+	memset(chunk, 'a', sizeof(chunk));
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(fwrite(chunk, 1, sizeof(chunk), f), sizeof(chunk));
+	fputs("\"\n", f);
+	cr_assert_eq(fclose(f), 0);
+
+	capped = cap_address_space(MiB(32), &old);
+	ret = config_load_file(path, &cfg, &errors);
+	uncap_address_space(capped, &old);
+	cr_assert_eq(ret, -EFBIG, "%d: %s", ret, errors ? errors : "");
+	cr_assert_not_null(strstr(errors, "huge.toml: cannot read configuration: it is 104857642 "
+					  "bytes; a configuration file is at most 1 MiB\n"),
+			   "%s", errors);
+	free(errors);
+}
+
+Test(config, a_100_mib_string_value_in_memory_is_refused_before_it_is_parsed)
+{
+	static const char head[] = "[machine]\nkernel = \"vmlinux\"\ncmdline = \"";
+	size_t n = MiB(100);
+	char *text = malloc(n + 3), *errors = NULL;
+	struct machine_config cfg;
+	struct rlimit old;
+	bool capped;
+	int ret;
+
+	cr_assert_not_null(text);
+	memset(text, 'a', n);
+	memcpy(text, head, strlen(head));
+	memcpy(text + n, "\"\n", 3);
+	capped = cap_address_space(MiB(32), &old);
+	ret = config_load_string(text, "x.toml", tmpdir, &cfg, &errors);
+	uncap_address_space(capped, &old);
+	free(text);
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_str_eq(errors, "x.toml:1:1: the configuration is larger than 1 MiB; a "
+				 "configuration file is at most 1 MiB\n");
+	free(errors);
+}
+
+Test(config, memory_of_16_exbibytes_is_refused_with_the_limit)
+{
+	/* 16 EiB does not fit in 64 bits; 8 EiB does: both are over the limit, nothing is mapped */
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\nmemory = \"16E\"\n",
+			"x.toml:3:10: 'memory' must be at most 1 TiB\n");
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\nmemory = \"8EiB\"\n",
+			"x.toml:3:10: 'memory' must be at most 1 TiB\n");
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\nmemory = 0x7fffffffffffffff\n",
+			"x.toml:3:10: 'memory' must be at most 1 TiB\n");
+}
+
+Test(config, other_sizes_beyond_64_bits_say_so)
+{
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\n[[root_port]]\nid = \"r\"\n[[testdev]]\n"
+			"id = \"t\"\nbus = \"r\"\nram_bar = \"99999E\"\n",
+			"x.toml:8:11: 'ram_bar' is too large: \"99999E\" is 16 EiB or more\n");
+}
+
+Test(config, cpus_100000_is_refused_with_the_range)
+{
+	/* refused while reading the file: no vCPU, no affinity table is ever made */
+	load_fails_with("[machine]\nkernel = \"vmlinux\"\ncpus = 100000\n",
+			"x.toml:3:8: 'cpus' must be between 1 and 255, found 100000\n");
+}
+
+Test(config, arrays_nested_10000_deep_are_refused_at_the_limit)
+{
+	size_t depth = 10000, n = 0;
+	char *text = malloc(64 + 2 * depth), *errors = NULL;
+	struct machine_config cfg;
+	int ret;
+
+	cr_assert_not_null(text);
+	n += (size_t)sprintf(text, "[machine]\nkernel = \"vmlinux\"\nboot = ");
+	for (size_t i = 0; i < depth; i++)
+		text[n++] = '[';
+	for (size_t i = 0; i < depth; i++)
+		text[n++] = ']';
+	text[n] = '\0';
+	ret = config_load_string(text, "x.toml", tmpdir, &cfg, &errors);
+	free(text);
+	/* the 33rd '[' is where it stops: column 8 + 32 */
+	cr_assert_eq(ret, -EINVAL);
+	cr_assert_str_eq(errors,
+			 "x.toml:3:40: arrays and inline tables nested more than 32 deep\n");
 	free(errors);
 }

@@ -99,8 +99,8 @@ Test(cpuid, tsc_deadline_offered_when_kvm_emulates_it)
 	int cap = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER);
 
 	for (int m = 0; m < 2; m++) {
-		struct kvm_cpuid2 *c =
-			kvm_cpuid_build(kvm_fd, m ? CPU_MODEL_COMPAT : CPU_MODEL_HOST, err, sizeof(err));
+		struct kvm_cpuid2 *c = kvm_cpuid_build(
+			kvm_fd, m ? CPU_MODEL_COMPAT : CPU_MODEL_HOST, err, sizeof(err));
 
 		cr_assert_not_null(c, "%s", err);
 		cr_assert_eq(!!(leaf(c, 1, 0)->ecx & (1u << 24)), cap > 0,

@@ -158,3 +158,39 @@ Test(mem, add_overflows_u64_is_true_when_the_sum_wraps)
 	cr_assert_eq(r, UINT64_MAX);
 	cr_assert_not(add_overflows_u64(0, 0, &r));
 }
+
+/* The layout without the RAM answers as mem_gpa_to_hva does on the RAM itself. */
+Test(mem, layout_has_agrees_with_gpa_to_hva, .fini = fini)
+{
+	static const uint64_t sizes[] = {MiB(16), MiB(256), MEM_HOLE_START, GiB(3)};
+	static const uint64_t gpas[] = {0,
+					4096,
+					MiB(16) - 4096,
+					MiB(256) - 1,
+					MEM_ECAM_BASE,
+					MEM_HOLE_START - 4096,
+					MEM_HOLE_END,
+					MEM_HOLE_END + GiB(1) - 1,
+					UINT64_MAX};
+	static const uint64_t lens[] = {0, 1, 4096, 4097, MiB(16), GiB(2), UINT64_MAX};
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		struct mem_region r[MEM_MAX_REGIONS];
+
+		cr_assert_eq(mem_init(&mem, sizes[s], false, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(mem_layout(sizes[s], r), mem.nregions);
+		for (int i = 0; i < mem.nregions; i++) {
+			cr_assert_eq(r[i].gpa, mem.regions[i].gpa);
+			cr_assert_eq(r[i].size, mem.regions[i].size);
+		}
+		for (size_t g = 0; g < sizeof(gpas) / sizeof(gpas[0]); g++)
+			for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+				cr_assert_eq(mem_layout_has(sizes[s], gpas[g], lens[l]),
+					     mem_gpa_to_hva(&mem, gpas[g], lens[l]) != NULL,
+					     "size 0x%llx gpa 0x%llx len 0x%llx",
+					     (unsigned long long)sizes[s],
+					     (unsigned long long)gpas[g],
+					     (unsigned long long)lens[l]);
+		mem_free(&mem);
+	}
+}

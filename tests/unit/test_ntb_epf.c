@@ -13,6 +13,7 @@
 #include "devices/ntb/epf.h"
 #include "devices/ntb/internal.h" /* ntb_bar_rw, for the DMA hook */
 #include "tests/unit/test_ntb.h"
+#include "tests/unit/test_zygote.h"
 
 #define E_BAR0	    0xc0000000ull
 #define E_BAR1	    0xc0001000ull
@@ -593,12 +594,13 @@ static bool vector_cond(void *arg)
  * its RAM at 0x2000 holding `word`, doorbell bit 0 to us once the link is up. Exit codes
  * name the step that failed.
  */
-static void epf_peer_main(const char *path, uint32_t word)
+static void epf_peer_main(const char *path, const char *unused, uint32_t word)
 {
 	struct side b;
 	struct ntb_link *l;
 	char err[200];
 
+	(void)unused;
 	epf_side_init(&b, 2, false);
 	l = ntb_link_start(b.ntb, path, &b.nram, err, sizeof(err));
 	if (!l)
@@ -620,16 +622,6 @@ static void epf_peer_main(const char *path, uint32_t word)
 		pause();
 }
 
-static pid_t spawn_epf_peer(const char *path, uint32_t word)
-{
-	pid_t pid = fork();
-
-	cr_assert_geq(pid, 0);
-	if (pid == 0)
-		epf_peer_main(path, word);
-	return pid;
-}
-
 Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .timeout = 60)
 {
 	char path[80], err[200];
@@ -640,13 +632,16 @@ Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .time
 	pid_t pid;
 	int status, n0;
 
+	struct zygote z;
+
 	snprintf(path, sizeof(path), "/tmp/vmm-ntb-epf-test-%d.sock", (int)getpid());
+	zygote_start(&z, epf_peer_main); /* before ntb_link_start's thread */
 	epf_side_init(&a, 0, false);
 	init_isr(&a, EPF_NR_VECTORS);
 	cr_assert_eq(cmd(&a, CMD_LINK_UP, 0), COMMAND_STATUS_OK, "asked before the peer exists");
 	l = ntb_link_start(a.ntb, path, &a.nram, err, sizeof(err));
 	cr_assert(l, "%s", err);
-	pid = spawn_epf_peer(path, w.want);
+	pid = zygote_spawn(&z, path, NULL, w.want);
 	cr_assert(wait_for(link_connected_cond, l, 10000), "connected");
 	cr_assert(wait_for(up_cond, &a, 10000), "link up");
 	cr_assert(wait_for(vector_cond, &lk, 10000), "link vector");
@@ -655,7 +650,7 @@ Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .time
 
 	n0 = nmsi(&a);
 	kill(pid, SIGKILL);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	status = zygote_wait(&z, pid);
 	cr_assert(WIFSIGNALED(status), "peer exit status %d", WEXITSTATUS(status));
 	cr_assert(wait_for(down_cond, &a, 10000), "link down after kill -9");
 	cr_assert(wait_for(link_lost_cond, l, 10000), "peer loss noticed");
@@ -663,13 +658,14 @@ Test(ntb_epf_link, a_peer_killed_and_restarted_takes_the_link_down_and_up, .time
 	cr_assert_eq(fake_read(&a.host, BUS_MMIO, E_MW1_BASE, 4), 0xffffffffu, "window gone");
 
 	w.want = 0x22222222u;
-	pid = spawn_epf_peer(path, w.want);
+	pid = zygote_spawn(&z, path, NULL, w.want);
 	cr_assert(wait_for(up_cond, &a, 10000), "link up with the new peer");
 	cr_assert(wait_for(window_cond, &w, 10000), "MW1 reaches the new peer's RAM");
 
 	ntb_link_stop(l);
 	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	zygote_wait(&z, pid);
+	zygote_stop(&z);
 	side_fini(&a);
 	unlink(path);
 	strcat(path, ".lock");

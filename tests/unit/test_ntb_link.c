@@ -9,6 +9,7 @@
 
 #include "devices/ntb/shm.h"
 #include "tests/unit/test_ntb.h"
+#include "tests/unit/test_zygote.h"
 
 static const uint64_t sizes[2] = {T_MW2, T_MW4};
 
@@ -171,7 +172,7 @@ static bool sw_cond(void *arg)
  * writes a message there through the mapped window, rings doorbell 2, then waits to be
  * killed. Exit codes name the step that failed.
  */
-static void peer_main(const char *path, const char *text)
+static void peer_main(const char *path, const char *text, uint32_t unused)
 {
 	struct side b;
 	struct ntb_link *l;
@@ -200,16 +201,6 @@ static void peer_main(const char *path, const char *text)
 		pause();
 }
 
-static pid_t spawn_peer(const char *path, const char *text)
-{
-	pid_t pid = fork();
-
-	cr_assert_geq(pid, 0);
-	if (pid == 0)
-		peer_main(path, text);
-	return pid;
-}
-
 Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeout = 60)
 {
 	char path[80], err[200];
@@ -220,10 +211,13 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 	struct rd db = {&a, IDT_NT_INDBELLSTS, 0x4, 0x4};
 	struct rd up = {&a, IDT_SW_SWPORT0STS + 0x40, IDT_SWPORTxSTS_LINKUP, IDT_SWPORTxSTS_LINKUP};
 
+	struct zygote z;
+
 	snprintf(path, sizeof(path), "/tmp/vmm-ntb-test-%d.sock", (int)getpid());
+	zygote_start(&z, peer_main); /* before ntb_link_start's thread */
 	side_init(&a, 0);
 	/* The peer comes first this time (it listens), we connect. */
-	pid = spawn_peer(path, "first peer");
+	pid = zygote_spawn(&z, path, "first peer", 0);
 	l = ntb_link_start(a.ntb, path, &a.nram, err, sizeof(err));
 	cr_assert(l, "%s", err);
 	cr_assert(wait_for(link_connected_cond, l, 10000), "connected");
@@ -234,7 +228,7 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 
 	/* kill -9: we see link down and keep going */
 	kill(pid, SIGKILL);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	status = zygote_wait(&z, pid);
 	cr_assert(WIFSIGNALED(status), "peer exit status %d", WEXITSTATUS(status));
 	cr_assert(wait_for(link_lost_cond, l, 10000), "peer loss noticed");
 	up.want = 0;
@@ -243,7 +237,7 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 	nt_wr(&a, IDT_NT_INDBELLSTS, ~0u);
 
 	/* A new peer: now we are the one listening. */
-	pid = spawn_peer(path, "second peer");
+	pid = zygote_spawn(&z, path, "second peer", 0);
 	cr_assert(wait_for(link_connected_cond, l, 10000), "reconnected");
 	cr_assert(wait_for(reg_cond, &db, 10000), "doorbell from the new peer");
 	cr_assert_str_eq((char *)a.ram + 0x2000, "second peer");
@@ -252,7 +246,8 @@ Test(ntb_link, rendezvous_passes_fds_and_survives_the_peer_being_killed, .timeou
 
 	ntb_link_stop(l);
 	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	zygote_wait(&z, pid);
+	zygote_stop(&z);
 	side_fini(&a);
 	unlink(path);
 	strcat(path, ".lock");

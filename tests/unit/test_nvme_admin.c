@@ -226,6 +226,23 @@ Test(nvme_admin, identify_controller_fields_linux_checks)
 	tn_destroy(&t);
 }
 
+/* docs/config.md, [[nvme]]: the serial and model a controller gets without `serial`/`model` */
+Test(nvme_admin, identify_strings_default_to_the_documented_ones)
+{
+	struct tnvme t;
+	uint64_t buf;
+	const char *id;
+
+	tn_start(&t); /* the first controller of this process (a test runs in its own) */
+	cr_assert_eq(tn_identify(&t, NVME_ID_CNS_CTRL, 0, &buf), 0);
+	id = tn_ptr(&t, buf);
+	cr_assert_arr_eq(id + 4, "VMM00000000         ", 20, "SN: %.20s", id + 4);
+	cr_assert_arr_eq(id + 24, "vmm NVMe controller                     ", 40, "MN: %.40s",
+			 id + 24);
+	cr_assert_arr_eq(id + 64, "1.0     ", 8, "FR: %.8s", id + 64);
+	tn_destroy(&t);
+}
+
 Test(nvme_admin, serial_and_nguid_are_unique)
 {
 	struct tnvme a, b;

@@ -397,3 +397,57 @@ Test(toml, dotted_keys_cannot_reopen_a_header_table)
 	cr_assert_eq(e.pos.col, 1);
 	cr_assert_str_eq(e.msg, "cannot add keys to table 'b' here: it was defined at 1:1");
 }
+
+/* Recursion is bounded by TOML_MAX_DEPTH: 10000 levels stop at the 33rd, arrays or tables. */
+Test(toml, nesting_10000_deep_stops_at_the_limit)
+{
+	size_t depth = 10000;
+	char *text = malloc(8 + 4 * depth);
+	struct toml_error e;
+	size_t n;
+
+	cr_assert_not_null(text);
+	n = (size_t)sprintf(text, "a = ");
+	memset(text + n, '[', depth);
+	text[n + depth] = '\0';
+	e = parse_fails(text);
+	cr_assert_str_eq(e.msg, "arrays and inline tables nested more than 32 deep");
+	cr_assert_eq(e.pos.line, 1);
+	cr_assert_eq(e.pos.col, 5 + 32);
+
+	n = (size_t)sprintf(text, "a = ");
+	for (size_t i = 0; i < depth; i++)
+		n += (size_t)sprintf(text + n, "{b=");
+	e = parse_fails(text);
+	cr_assert_str_eq(e.msg, "arrays and inline tables nested more than 32 deep");
+	cr_assert_eq(e.pos.col, 5 + 3 * 32);
+	free(text);
+}
+
+/* A 1 MiB file of distinct keys in one table would take a quadratic half minute to check
+ * for duplicates: the 1025th key is an error instead, in a table or a header's path. */
+Test(toml, a_table_holds_at_most_1024_keys)
+{
+	char *text = malloc(32 * 2048);
+	struct toml_error e;
+	size_t n = 0;
+
+	cr_assert_not_null(text);
+	for (int i = 0; i < 1025; i++)
+		n += (size_t)sprintf(text + n, "k%d = 1\n", i);
+	e = parse_fails(text);
+	cr_assert_str_eq(e.msg, "more than 1024 keys in one table");
+	cr_assert_eq(e.pos.line, 1025);
+	cr_assert_eq(e.pos.col, 1);
+
+	n = 0;
+	for (int i = 0; i < 1024; i++)
+		n += (size_t)sprintf(text + n, "k%d = 1\n", i);
+	toml_free(parse_ok(text));
+	sprintf(text + n, "[t.u]\n");
+	e = parse_fails(text);
+	cr_assert_str_eq(e.msg, "more than 1024 keys in one table");
+	cr_assert_eq(e.pos.line, 1025);
+	cr_assert_eq(e.pos.col, 2);
+	free(text);
+}
