@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/ntb/internal.h"
@@ -629,8 +630,14 @@ int ntb_set_peer(struct ntb *ntb, unsigned peer_port, const struct ntb_ram *ram,
 {
 	int idx = ntb_port_index(peer_port), memfd = -1, kfd = -1;
 	void *base = NULL;
+	struct stat st;
 
 	if (idx < 0 || idx == ntb->idx || ram->nregions < 0 || ram->nregions > NTB_MAX_RAM_REGIONS)
+		return -EINVAL;
+	/* The size is the peer's claim: a MAP_SHARED mapping past the end of the memfd maps,
+	 * but touching it raises SIGBUS (mmap(2)), through a window in COPY mode or a memslot
+	 * (found by fuzz_ntb). Only what the file holds now may be offered. */
+	if (ram->size && (fstat(ram->memfd, &st) || (uint64_t)st.st_size < ram->size))
 		return -EINVAL;
 	for (int i = 0; i < ram->nregions; i++) {
 		const struct ntb_ram_region *r = &ram->region[i];
