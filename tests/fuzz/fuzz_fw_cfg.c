@@ -15,8 +15,9 @@
 #define WFILE	 "etc/fuzz-writable"
 #define WFILE_SZ 64
 
-static const char *const files[] = {"etc/e820", "opt/org.seabios/pci64", "etc/sercon-port",
-				    "etc/boot-fail-wait", WFILE, "etc/fuzz-empty"};
+static const char *const files[] = {
+	"etc/e820", "opt/org.seabios/pci64", "etc/sercon-port", "etc/boot-fail-wait",
+	WFILE,	    "etc/fuzz-empty"};
 
 struct rig {
 	struct guest_mem mem;
@@ -119,7 +120,7 @@ static uint64_t addr_of(struct fz *in)
 /* A key: one that exists (by number or by file), or any 16 bits. */
 static uint16_t key_of(struct rig *r, struct fz *in)
 {
-	static const uint16_t keys[] = {FW_CFG_SIGNATURE, FW_CFG_ID,	   FW_CFG_NB_CPUS,
+	static const uint16_t keys[] = {FW_CFG_SIGNATURE, FW_CFG_ID,	    FW_CFG_NB_CPUS,
 					FW_CFG_FILE_DIR,  FW_CFG_BOOT_MENU, FW_CFG_IRQ0_OVERRIDE};
 	uint8_t s = fz_u8(in);
 

@@ -59,7 +59,7 @@ struct rig {
 	struct ntb *ntb;
 	struct wmap maps[NTB_LUT_SLOTS * 2 + 4];
 	int peer_memfd, peer_kick, peer_shm;
-	uint8_t *peer_ram; /* the harness's own view of the peer RAM */
+	uint8_t *peer_ram;   /* the harness's own view of the peer RAM */
 	struct ntb_shm *shm; /* the harness's mapping of the function's switch state */
 	int shm_fd;	     /* which fd that mapping is of */
 	uint64_t bar[6], bar_size[6];
@@ -119,7 +119,8 @@ static int w_map(void *o, uint64_t gpa, uint64_t size, void *hva)
 	}
 	if (trace)
 		fprintf(stderr, "map 0x%llx+0x%llx at peer RAM + 0x%llx\n", (unsigned long long)gpa,
-			(unsigned long long)size, (unsigned long long)((uint8_t *)hva - r->ntb->peer_ram));
+			(unsigned long long)size,
+			(unsigned long long)((uint8_t *)hva - r->ntb->peer_ram));
 	for (size_t i = 0; i < ARRAY_SIZE(r->maps); i++)
 		if (!r->maps[i].used) {
 			r->maps[i] = (struct wmap){true, gpa, size, hva};
@@ -328,8 +329,8 @@ static void handshake(struct rig *r, struct fz *in)
 		if (shm < 0)
 			fz_fail("ntb_shm_create: %d", shm);
 		{
-			struct ntb_shm *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
-						 MAP_SHARED, shm, 0);
+			struct ntb_shm *s =
+				mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
 
 			if (s == MAP_FAILED)
 				fz_fail("mmap");
@@ -423,8 +424,8 @@ static void idt_window(struct rig *r, struct fz *in)
 		return;
 	if (how & 2)
 		target |= GiB(4);
-	fz_cpu_rw(&r->host, BUS_MMIO, r->bar[0] + base, peer << 13 | (how & 4 ? 0 : 0x80000000u),
-		  4, true); /* only TPART is writable */
+	fz_cpu_rw(&r->host, BUS_MMIO, r->bar[0] + base, peer << 13 | (how & 4 ? 0 : 0x80000000u), 4,
+		  true); /* only TPART is writable */
 	fz_cpu_rw(&r->host, BUS_MMIO, r->bar[0] + base + 4, limit, 4, true);
 	fz_cpu_rw(&r->host, BUS_MMIO, r->bar[0] + base + 4 + 16, limit >> 32, 4, true);
 	fz_cpu_rw(&r->host, BUS_MMIO, r->bar[0] + base + 8, target, 4, true);

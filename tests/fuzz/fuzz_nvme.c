@@ -327,11 +327,8 @@ static void create_pair(struct rig *r, struct fz *in)
 	submit(r, 0, &c, true);
 	reap(r, 0);
 	if (qid) {
-		r->q[qid] = (struct drv_queue){.sq = sq,
-					       .cq = cq,
-					       .sq_size = entries,
-					       .cq_size = entries,
-					       .phase = true};
+		r->q[qid] = (struct drv_queue){
+			.sq = sq, .cq = cq, .sq_size = entries, .cq_size = entries, .phase = true};
 	}
 }
 

@@ -21,9 +21,9 @@
 #include "tests/fuzz/fuzz_util.h"
 #include "vmm/pci_internal.h"
 
-#define MAX_OPS	 512
-#define EP_RAM	 KiB(64)
-#define NDEV	 8
+#define MAX_OPS 512
+#define EP_RAM	KiB(64)
+#define NDEV	8
 
 struct rig {
 	struct guest_mem mem;
@@ -240,7 +240,8 @@ static void dma(struct rig *r, struct fz *in)
 
 		got = t.kind == AS_RAM ? t.hva : NULL;
 		if (t.kind == AS_HANDLER)
-			fz_fail("CPU lookup of 0x%llx reached a DMA handler", (unsigned long long)a);
+			fz_fail("CPU lookup of 0x%llx reached a DMA handler",
+				(unsigned long long)a);
 	}
 	if (got != want)
 		fz_fail("%s DMA 0x%llx+0x%llx: got %p, the model says %p", d ? d->name : "CPU",
@@ -249,8 +250,9 @@ static void dma(struct rig *r, struct fz *in)
 		int ret = how & 4 ? pci_dma_write(d, a, buf, len) : pci_dma_read(d, a, buf, len);
 
 		if ((ret == 0) != (want != NULL || len == 0))
-			fz_fail("%s pci_dma_%s 0x%llx+0x%llx: %d", d->name, how & 4 ? "write" : "read",
-				(unsigned long long)a, (unsigned long long)len, ret);
+			fz_fail("%s pci_dma_%s 0x%llx+0x%llx: %d", d->name,
+				how & 4 ? "write" : "read", (unsigned long long)a,
+				(unsigned long long)len, ret);
 	}
 }
 

@@ -17,10 +17,10 @@
 #include "devices/plx-dma/plx_dma.h"
 #include "tests/fuzz/fuzz_util.h"
 
-#define MAX_OPS	    256
-#define MEM_SIZE    MiB(1)
-#define DMA_BUDGET  2048 /* handler calls per input */
-#define PLX_DEVFN   PCI_DEVFN(3, 0)
+#define MAX_OPS	     256
+#define MEM_SIZE     MiB(1)
+#define DMA_BUDGET   2048 /* handler calls per input */
+#define PLX_DEVFN    PCI_DEVFN(3, 0)
 #define MEMDEV_DEVFN PCI_DEVFN(4, 0)
 
 struct rig {
@@ -119,7 +119,8 @@ static void rig_fini(struct rig *r)
 		struct plx_dma_stats st;
 
 		plx_dma_get_stats(r->p, &st);
-		fprintf(stderr, "descriptors %llu bytes %llu failed %llu ring errors %llu, %u DMA\n",
+		fprintf(stderr,
+			"descriptors %llu bytes %llu failed %llu ring errors %llu, %u DMA\n",
 			(unsigned long long)st.descriptors, (unsigned long long)st.bytes,
 			(unsigned long long)st.failed, (unsigned long long)st.ring_errors,
 			DMA_BUDGET - r->budget);

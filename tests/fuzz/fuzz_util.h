@@ -37,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define fz_fail(...)                                                                               \
 	do {                                                                                       \
 		char fz_msg_[512];                                                                 \
-		snprintf(fz_msg_, sizeof(fz_msg_), "fuzz oracle: " __VA_ARGS__);                  \
+		snprintf(fz_msg_, sizeof(fz_msg_), "fuzz oracle: " __VA_ARGS__);                   \
 		__sanitizer_report_error_summary(fz_msg_);                                         \
 		abort();                                                                           \
 	} while (0)
@@ -376,8 +376,8 @@ static inline void fz_check_hva(const struct fz_buf *bufs, int n, const void *hv
 		if (bufs[i].p && a >= b && a - b < bufs[i].len && len <= bufs[i].len - (a - b))
 			return;
 	}
-	fz_fail("%s: bus address 0x%llx+0x%llx resolved to host %p, outside every buffer",
-		what, (unsigned long long)addr, (unsigned long long)len, hva);
+	fz_fail("%s: bus address 0x%llx+0x%llx resolved to host %p, outside every buffer", what,
+		(unsigned long long)addr, (unsigned long long)len, hva);
 }
 
 static inline void fz_quiet(void)
