@@ -41,6 +41,8 @@
  * nvme-smoke.nodbbuf, nvme-smoke.nocmb, nvme-smoke.irq=polled, nvmebench.* (bench.c),
  * nvme-smoke.pmr=write|verify with nvme-smoke.pmr_seed=N (PMR kept across a vmm restart:
  * the first run writes the pattern of seed N, a later run on the same file checks it).
+ * nvme-smoke.crash=1: after the queues are set up, write NSID 1 forever and report durable
+ * writes ("nvme-crash: fua S", "nvme-crash: flush A B"; smoke.c crash_loop, t_crash.sh).
  */
 #include "nvme_smoke.h"
 

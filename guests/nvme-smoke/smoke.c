@@ -689,6 +689,70 @@ static void reset_check(void)
 	rt_printf("nvme-smoke: %s reset ok%s\n", c->pci.bdf, sm.verify ? " (ns data kept)" : "");
 }
 
+/*
+ * nvme-smoke.crash=1: the crash-consistency writer (tests/integration/t_crash.sh). Writes
+ * LBA n with sequence number n (n = 0, 1, ...; 512-byte LBAs assumed, NSID 1), each block 16
+ * records "CRASH seq=SSSSSSSS lba=LLLLLLLL\n" (hex). Every third write has FUA (NVM Command
+ * Set 3.2.6, CDW12 bit 30); after every fourth write a Flush (opcode 0x00) is sent. A line
+ * is printed only for writes the spec says are durable, once their completion was seen:
+ *   nvme-crash: fua S            (FUA write S completed: S is on non-volatile media)
+ *   nvme-crash: flush A B        (Flush completed: every write A..B completed before it is)
+ * The loop never ends; the test SIGKILLs vmm somewhere in it.
+ */
+#define CRASH_LBA_SIZE 512u
+#define CRASH_FUA      (1u << 30)
+
+static void crash_block(uint32_t *buf, uint32_t seq)
+{
+	char *p = (char *)buf;
+
+	for (uint32_t off = 0; off < CRASH_LBA_SIZE; off += 32) {
+		char rec[40];
+
+		rt_snprintf(rec, sizeof(rec), "CRASH seq=%08x lba=%08x\n", seq, seq);
+		memcpy(p + off, rec, 32);
+	}
+}
+
+static void crash_loop(void)
+{
+	uint64_t nsze;
+	uint32_t first = 0;
+
+	if (!check_status("identify namespace 1", nvme_identify(&sm.c, NVME_ID_CNS_NS, 1, sm.id),
+			  NVME_SC_SUCCESS))
+		return;
+	memcpy(&nsze, sm.id, 8);
+	rt_printf("nvme-crash: start lbas %llu\n", (unsigned long long)nsze);
+	for (uint32_t seq = 0; seq < nsze; seq++) {
+		struct nvme_sqe cmd = {.opcode = NVME_CMD_WRITE, .nsid = 1};
+		bool fua = seq % 3 == 0;
+		uint16_t st;
+
+		crash_block((uint32_t *)sm.wbuf, seq);
+		nvme_set_prps(&cmd, sm.wbuf, CRASH_LBA_SIZE, sm.prp_list);
+		cmd.cdw10 = seq;
+		cmd.cdw12 = fua ? CRASH_FUA : 0;
+		st = nvme_submit_wait(&sm.io, &cmd, NULL);
+		if (!check_status("crash write", st, NVME_SC_SUCCESS))
+			return;
+		if (fua)
+			rt_printf("nvme-crash: fua %x\n", seq);
+		if (seq % 4 == 3) {
+			struct nvme_sqe flush = {.opcode = NVME_CMD_FLUSH, .nsid = 1};
+
+			st = nvme_submit_wait(&sm.io, &flush, NULL);
+			if (!check_status("crash flush", st, NVME_SC_SUCCESS))
+				return;
+			rt_printf("nvme-crash: flush %x %x\n", first, seq);
+			first = seq + 1;
+		}
+	}
+	rt_printf("nvme-crash: namespace full\n");
+	for (;;)
+		;
+}
+
 void smoke_ctrl(const struct nvme_pci *p)
 {
 	struct nvme_ctrl *c = &sm.c;
@@ -721,6 +785,10 @@ void smoke_ctrl(const struct nvme_pci *p)
 	list_namespaces();
 	if (!setup_queues())
 		return;
+	if (rt_cmdline_get("nvme-smoke.crash")) {
+		crash_loop();
+		return;
+	}
 	for (int i = 0; i < sm.nr_ns; i++)
 		ns_check(sm.nsids[i]);
 	if (sm.cmb_sq && rt_failures == errors)

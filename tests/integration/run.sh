@@ -67,7 +67,7 @@ expect() {
 	ok "$name"
 }
 
-for f in tests/integration/t_*.sh; do
+for f in ${ONLY:-tests/integration/t_*.sh}; do
 	# shellcheck source=/dev/null
 	. "$f"
 done
