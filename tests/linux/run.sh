@@ -453,14 +453,47 @@ test_ntb_userspace() {
 	user_done ntb-net-user-b
 }
 
+# full mode, IDT: the ntb pair (ports 0 and 2) with 1 MiB windows (ntb_perf backs a whole
+# window with one coherent buffer) and a PLX DMA engine each, booted with the initramfs. The
+# kernel self-test runs first (ntb_pingpong has the device); then /init (vmmtest.user=ntb-idt)
+# reads ntb_pingpong's count, rebinds the device to ntb_tool (link, message registers, a
+# doorbell each way, 64 KiB through window 0 each way), then to ntb_perf (a copy into the
+# peer's buffer with the CPU, then with use_dma through the PLX engine: throughput printed),
+# and back to ntb_tool so that neither side powers off while the other still copies.
+test_ntb_idt_userspace() {
+	local initrd=$1 side name
+	for side in a:0 b:2; do
+		name=ntb-idt-user-${side%:*}
+		machine "$name" "$NTB_TREE,$PLX_TREE" "" "
+[[root_port]]
+id = \"rp0\"
+[[ntb]]
+id = \"ntb0\"
+bus = \"rp0\"
+port = ${side#*:}
+mw_size = \"1M\"
+rendezvous = \"$TMP/ntb-idt-user.sock\"
+[[root_port]]
+id = \"rp1\"
+[[plx_dma]]
+id = \"dma0\"
+bus = \"rp1\"" 1 "ntb_pingpong.delay_ms=100 loglevel=8 ntb_perf.dyndbg=+p rdinit=/init vmmtest.poweroff=0 vmmtest.user=ntb-idt"
+		sed -i -e 's/^memory = .*/memory = "512M"/' -e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/$name.toml"
+	done
+	test_pair ntb-idt-user-a ntb-idt-user-b
+	user_done ntb-idt-user-a
+	user_done ntb-idt-user-b
+}
+
 if [ "$MODE" = full ]; then
 	if initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
 		echo "linux: initramfs $initrd"
-		for u in ${VMM_LINUX_USER:-nvme ntb-net}; do
+		for u in ${VMM_LINUX_USER:-nvme ntb-net ntb-idt}; do
 			case "$u" in
 			nvme) test_userspace "$initrd" ;;
 			ntb-net) test_ntb_userspace "$initrd" ;;
-			*) echo "VMM_LINUX_USER: no full-mode machine '$u' (nvme, ntb-net)" >&2; exit 2 ;;
+			ntb-idt) test_ntb_idt_userspace "$initrd" ;;
+			*) echo "VMM_LINUX_USER: no full-mode machine '$u' (nvme, ntb-net, ntb-idt)" >&2; exit 2 ;;
 			esac
 		done
 	else
