@@ -35,7 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #define PCIE_VENDOR_VMM		 0x1234
 #define PCIE_DEVICE_ROOT_PORT	 0x7101
