@@ -20,7 +20,7 @@ CFLAGS  := -DVMM_VERSION=\"$(VERSION)\" -std=gnu11 $(OPT) -g -Wall -Wextra -Werr
 LDFLAGS := $(SAN)
 LIBS    := -luring -lfdt -lpthread
 
-VMM_SRCS  := $(sort $(wildcard vmm/*.c vmm/dev/*.c devices/*/*.c firmware/*.c))
+VMM_SRCS  := $(sort $(wildcard vmm/*.c vmm/pci/*.c vmm/config/*.c vmm/boot/*.c vmm/dev/*.c devices/*/*.c firmware/*.c))
 LIB_SRCS  := $(filter-out vmm/main.c,$(VMM_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 

@@ -44,7 +44,7 @@
 #define MPS_INTI_ACTIVE_HIGH 0x1
 #define MPS_INTI_LEVEL	     0xc
 
-/* The DSDT's _PRT rule, the same as pci_intx_gsi() on bus 0 (vmm/pci.h). */
+/* The DSDT's _PRT rule, the same as pci_intx_gsi() on bus 0 (vmm/pci/pci.h). */
 #define PCI_INTX_GSI_BASE 16
 
 /* _OSC UUID for PCI host bridges (PCI Firmware 3.3 4.5.1), in ToUUID byte order. */

@@ -7,7 +7,7 @@
 #include <libfdt.h>
 
 #include "firmware/fdt.h"
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 /* phys.hi of a PCI address (IEEE 1275 PCI binding 2.2.1.1): npt000ss bbbbbbbb dddddfff rrrrrrrr */
 #define FDT_PCI_SPACE_CONFIG 0x00000000u

@@ -17,7 +17,7 @@
 #include "vmm/bus.h"
 #include "vmm/dev/fw_cfg.h"
 #include "vmm/mem.h"
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 /* Debian's seabios package: the 256 KiB build is the one with the NVMe driver. */
 #define SEABIOS_DEFAULT_IMAGE "/usr/share/seabios/bios-256k.bin"

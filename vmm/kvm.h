@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/boot.h"
+#include "vmm/boot/boot.h"
 #include "vmm/bus.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #define VM_MAX_VCPUS 255
 #define VM_MAX_SLOTS 64

@@ -10,7 +10,7 @@
 #include "firmware/acpi.h"
 #include "firmware/fdt.h"
 #include "firmware/seabios.h"
-#include "vmm/boot.h"
+#include "vmm/boot/boot.h"
 #include "vmm/console.h"
 #include "vmm/dev/cmos.h"
 #include "vmm/dev/debugport.h"

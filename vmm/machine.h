@@ -3,7 +3,7 @@
 #ifndef VMM_MACHINE_H
 #define VMM_MACHINE_H
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 /*
  * Run the machine to completion. Returns the process exit status: the guest's debug-exit

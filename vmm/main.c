@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "firmware/fdt.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/machine.h"
 #include "vmm/mem.h"
 #include "vmm/pair.h"

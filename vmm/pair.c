@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/config.h"
-#include "vmm/toml.h"
+#include "vmm/config/config.h"
+#include "vmm/config/toml.h"
 #include "vmm/util.h"
 
 #define PAIR_N	      2

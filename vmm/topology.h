@@ -9,8 +9,8 @@
 #define VMM_TOPOLOGY_H
 
 #include "firmware/platform.h"
-#include "vmm/config.h"
-#include "vmm/pci.h"
+#include "vmm/config/config.h"
+#include "vmm/pci/pci.h"
 
 #define TOPO_HOST_BRIDGE_VENDOR 0x1234
 #define TOPO_HOST_BRIDGE_DEVICE 0x7100

@@ -57,7 +57,7 @@
 #include "devices/nvme/nvme_pci.h"
 #include "devices/nvme/spec.h"
 #include "vmm/mem.h"
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 #include "vmm/util.h"
 
 #define MEM_BASE    0x100000ULL /* bus address of the fake guest memory */

@@ -13,11 +13,17 @@
 
 #include "devices/ntb/epf.h"
 #include "devices/ntb/internal.h"
-#include "devices/pcie-switch/pcie_port.h"
+#include "vmm/pci/pcie_cap.h"
 #include "vmm/util.h"
 
 #define EPF_PCIECAP 0x40
 #define EPF_MSIXCAP 0x80
+
+static const struct pcie_cap_desc epf_pcie_cap = {
+	.type = PCIE_TYPE_ENDPOINT,
+	.width = 1,
+	.speed = PCIE_SPEED_5GT,
+};
 
 static uint64_t page_size(void)
 {
@@ -462,7 +468,6 @@ static const struct pci_dev_ops epf_pci_ops = {.bar_mapped = epf_bar_mapped};
 int ntb_epf_build_config(struct ntb *ntb)
 {
 	struct pci_dev *d = &ntb->pci;
-	uint8_t cap;
 
 	pci_dev_init(d, ntb->name, EPF_VENDOR_TI, EPF_DEVICE_J721E, EPF_CLASS, 0, false);
 	d->ops = &epf_pci_ops;
@@ -487,13 +492,9 @@ int ntb_epf_build_config(struct ntb *ntb)
 	    (ntb->mw_size[1] && pci_dev_set_bar_dma(d, 3, ntb_window_dma)))
 		return -EINVAL;
 
-	d->cap_next = EPF_PCIECAP;
-	cap = pci_add_cap(d, PCI_CAP_ID_EXP, PCIE_CAP_V2_SIZE);
-	if (!cap)
+	/* PCI Express endpoint, link x1 at 5 GT/s */
+	if (pci_add_pcie_cap(d, EPF_PCIECAP, &epf_pcie_cap) != EPF_PCIECAP)
 		return -ENOSPC;
-	pci_set16(d, cap + PCIE_FLAGS, 2); /* version 2, PCI Express endpoint */
-	pci_set32(d, cap + PCIE_LNKCAP, 1u << PCIE_LNKCAP_MLW_SHIFT | PCIE_SPEED_5GT);
-	pci_set16(d, cap + PCIE_LNKSTA, 1u << PCIE_LNKSTA_NLW_SHIFT | PCIE_SPEED_5GT);
 
 	/* ntb_epf_init_isr asks for 4..32 MSI-X vectors: vector 0 link, 1 unused, 2.. doorbells */
 	d->cap_next = EPF_MSIXCAP;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "devices/ntb/internal.h"
-#include "devices/pcie-switch/pcie_port.h"
+#include "vmm/pci/pcie_cap.h"
 #include "vmm/util.h"
 
 /* IDT 89HPES24NT6AG2: PCIe 2.0 x4 ports. */
@@ -238,15 +238,14 @@ static const struct pci_dev_ops ntb_pci_ops = {
 
 /* ---- configuration space ---- */
 
-static void set_wmask16(struct pci_dev *d, unsigned off, uint16_t m)
-{
-	d->wmask[off] = (uint8_t)m;
-	d->wmask[off + 1] = (uint8_t)(m >> 8);
-}
-
 static int build_config(struct ntb *ntb)
 {
 	struct pci_dev *d = &ntb->pci;
+	struct pcie_cap_desc exp = {
+		.type = PCIE_TYPE_ENDPOINT,
+		.width = NTB_LINK_WIDTH,
+		.speed = NTB_LINK_SPEED,
+	};
 	uint8_t cap;
 
 	pci_dev_init(d, ntb->name, IDT_VENDOR, IDT_DEVICE_NT6AG2, IDT_CLASS_NT, 0, false);
@@ -271,26 +270,9 @@ static int build_config(struct ntb *ntb)
 	}
 
 	/* PCI Express endpoint at 0x40: PCIELCAP 0x4C carries the port number (31:24). */
-	d->cap_next = IDT_NT_PCIECAP;
-	cap = pci_add_cap(d, PCI_CAP_ID_EXP, PCIE_CAP_V2_SIZE);
-	if (cap != IDT_NT_PCIECAP)
+	exp.port_number = ntb->port;
+	if (pci_add_pcie_cap(d, IDT_NT_PCIECAP, &exp) != IDT_NT_PCIECAP)
 		return -ENOSPC;
-	pci_set16(d, cap + PCIE_FLAGS, 2);
-	pci_set32(d, cap + PCIE_DEVCAP, PCIE_DEVCAP_MPSS_256 | PCIE_DEVCAP_RBER);
-	set_wmask16(d, cap + PCIE_DEVCTL,
-		    PCIE_DEVCTL_ERR_REPORT | PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_PAYLOAD |
-			    PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ);
-	pci_set16(d, cap + PCIE_DEVCTL,
-		  PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ_512);
-	d->w1cmask[cap + PCIE_DEVSTA] = PCIE_DEVSTA_ERR;
-	pci_set32(d, cap + PCIE_LNKCAP,
-		  (uint32_t)ntb->port << PCIE_LNKCAP_PN_SHIFT |
-			  NTB_LINK_WIDTH << PCIE_LNKCAP_MLW_SHIFT | NTB_LINK_SPEED);
-	set_wmask16(d, cap + PCIE_LNKCTL, PCIE_LNKCTL_ASPMC | PCIE_LNKCTL_CCC | PCIE_LNKCTL_ES);
-	pci_set16(d, cap + PCIE_LNKSTA,
-		  NTB_LINK_WIDTH << PCIE_LNKSTA_NLW_SHIFT | NTB_LINK_SPEED | PCIE_LNKSTA_SLC);
-	pci_set32(d, cap + PCIE_LNKCAP2,
-		  (1u << PCIE_SPEED_2_5GT | 1u << PCIE_SPEED_5GT) << PCIE_LNKCAP2_SLSV_SHIFT >> 1);
 
 	d->cap_next = IDT_NT_PMCAP;
 	cap = pci_add_cap(d, PCI_CAP_ID_PM, PCIE_PM_SIZE);

@@ -41,7 +41,7 @@
 #include <stdint.h>
 
 #include "vmm/mem.h"
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #define NTB_DEFAULT_MW_SIZE MiB(16)
 #define NTB_MIN_MW_SIZE	    0x1000ull

@@ -6,9 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/pci/pcie_cap.h"
 #include "vmm/util.h"
 
 #define PAGE 4096u
+
+static const struct pcie_cap_desc nvme_pcie_cap = {
+	.type = PCIE_TYPE_ENDPOINT,
+	.width = 1,
+	.speed = PCIE_SPEED_2_5GT,
+};
 
 /*
  * The controller's own memory space (CMB/PMR with CMSE, n->pci.dma.own) is routed inside the
@@ -182,23 +189,9 @@ struct nvme_pci *nvme_pci_create(const struct nvme_ctrl_config *cfg, char *err, 
 		nvme_pci_destroy(n);
 		return NULL;
 	}
-	/* PCI Express Endpoint capability so Linux sees a PCIe function (PCIe 5.0 7.5.3) */
-	{
-		uint8_t exp = pci_add_cap(&n->pci, PCI_CAP_ID_EXP, 0x3c);
-
-		if (exp) {
-			pci_set16(&n->pci, exp + 2, 0x0002);	 /* version 2, type 0: endpoint */
-			pci_set32(&n->pci, exp + 4, 0x00008001); /* MPS 256, RBER */
-			pci_set32(&n->pci, exp + 0x0c, (1u << 4) | 1); /* x1, 2.5 GT/s */
-			pci_set16(&n->pci, exp + 0x12, (1u << 4) | 1); /* trained x1 2.5 GT/s */
-			/* Device Control (MPS, MRRS, error reporting) and Link Control (ASPM,
-			 * common clock) are read/write; Device Status error bits are RW1C. */
-			n->pci.wmask[exp + 0x08] = 0xff;
-			n->pci.wmask[exp + 0x09] = 0x7f;
-			n->pci.w1cmask[exp + 0x0a] = 0x0f;
-			n->pci.wmask[exp + 0x10] = 0xc3;
-		}
-	}
+	/* PCI Express Endpoint capability so Linux sees a PCIe function (PCIe 5.0 7.5.3),
+	 * link x1 at 2.5 GT/s */
+	pci_add_pcie_cap(&n->pci, 0, &nvme_pcie_cap);
 	pci_set_intx_pin(&n->pci, 1);
 	return n;
 }

@@ -17,7 +17,7 @@
 #define DEVICES_NVME_PCI_H
 
 #include "devices/nvme/nvme.h"
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #define NVME_PCI_VENDOR 0x1234
 #define NVME_PCI_DEVICE 0x7110

@@ -187,40 +187,19 @@ int pcie_port_add_exp(struct pcie_port *p, uint8_t off, uint8_t port_number, boo
 		      uint16_t slot_number)
 {
 	struct pci_dev *d = &p->dev;
-	bool down = p->type != PCIE_TYPE_UPSTREAM; /* root or downstream: the link's upper end */
+	const struct pcie_cap_desc desc = {
+		.type = p->type,
+		.width = p->width,
+		.speed = p->speed,
+		.port_number = port_number,
+		.slot = slot,
+	};
 	uint8_t *wm = d->wmask + off, *w1c = d->w1cmask + off;
 
-	if (place_cap(p, off, PCI_CAP_ID_EXP, PCIE_CAP_V2_SIZE) < 0)
+	/* the registers every PCIe function has, from the PCI core (vmm/pci/pcie_cap.c) */
+	if (pci_add_pcie_cap(d, off, &desc) != off)
 		return -ENOSPC;
 	p->exp = off;
-
-	/* 7.5.3.2: capability version 2, port type, Slot Implemented (root/downstream only) */
-	pci_set16(d, off + PCIE_FLAGS,
-		  (uint16_t)(2 | p->type << PCIE_FLAGS_TYPE_SHIFT | (slot ? PCIE_FLAGS_SLOT : 0)));
-
-	/* 7.5.3.3-5: 256-byte MPS supported, Role-Based Error Reporting; 7.5.3.4 defaults:
-	 * MPS 128, Relaxed Ordering and No Snoop enabled, MRRS 512 */
-	pci_set32(d, off + PCIE_DEVCAP, PCIE_DEVCAP_MPSS_256 | PCIE_DEVCAP_RBER);
-	pci_set16(d, off + PCIE_DEVCTL,
-		  PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ_512);
-	cfg_or16(wm, PCIE_DEVCTL,
-		 PCIE_DEVCTL_ERR_REPORT | PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_PAYLOAD |
-			 PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ);
-	cfg_or16(w1c, PCIE_DEVSTA, PCIE_DEVSTA_ERR);
-
-	/* 7.5.3.6: no ASPM (ASPM Optionality Compliance set); the upper end of a link reports
-	 * Data Link Layer Link Active, so Linux polls it instead of sleeping a second. */
-	pci_set32(d, off + PCIE_LNKCAP,
-		  p->speed | (uint32_t)p->width << PCIE_LNKCAP_MLW_SHIFT | PCIE_LNKCAP_ASPM_OPT |
-			  (down ? PCIE_LNKCAP_DLLLARC : 0) |
-			  (uint32_t)port_number << PCIE_LNKCAP_PN_SHIFT);
-	/* 7.5.3.7: Link Disable and Retrain Link exist on the upper end only */
-	cfg_or16(wm, PCIE_LNKCTL,
-		 PCIE_LNKCTL_ASPMC | PCIE_LNKCTL_CCC | PCIE_LNKCTL_ES | PCIE_LNKCTL_HAWD |
-			 (down ? PCIE_LNKCTL_LD | PCIE_LNKCTL_RL : 0));
-	/* 7.5.3.8: the switch's upstream link is trained whenever the switch exists */
-	pci_set16(d, off + PCIE_LNKSTA,
-		  (uint16_t)(PCIE_LNKSTA_SLC | p->width << PCIE_LNKSTA_NLW_SHIFT | p->speed));
 
 	if (slot) {
 		/* 7.5.3.9: power controller and both indicators, no Command Completed events,
@@ -240,16 +219,6 @@ int pcie_port_add_exp(struct pcie_port *p, uint8_t off, uint8_t port_number, boo
 		cfg_or16(wm, PCIE_RTCTL, PCIE_RTCTL_SYSERR | PCIE_RTCTL_PMEIE);
 		cfg_or32(w1c, PCIE_RTSTA, PCIE_RTSTA_PME);
 	}
-
-	/* 7.5.3.15-16: ARI Forwarding on the upper end of a link; nothing else optional */
-	if (down) {
-		pci_set32(d, off + PCIE_DEVCAP2, PCIE_DEVCAP2_ARI);
-		cfg_or16(wm, PCIE_DEVCTL2, PCIE_DEVCTL2_ARI);
-	}
-	/* 7.5.3.18-19: every speed up to ours; Target Link Speed defaults to the highest */
-	pci_set32(d, off + PCIE_LNKCAP2, ((1u << p->speed) - 1) << PCIE_LNKCAP2_SLSV_SHIFT);
-	pci_set16(d, off + PCIE_LNKCTL2, p->speed);
-	cfg_or16(wm, PCIE_LNKCTL2, PCIE_LNKCTL2_TLS | PCIE_LNKCTL2_HASD);
 
 	update_link(p);
 	return 0;

@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #define PLX_DMA_VENDOR	  0x10b5
 #define PLX_DMA_DEVICE	  0x87d0

@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #define TESTDEV_VENDOR	    0x1234
 #define TESTDEV_DEVICE	    0x7120

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/config.h"
-#include "vmm/toml.h"
+#include "vmm/config/config.h"
+#include "vmm/config/toml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 #include "devices/pcie-switch/pcie_port.h"
 #include "devices/testdev/testdev.h"
 #include "tests/fuzz/fuzz_util.h"
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci_internal.h"
 
 #define MAX_OPS 512
 #define EP_RAM	KiB(64)

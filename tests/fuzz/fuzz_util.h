@@ -26,7 +26,7 @@
 
 #include "vmm/bus.h"
 #include "vmm/mem.h"
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 #include "vmm/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

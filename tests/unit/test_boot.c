@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/boot.h"
+#include "vmm/boot/boot.h"
 #include "vmm/mem.h"
 #include "vmm/util.h"
 

@@ -2,7 +2,7 @@
 /* The machine config: schema, defaults, paths, and how every problem is reported. */
 #include <criterion/criterion.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/util.h"
 
 #include <errno.h>

@@ -5,7 +5,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/util.h"
 
 #include <errno.h>

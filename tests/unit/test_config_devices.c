@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #define HEAD "[machine]\nkernel = \"/proc/self/exe\"\n"
 

@@ -7,7 +7,7 @@
 #include <libfdt.h>
 
 #include "firmware/fdt.h"
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 static uint8_t dtb[64 * 1024];
 static struct fw_platform plat;

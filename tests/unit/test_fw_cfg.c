@@ -13,7 +13,7 @@
 
 #include "firmware/acpi.h"
 #include "firmware/seabios.h"
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 #include "vmm/dev/fw_cfg.h"
 
 #define RAM_SIZE 0x100000u

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "vmm/irqroute.h"
-#include "vmm/pci.h"
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci.h"
+#include "vmm/pci/pci_internal.h"
 #include "vmm/util.h"
 
 static struct irqroute r;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "test_pci_fake.h"
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci_internal.h"
 
 static struct topo t;
 

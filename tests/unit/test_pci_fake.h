@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 #include "vmm/util.h"
 
 #define FAKE_MAX 64

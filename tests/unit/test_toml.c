@@ -2,7 +2,7 @@
 /* The TOML reader: values, TOML's definition rules, and where errors point. */
 #include <criterion/criterion.h>
 
-#include "vmm/toml.h"
+#include "vmm/config/toml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

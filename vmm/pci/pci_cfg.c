@@ -4,13 +4,13 @@
  * write-1-to-clear masks, routing of config cycles by the bridges' bus numbers, the two
  * access mechanisms (0xCF8/0xCFC and ECAM), and the capability list builder.
  */
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci_internal.h"
 #include "vmm/util.h"
 
 void pci_root_init(struct pci_root *root, const struct pci_host_ops *host, void *opaque,

@@ -29,11 +29,11 @@
  * "io", "mem", "pref" as base-limit (inclusive; 4, 8 and 16 hex digits) or "closed" when
  * base > limit. A bridge's children follow, their glyphs under the "|".
  */
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #include <inttypes.h>
 
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci_internal.h"
 
 #define PREFIX_MAX (2 * PCI_MAX_DEPTH + 8)
 

@@ -6,13 +6,13 @@
  * is resolved through, rebuilt from the same view (guest RAM, peers' RAM-backed BARs and
  * BARs with a DMA handler).
  */
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci_internal.h"
 #include "vmm/util.h"
 
 /* PCI-to-PCI Bridge 1.2 3.2.5: 16-bit I/O with 4 KiB, memory with 1 MiB granularity. */

@@ -8,8 +8,8 @@
  *
  * The image comes from the user: every header field is checked before it is used.
  */
-#include "vmm/boot.h"
-#include "vmm/boot_internal.h"
+#include "vmm/boot/boot.h"
+#include "vmm/boot/boot_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,11 +4,11 @@
  * line; checking goes on after a problem so the user sees all of them at once (DESIGN.md
  * rule 7). The schema is documented in docs/config.md.
  */
-#include "vmm/config.h"
+#include "vmm/config/config.h"
 
 #include "firmware/seabios.h"
-#include "vmm/config_internal.h"
-#include "vmm/toml.h"
+#include "vmm/config/config_internal.h"
+#include "vmm/config/toml.h"
 #include "vmm/util.h"
 
 #include <errno.h>

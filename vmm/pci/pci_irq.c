@@ -6,13 +6,13 @@
  * MSI/MSI-X state (capability registers, table, PBA) is guarded by dev->irq_lock so that
  * vCPU threads (config cycles, table writes) and the device's threads (pci_notify) agree.
  */
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci_internal.h"
 #include "vmm/util.h"
 
 static const struct pci_host_ops *host_of(const struct pci_dev *dev)

@@ -7,8 +7,8 @@
  * The image comes from the user: every offset and size read from it is bounds-checked
  * against the file and against guest RAM before use.
  */
-#include "vmm/boot.h"
-#include "vmm/boot_internal.h"
+#include "vmm/boot/boot.h"
+#include "vmm/boot/boot_internal.h"
 
 #include <elf.h>
 #include <errno.h>

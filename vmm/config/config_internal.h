@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vmm/config.h"
-#include "vmm/toml.h"
+#include "vmm/config/config.h"
+#include "vmm/config/toml.h"
 #include "vmm/util.h"
 
 struct problem {

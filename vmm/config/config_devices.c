@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/config_internal.h"
+#include "vmm/config/config_internal.h"
 
 #define MAX_DEVICES    256
 #define MAX_ROOT_PORTS 31 /* device 0 on bus 0 is the host bridge */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Which loader does this image need? The loaders themselves are boot_pvh.c and boot_bzimage.c. */
-#include "vmm/boot.h"
+#include "vmm/boot/boot.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/boot_internal.h"
+#include "vmm/boot/boot_internal.h"
 #include "vmm/util.h"
 
 #define PAGE_SIZE 4096ULL

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/boot.h"
+#include "vmm/boot/boot.h"
 #include "vmm/mem.h"
 
 struct boot_ram {

@@ -4,7 +4,7 @@
  * descent parser over a bounds-checked cursor; recursion only for nested values, capped at
  * TOML_MAX_DEPTH.
  */
-#include "vmm/toml.h"
+#include "vmm/config/toml.h"
 
 #include <stdarg.h>
 #include <stdio.h>

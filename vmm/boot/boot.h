@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mem.h"
+#include "vmm/mem.h"
 
 /* Fixed guest-physical addresses of boot data (all below 1 MiB, outside the kernel). */
 #define BOOT_GDT_ADDR	     0x500ULL  /* GDT for the 64-bit Linux entry */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* What the PCI core's files share with each other; not for device models (use vmm/pci.h). */
+/* What the PCI core's files share with each other; not for device models (use vmm/pci/pci.h). */
 #ifndef VMM_PCI_INTERNAL_H
 #define VMM_PCI_INTERNAL_H
 
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 /* The deepest bridge nesting walked; a guard against a mis-built (cyclic) tree. */
 #define PCI_MAX_DEPTH 32

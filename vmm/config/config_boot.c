@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The part of a machine's check that reads the kernel: its headers, with the initrd's size
- * and the command line's length, through boot_check (vmm/boot.h), the loaders' own plan. It
+ * and the command line's length, through boot_check (vmm/boot/boot.h), the loaders' own plan. It
  * is a step of its own after config_load_*: the config model (and its fuzz harness) never
  * opens a kernel, and `vmm run --kernel FILE` has its kernel checked here too.
  */
@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/boot.h"
-#include "vmm/config.h"
-#include "vmm/config_internal.h"
+#include "vmm/boot/boot.h"
+#include "vmm/config/config.h"
+#include "vmm/config/config_internal.h"
 
 /* Where a problem with the value at `at` is reported: the file, or "vmm: --option". */
 static struct toml_pos pos_of(struct config_at at)

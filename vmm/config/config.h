@@ -137,7 +137,7 @@ int config_load_string(const char *text, const char *name, const char *base_dir,
 void config_free(struct machine_config *cfg);
 
 /*
- * What only the kernel's own headers tell (vmm/config_boot.c): is `kernel` a bzImage or PVH
+ * What only the kernel's own headers tell (vmm/config/config_boot.c): is `kernel` a bzImage or PVH
  * ELF that boots in `memory` with this `initrd` (non-empty, room above the kernel) and
  * `cmdline` (no longer than the kernel takes)? The same checks boot_load makes, before any
  * VM exists. Run after config_load_*, which it does not repeat (the config model itself is

@@ -9,14 +9,14 @@
  * inside a window items go largest alignment first, so no space is lost between them except
  * behind bridge windows that are not a multiple of their alignment.
  */
-#include "vmm/pci.h"
+#include "vmm/pci/pci.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/pci_internal.h"
+#include "vmm/pci/pci_internal.h"
 #include "vmm/util.h"
 
 enum pool { POOL_IO, POOL_MEM, POOL_PREF, POOL_COUNT };
