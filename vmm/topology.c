@@ -298,9 +298,23 @@ static void destroy_node(struct topo_node *n)
 	case DEV_NVME:
 		nvme_pci_destroy(n->obj);
 		return;
-	case DEV_NTB:
+	case DEV_NTB: {
+		struct ntb_stats st;
+
+		/* What the windows carried and dropped: a trapped window is ~1000x slower than
+		 * a mapped one (a page-unaligned translation), and a dropped store is lost. */
+		ntb_get_stats(n->obj, &st);
+		if (st.trapped_copies || st.dropped_stores || st.dropped_loads || st.dma_copies)
+			pr_info("%s: window accesses: %llu trapped, %llu by DMA; dropped: %llu "
+				"stores, "
+				"%llu loads",
+				n->dev->name, (unsigned long long)st.trapped_copies,
+				(unsigned long long)st.dma_copies,
+				(unsigned long long)st.dropped_stores,
+				(unsigned long long)st.dropped_loads);
 		ntb_destroy(n->obj);
 		return;
+	}
 	case DEV_PLX_DMA:
 		plx_dma_destroy(n->obj);
 		return;
