@@ -76,14 +76,14 @@ kind() {
 }
 
 # where TIER: the host's /dev/kvm when it is hardware KVM; the rig when there is none; skip
-# only when the rig cannot run either. On PVM the tiers stay on the host for now: there they
-# pass (Linux in kernel-only mode), while in the rig the Linux NVMe machines do not yet power
-# off (tests/rig/README.md, "Known failures"); VMM_TEST_KVM=rig runs them in the rig.
+# only when the rig cannot run either. On PVM the integration tier stays on the host (our
+# ring-0 guests run there, faster) and Linux goes to the rig for its full mode. The unit
+# tier is the few unit tests that open /dev/kvm themselves (test_cpuid): any /dev/kvm does.
 where() {
 	local tier=$1 k why c
 	case "$tier" in
-	integration | linux) ;;
-	*) die "no tier '$tier' (integration, linux)" ;;
+	integration | linux | unit) ;;
+	*) die "no tier '$tier' (integration, linux, unit)" ;;
 	esac
 	if [ -n "${VMM_TEST_KVM:-}" ]; then
 		case "$VMM_TEST_KVM" in
@@ -95,6 +95,7 @@ where() {
 	why=${k#*: }
 	case "${k%%:*}" in
 	hw | unknown) echo "host: $why"; return ;;
+	pvm) [ "$tier" = unit ] && echo "host: $why" && return ;;&
 	pvm)
 		# PVM runs our test guests' ring 0 but no guest userspace: the integration tests
 		# pass on it (and faster); Linux's full mode needs the rig.
