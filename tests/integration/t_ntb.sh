@@ -32,11 +32,24 @@ TOML
 	} >"$file"
 }
 
-# ntb_start SIDE CONFIG: vmm in the background (bounded), output in $TMP/SIDE.out; the pid
-# of its `timeout` goes to ntb_pid_SIDE
+# ntb_start SIDE CONFIG [SECONDS]: vmm in the background (bounded, 90 s unless told),
+# output in $TMP/SIDE.out; the pid of its `timeout` goes to ntb_pid_SIDE
 ntb_start() {
-	timeout --kill-after=5 90 "$VMM" run --config "$2" </dev/null >"$TMP/$1.out" 2>&1 &
+	timeout --kill-after=5 "${3:-90}" "$VMM" run --config "$2" </dev/null >"$TMP/$1.out" 2>&1 &
 	printf -v "ntb_pid_$1" '%s' $!
+}
+
+# ntb_vmm_pid SIDE: the pid of vmm itself (the child of its `timeout`), once it exists
+ntb_vmm_pid() {
+	local pid_var="ntb_pid_$1" i child
+	for ((i = 0; i < 100; i++)); do
+		child=$(cat "/proc/${!pid_var}/task/${!pid_var}/children" 2>/dev/null)
+		[ -n "$child" ] && {
+			echo "${child%% *}"
+			return
+		}
+		sleep 0.01
+	done
 }
 
 # ntb_wait SIDE: its exit status into ntb_status_SIDE
@@ -245,3 +258,99 @@ if need_kvm "$name"; then
 		"^\\[left\\] ntb-pair: a done errors=0" "^\\[right\\] ntb-pair: b done errors=0" \
 		"vmm pair: left exited with status 0" "vmm pair: right exited with status 0"
 fi
+
+# The survivor of 100 kills (NTB_KILLS): B (ntbpair.soak=N) listens; N times an A
+# (ntbpair.storm) is started, runs traffic with it (doorbells, messages, both windows) and
+# is SIGKILLed mid-traffic. The survivor's vmm must live through all of it without growing:
+# its fds and mappings (peer RAM and switch-state memfds included) after the last kill are
+# what they were after the first. Then its guest must have counted N link ups and N link
+# downs, verified data every cycle, and power off cleanly.
+
+# ntb_soak_sample PID: its open fds, lines of maps, lines of maps that are memfds (guest RAM,
+# its own and a peer's, and the switch state)
+ntb_soak_sample() {
+	local f m s
+	# shellcheck disable=SC2012 # fd names are numbers
+	f=$(ls "/proc/$1/fd" 2>/dev/null | wc -l)
+	m=$(wc -l <"/proc/$1/maps" 2>/dev/null)
+	s=$(grep -c 'memfd:' "/proc/$1/maps" 2>/dev/null)
+	echo "$f ${m:-0} ${s:-0}"
+}
+
+# ntb_soak_fail TEST WHY: stop both sides, report with both outputs
+ntb_soak_fail() {
+	local a_var=ntb_pid_a b_var=ntb_pid_b
+	kill "${!a_var}" "${!b_var}" 2>/dev/null
+	ntb_wait a
+	ntb_wait b
+	cat "$TMP/a.out" "$TMP/b.out" >"$TMP/out"
+	: >"$TMP/err"
+	bad "$1" "$2"
+}
+
+ntb_soak() {
+	local name=$1 kills=${NTB_KILLS:-100} k spid child t0 fd1 maps1 shm1 fdn mapsn shmn
+	local st_var=ntb_status_a verified summary
+	if [ -n "$NTB_SKIP" ]; then
+		skipped "$name" "$NTB_SKIP"
+		return
+	fi
+	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
+		bad "$name" "$GUESTS/ntb-pair.elf was not built"
+		return
+	fi
+	local sock="$TMP/$name.sock"
+	# soak_hold_ms: the survivor stays after its last cycle while we look at its vmm
+	ntb_config "$TMP/$name-b.toml" 2 b "$sock" "ntbpair.soak=$kills ntbpair.soak_hold_ms=2000"
+	ntb_config "$TMP/$name-a.toml" 0 a "$sock" "ntbpair.storm"
+	t0=$SECONDS
+	ntb_start b "$TMP/$name-b.toml" $((60 + kills * 3))
+	spid=$(ntb_vmm_pid b)
+	for ((k = 1; k <= kills; k++)); do
+		ntb_start a "$TMP/$name-a.toml"
+		if ! ntb_wait_line a "ntb-pair: a storm running \\(cycle $k\\)" 30; then
+			ntb_soak_fail "$name" "kill $k: the victim's traffic did not start"
+			return
+		fi
+		child=$(ntb_vmm_pid a)
+		[ -n "$child" ] && kill -9 "$child"
+		ntb_wait a
+		if [ "${!st_var}" -ne 137 ] || grep -q "ntb-pair: FAIL" "$TMP/a.out"; then
+			ntb_soak_fail "$name" "kill $k: victim vmm ${child:-?}: status ${!st_var} $(
+				grep -m1 FAIL "$TMP/a.out")"
+			return
+		fi
+		if ! ntb_wait_line b "ntb-pair: b soak cycle $k link up/down" 30 ||
+			! kill -0 "$spid" 2>/dev/null; then
+			ntb_soak_fail "$name" "kill $k: the survivor did not count the cycle (or is gone)"
+			return
+		fi
+		[ "$k" -eq 1 ] && read -r fd1 maps1 shm1 < <(ntb_soak_sample "$spid")
+		[ "$k" -eq "$kills" ] && read -r fdn mapsn shmn < <(ntb_soak_sample "$spid")
+	done
+	ntb_wait b
+	echo "   $name: $kills kills in $((SECONDS - t0)) s; survivor vmm fds $fd1 -> $fdn," \
+		"maps $maps1 -> $mapsn, memfd maps $shm1 -> $shmn"
+	summary="ntb-pair: b soak $kills cycles, $kills link ups, $kills link downs, [0-9]+ exchanges"
+	ntb_side_ok "$name" b 0 "$summary verified" "ntb-pair: b done errors=0" \
+		"guest powered off" || return
+	# Every victim printed "storm running" after a round B had verified.
+	verified=$(grep -Eo "$summary" "$TMP/b.out" | awk '{print $(NF - 1)}')
+	if [ "$verified" -lt "$kills" ]; then
+		cp "$TMP/b.out" "$TMP/out"
+		bad "$name" "the survivor verified $verified exchanges, fewer than $kills kills"
+		return
+	fi
+	# No tolerance: between two kills the survivor holds exactly what it held after the
+	# first (its RAM, the switch state, the listening socket, eventfds): growth is a leak.
+	if [ "${fd1:-0}" -eq 0 ] || [ "${fdn:-0}" -eq 0 ]; then
+		bad "$name" "could not read /proc/$spid/fd (fds $fd1 -> $fdn)"
+	elif [ "$fdn" -gt "$fd1" ] || [ "$mapsn" -gt "$maps1" ] || [ "$shmn" -gt "$shm1" ]; then
+		cp "$TMP/b.out" "$TMP/out"
+		bad "$name" "the survivor vmm grew: fds $fd1 -> $fdn, maps $maps1 -> $mapsn, memfd maps $shm1 -> $shmn"
+	else
+		ok "$name"
+	fi
+}
+
+ntb_soak ntb_pair_survivor_outlives_100_peer_kills
