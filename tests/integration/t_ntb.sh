@@ -277,6 +277,20 @@ ntb_soak_sample() {
 	echo "$f ${m:-0} ${s:-0}"
 }
 
+# ntb_soak_stable PID: ntb_soak_sample once two in a row, 50 ms apart, agree (at most 1 s):
+# the link thread may still be between closing the dead peer's socket and listening again
+ntb_soak_stable() {
+	local prev cur i
+	prev=$(ntb_soak_sample "$1")
+	for ((i = 0; i < 20; i++)); do
+		sleep 0.05
+		cur=$(ntb_soak_sample "$1")
+		[ "$cur" = "$prev" ] && break
+		prev=$cur
+	done
+	echo "$cur"
+}
+
 # ntb_soak_fail TEST WHY: stop both sides, report with both outputs
 ntb_soak_fail() {
 	local a_var=ntb_pid_a b_var=ntb_pid_b
@@ -306,6 +320,11 @@ ntb_soak() {
 	t0=$SECONDS
 	ntb_start b "$TMP/$name-b.toml" $((60 + kills * 3))
 	spid=$(ntb_vmm_pid b)
+	# Its guest is up: its link thread, started before the guest, listens on the socket.
+	if ! ntb_wait_line b "ntb-pair: b port 2 " 30; then
+		ntb_soak_fail "$name" "the survivor did not start"
+		return
+	fi
 	for ((k = 1; k <= kills; k++)); do
 		ntb_start a "$TMP/$name-a.toml"
 		if ! ntb_wait_line a "ntb-pair: a storm running \\(cycle $k\\)" 30; then
@@ -325,13 +344,13 @@ ntb_soak() {
 			ntb_soak_fail "$name" "kill $k: the survivor did not count the cycle (or is gone)"
 			return
 		fi
+		[ "$k" -eq 1 ] && read -r fd1 maps1 shm1 < <(ntb_soak_stable "$spid")
+		[ "$k" -eq "$kills" ] && read -r fdn mapsn shmn < <(ntb_soak_stable "$spid")
 		if [ "$k" -eq 1 ] || [ "$k" -eq "$kills" ]; then
 			# shellcheck disable=SC2012 # fd names are numbers
 			ls -l "/proc/$spid/fd" 2>&1 | sed 's/.* -> //' | sort >"$TMP/$name-fds-$k"
 			cp "/proc/$spid/maps" "$TMP/$name-maps-$k" 2>/dev/null
 		fi
-		[ "$k" -eq 1 ] && read -r fd1 maps1 shm1 < <(ntb_soak_sample "$spid")
-		[ "$k" -eq "$kills" ] && read -r fdn mapsn shmn < <(ntb_soak_sample "$spid")
 	done
 	ntb_wait b
 	echo "   $name: $kills kills in $((SECONDS - t0)) s; survivor vmm fds $fd1 -> $fdn," \
