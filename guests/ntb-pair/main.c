@@ -40,7 +40,7 @@
  *   ntb-pair: R holding until the link goes down
  *   ntb-pair: R waiting for relink / link down after N ms / link up after N ms / ...
  *   ntb-pair: a storm running (cycle K)          the first round with the soak's cycle K
- *   ntb-pair: b soak cycle K link up/down
+ *   ntb-pair: b soak cycle K link up/down, R exchanges verified, cut in STEP
  *   ntb-pair: b soak N cycles, U link ups, D link downs, E exchanges verified
  *   ntb-pair: R done errors=N
  * A failed check prints "ntb-pair: FAIL <what>". Exit: power off (status 0) without

@@ -102,13 +102,14 @@ static bool soak_post(const struct ntb_dev *d, unsigned m, uint32_t data)
 }
 
 struct soak {
-	volatile uint64_t *buf; /* B's RAM that A writes */
-	unsigned ups, downs;
+	volatile uint64_t *buf;	     /* B's RAM that A writes */
+	unsigned ups, downs, rounds; /* rounds: this cycle's verified exchanges */
 	uint64_t verified;
 };
 
-/* One cycle's traffic, from link up until the link goes down (or a failure). */
-static void soak_traffic(struct ntb_dev *d, struct soak *s, unsigned k)
+/* One cycle's traffic, from link up until the link goes down (or a failure): the step the
+ * peer's death cut. */
+static const char *soak_traffic(struct ntb_dev *d, struct soak *s, unsigned k)
 {
 	struct pattern pa = {.buf = s->buf, .words = soak_bytes(d) / 8};
 	struct pattern pb = {.buf = (volatile uint64_t *)(uintptr_t)d->mw_addr,
@@ -121,35 +122,35 @@ static void soak_traffic(struct ntb_dev *d, struct soak *s, unsigned k)
 	if (!soak_post(d, MSG_ADDRLO, (uint32_t)(uintptr_t)s->buf) ||
 	    !soak_post(d, MSG_ADDRHI, (uint32_t)((uint64_t)(uintptr_t)s->buf >> 32)) ||
 	    !soak_post(d, MSG_HELLO, SOAK_HELLO | k))
-		return;
+		return "hello";
 	/* A posts ADDRLO before ADDRHI: with HI in, LO is. */
 	if (!soak_wait(d, IDT_NT_MSGSTS, IDT_MSGSTS_IN(MSG_ADDRHI)))
-		return;
+		return "address";
 	lo = soak_msg(d, MSG_ADDRLO);
 	hi = soak_msg(d, MSG_ADDRHI);
 	addr = (uint64_t)hi << 32 | lo;
 	if (mw_translate(d, addr, soak_bytes(d)))
-		return;
+		return "translate";
 	for (unsigned r = 1; !rt_failures; r++) {
 		for (int i = 0; i < SOAK_PINGS; i++) {
 			if (!soak_wait(d, IDT_NT_INDBELLSTS, DB_PING))
-				return;
+				return "ping";
 			nt_write(d, IDT_NT_INDBELLSTS, DB_PING);
 			nt_write(d, IDT_NT_OUTDBELLSET, DB_PONG);
 		}
 		if (!soak_wait(d, IDT_NT_INDBELLSTS, DB_MW_DONE))
-			return;
+			return "data";
 		nt_write(d, IDT_NT_INDBELLSTS, DB_MW_DONE);
 		/* A posted the message before it rang: it is there, dead peer or not. */
 		if (!(nt_read(d, IDT_NT_MSGSTS) & IDT_MSGSTS_IN(MSG_DATA))) {
 			rt_fail("b: soak cycle %u round %u: DB_MW_DONE without message 0", k, r);
-			return;
+			return "";
 		}
 		v = soak_msg(d, MSG_DATA);
 		if (v != SOAK_ROUND(k, r)) {
 			rt_fail("b: soak cycle %u round %u: message 0 is 0x%08x, expected 0x%08x",
 				k, r, v, SOAK_ROUND(k, r));
-			return;
+			return "";
 		}
 		pa.seed = seed(SOAK_SEED_A, k, r);
 		bad = rt_run_user(u_check, (uint64_t)(uintptr_t)&pa, NULL);
@@ -157,7 +158,7 @@ static void soak_traffic(struct ntb_dev *d, struct soak *s, unsigned k)
 			rt_fail("b: soak cycle %u round %u: word %llu of A's data is 0x%016llx", k,
 				r, (unsigned long long)(bad - 1),
 				(unsigned long long)s->buf[bad - 1]);
-			return;
+			return "";
 		}
 		pb.seed = seed(SOAK_SEED_B, k, r);
 		rt_run_user(u_fill, (uint64_t)(uintptr_t)&pb, NULL);
@@ -168,19 +169,22 @@ static void soak_traffic(struct ntb_dev *d, struct soak *s, unsigned k)
 					"word "
 					"%llu differs with the link up",
 					k, r, (unsigned long long)(bad - 1));
-			return;
+			return "read-back";
 		}
 		if (!soak_post(d, MSG_DATA, SOAK_ROUND(k, r)))
-			return;
+			return "answer";
 		nt_write(d, IDT_NT_OUTDBELLSET, DB_MW_DONE);
 		s->verified++;
+		s->rounds++;
 	}
+	return "";
 }
 
 void soak_run(struct ntb_dev *d, unsigned cycles)
 {
 	uint64_t link_ms = rt_cmdline_u64("ntbpair.link_ms", 60000);
 	struct soak s = {0};
+	const char *cut;
 
 	if (d->a) {
 		rt_fail("a: ntbpair.soak is for role b (role a runs ntbpair.storm)");
@@ -195,11 +199,14 @@ void soak_run(struct ntb_dev *d, unsigned cycles)
 		if (!link_wait(d, true, link_ms))
 			return;
 		s.ups++;
-		soak_traffic(d, &s, k);
+		s.rounds = 0;
+		cut = soak_traffic(d, &s, k);
 		if (rt_failures || !link_wait(d, false, link_ms))
 			return;
 		s.downs++;
-		rt_printf("ntb-pair: b soak cycle %u link up/down\n", k);
+		rt_printf("ntb-pair: b soak cycle %u link up/down, %u exchanges verified, cut in "
+			  "%s\n",
+			  k, s.rounds, cut);
 	}
 	rt_printf("ntb-pair: b soak %u cycles, %u link ups, %u link downs, %llu exchanges "
 		  "verified\n",
