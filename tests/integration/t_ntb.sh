@@ -3,7 +3,9 @@
 # the doorbell ping-pong, messages both ways, the memory-window data check (a mapped window,
 # then an unaligned one that traps), a doorbell taken as an MSI, and power off.
 # Then: B starts first; a peer killed with SIGKILL (the listener, then the connector) and
-# restarted while the survivor waits; a peer that powers off and is started again.
+# restarted while the survivor waits; a peer that powers off and is started again; one
+# survivor through NTB_KILLS (100) SIGKILLs of its peer mid-traffic.
+# NTB_ONLY=PATTERN (grep -E on the test names) runs only the tests it matches.
 
 # ntb_config FILE PORT ROLE SOCKET EXTRA_CMDLINE [BUS_TOML]: a machine with one NT function
 ntb_config() {
@@ -130,9 +132,15 @@ ntb_skip_reason() {
 
 NTB_SKIP=$(ntb_skip_reason)
 
+# ntb_want TEST: selected? NTB_ONLY (a grep -E pattern on test names) picks some; unset, all
+ntb_want() {
+	[ -z "${NTB_ONLY:-}" ] || grep -Eq -- "$NTB_ONLY" <<<"$1"
+}
+
 # ntb_pair TEST FIRST SECOND: the two sides, FIRST started 0.5 s before SECOND
 ntb_pair() {
 	local name=$1 first=$2 second=$3
+	ntb_want "$name" || return 0
 	if [ -n "$NTB_SKIP" ]; then
 		skipped "$name" "$NTB_SKIP"
 		return
@@ -172,6 +180,7 @@ ntb_pair ntb_pair_links_when_b_starts_first b a
 # rendezvous: the one whose shared switch state both use.
 ntb_peer_leaves() {
 	local name=$1 victim=$2 survivor=$3 first=$4 how=$5 vport sport p n child
+	ntb_want "$name" || return 0
 	if [ -n "$NTB_SKIP" ]; then
 		skipped "$name" "$NTB_SKIP"
 		return
@@ -248,7 +257,7 @@ ntb_peer_leaves ntb_pair_relinks_after_the_peer_powers_off_and_restarts b a surv
 
 # `vmm pair`: both machines from one command, consoles prefixed with their names.
 name=ntb_pair_runs_from_one_pair_file
-if need_kvm "$name"; then
+if ntb_want "$name" && need_kvm "$name"; then
 	ntb_config "$TMP/pa.toml" 0 a "$TMP/pair.sock" ""
 	ntb_config "$TMP/pb.toml" 2 b "$TMP/pair.sock" ""
 	printf '[pair]\nmachines = ["pa.toml", "pb.toml"]\nnames = ["left", "right"]\n' \
@@ -305,6 +314,7 @@ ntb_soak_fail() {
 ntb_soak() {
 	local name=$1 kills=${NTB_KILLS:-100} k spid child t0 fd1 maps1 shm1 fdn mapsn shmn
 	local st_var=ntb_status_a verified summary warn
+	ntb_want "$name" || return 0
 	if [ -n "$NTB_SKIP" ]; then
 		skipped "$name" "$NTB_SKIP"
 		return
