@@ -14,11 +14,18 @@
  *        into A's buffer and reads it back through BAR2, posts message 0 = SOAK_ROUND(k, r)
  *        and rings DB_MW_DONE; A checks message and pattern in its RAM. One "exchange
  *        verified" (B's count) per round B got through both checks.
+ * Registers as ntb_hw_idt uses them: INDBELLSTS and MSGSTS are W1C (idt_ntb_db_clear,
+ * idt_ntb_msg_clear_sts); a message is routed by SWP<part>MSGCTL, then written to OUTMSG
+ * (idt_ntb_peer_msg_write, xchg.c's msg_post), which leaves it to the caller to check
+ * MSGSTS.OUTm (set: the peer's inbox refused it); BAR2 is translated as
+ * idt_ntb_peer_mw_set_trans does (xchg.c's mw_translate); the link is up as link.c's
+ * idt_ntb_local_link_is_up && idt_ntb_peer_link_is_up rules say.
  *
  * What the survivor may abandon and what is a failure. Peer loss is the vmm's
  * ntb_peer_lost: the peer's port detached and reset (registers, mapping-table entry), then
  * windows onto its RAM unmapped (stores dropped, loads all ones), all under the function's
- * lock, so once a window read gives all ones, link_is_up() reads the link down. Hence:
+ * lock, which every register read takes too: once a window read gives all ones,
+ * link_is_up() reads the link down. Hence:
  *   - A wait (doorbell, message) that ends with the link down is abandoned: the peer died
  *     before it did its part. A wait that times out with the link up is a failure.
  *   - A's data in B's RAM is checked only after A's DB_MW_DONE for this cycle and round:
