@@ -132,10 +132,24 @@ void ntb_windows_update(struct ntb *ntb)
 
 			if (w->mode != NTB_WIN_NONE || n.mode == NTB_WIN_NONE)
 				continue;
-			if (n.mode == NTB_WIN_MAPPED &&
-			    (!ntb->wops || !ntb->wops->map ||
-			     ntb->wops->map(ntb->wopaque, n.gpa, n.size, n.hva) != 0))
+			if (n.mode == NTB_WIN_MAPPED && (!ntb->wops || !ntb->wops->map))
 				n.mode = NTB_WIN_COPY;
+			if (n.mode == NTB_WIN_MAPPED) {
+				int ret = ntb->wops->map(ntb->wopaque, n.gpa, n.size, n.hva);
+
+				/* Still correct, only slow; but a memslot that cannot be added
+				 * is most likely one left behind (-EEXIST: it overlaps; -ENOSPC:
+				 * all taken), invisible otherwise. Said, so that the peer-kill
+				 * soak test (tests/integration/t_ntb.sh) can fail on it. */
+				if (ret) {
+					pr_ratelimited(
+						"%s: window %d at 0x%llx is no memslot (%s); "
+						"its accesses are trapped",
+						ntb->name, i, (unsigned long long)n.gpa,
+						strerror(-ret));
+					n.mode = NTB_WIN_COPY;
+				}
+			}
 			*w = n;
 		}
 	}

@@ -17,6 +17,11 @@
  *   ntbpair.gen=1           exchange number (a restarted peer is told 2)
  *   ntbpair.hold            after the exchange, stay up until the link goes down (the side
  *                           a test kills); ntbpair.hold_ms=300000 bounds it
+ *   ntbpair.soak=N          (role b) the survivor of a peer killed N times mid-traffic: N
+ *                           cycles of link up, traffic until the link goes down (soak.c)
+ *   ntbpair.soak_hold_ms=0  after the soak, stay that long before powering off (a test looks
+ *                           at the vmm process in the state the kills left it)
+ *   ntbpair.storm           (role a) the peer of a soak: traffic from link up until killed
  *   ntbpair.bench           then measure (bench.c)
  *   ntbpair.tsc_khz=N       TSC rate (default: calibrated against the PIT)
  *
@@ -34,6 +39,9 @@
  *   ntb-pair: R doorbell irq ok (msi vector 0x41)
  *   ntb-pair: R holding until the link goes down
  *   ntb-pair: R waiting for relink / link down after N ms / link up after N ms / ...
+ *   ntb-pair: a storm running (cycle K)          the first round with the soak's cycle K
+ *   ntb-pair: b soak cycle K link up/down, R exchanges verified, cut in STEP
+ *   ntb-pair: b soak N cycles, U link ups, D link downs, E exchanges verified
  *   ntb-pair: R done errors=N
  * A failed check prints "ntb-pair: FAIL <what>". Exit: power off (status 0) without
  * errors, else rt_exit(1) (status 3).
@@ -54,6 +62,16 @@ static void run(struct ntb_dev *d)
 	tsc_khz();
 	if (pci_find_ntb(d) || link_setup(d))
 		return;
+	if (rt_cmdline_get("ntbpair.soak")) {
+		soak_run(d, (unsigned)rt_cmdline_u64("ntbpair.soak", 100));
+		if (!rt_failures)
+			delay_ms(rt_cmdline_u64("ntbpair.soak_hold_ms", 0));
+		return;
+	}
+	if (rt_cmdline_flag("ntbpair.storm")) {
+		storm_run(d);
+		return;
+	}
 	if (!link_wait(d, true, rt_cmdline_u64("ntbpair.link_ms", 60000)))
 		return;
 	rt_milestone(MILESTONE_LINK_UP);

@@ -159,6 +159,10 @@ struct pattern {
 uint64_t pattern_word(uint64_t seed, uint64_t i);
 uint64_t u_fill(uint64_t pattern);
 uint64_t u_check(uint64_t pattern);
+/* Ring-3 wait until every bit is set in NT register `off`: its last value in *value; false
+ * on timeout (nothing reported, nothing cleared). */
+bool bits_wait(const struct ntb_dev *d, unsigned off, uint32_t bits, uint64_t timeout_ms,
+	       uint32_t *value);
 /* Ring-3 wait for doorbell bits (cleared when seen); false on timeout. */
 bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms);
 /* The same, checking every millisecond and sleeping in hlt in between (long waits). */
@@ -166,8 +170,15 @@ bool db_sleep_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms);
 /* Wait for inbound message m, return its data, check its source, clear it. */
 bool msg_recv(const struct ntb_dev *d, unsigned m, uint32_t *data, uint64_t timeout_ms);
 void msg_send(const struct ntb_dev *d, unsigned m, uint32_t data);
+/* Route and write OUTMSG m, no check (MSGSTS.OUTm tells whether the peer's inbox took it). */
+void msg_post(const struct ntb_dev *d, unsigned m, uint32_t data);
 /* Translate BAR2 onto the peer's `addr` for `size` bytes, mapped for the CPU. 0 or -1. */
 int mw_translate(const struct ntb_dev *d, uint64_t addr, uint64_t size);
+
+/* soak.c: the survivor of a peer killed again and again (ntbpair.soak=N), and the traffic
+ * of the victim it is killed in (ntbpair.storm, never returns without a failure). */
+void soak_run(struct ntb_dev *d, unsigned cycles);
+void storm_run(struct ntb_dev *d);
 
 /* bench.c: bandwidth through BAR2 and doorbell latency (ntbpair.bench). */
 void bench_run(struct ntb_dev *d);

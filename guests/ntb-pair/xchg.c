@@ -123,14 +123,23 @@ uint64_t u_check(uint64_t p)
 
 /* ---- building blocks ---- */
 
-bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
+bool bits_wait(const struct ntb_dev *d, unsigned off, uint32_t bits, uint64_t timeout_ms,
+	       uint32_t *value)
 {
-	struct wait_arg w = {d->regs + IDT_NT_INDBELLSTS, bits, ms_to_tsc(timeout_ms), POLL_GAP};
+	struct wait_arg w = {d->regs + off, bits, ms_to_tsc(timeout_ms), POLL_GAP};
 	uint64_t v = rt_run_user(u_wait_bits, (uint64_t)(uintptr_t)&w, NULL);
 
-	if (v & TIMED_OUT) {
+	*value = (uint32_t)v;
+	return !(v & TIMED_OUT);
+}
+
+bool db_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
+{
+	uint32_t v;
+
+	if (!bits_wait(d, IDT_NT_INDBELLSTS, bits, timeout_ms, &v)) {
 		rt_fail("%s: doorbell 0x%x not rung within %llu ms (INDBELLSTS 0x%08x)", d->role,
-			bits, (unsigned long long)timeout_ms, (uint32_t)v);
+			bits, (unsigned long long)timeout_ms, v);
 		return false;
 	}
 	nt_write(d, IDT_NT_INDBELLSTS, bits);
@@ -155,7 +164,7 @@ bool db_sleep_wait(const struct ntb_dev *d, uint32_t bits, uint64_t timeout_ms)
 }
 
 /* ntb_hw_idt's idt_ntb_peer_msg_write: route, then write OUTMSG. */
-static void msg_post(const struct ntb_dev *d, unsigned m, uint32_t data)
+void msg_post(const struct ntb_dev *d, unsigned m, uint32_t data)
 {
 	sw_write(d, IDT_SW_SWPMSGCTL(d->part, m), IDT_SWPMSGCTL(m, d->peer_part));
 	nt_write(d, IDT_NT_OUTMSG(m), data);
