@@ -137,18 +137,24 @@ ntb_want() {
 	[ -z "${NTB_ONLY:-}" ] || grep -Eq -- "$NTB_ONLY" <<<"$1"
 }
 
+# ntb_can_run TEST: whether TEST is picked (NTB_ONLY) and can run here; when it cannot,
+# says why (SKIP, or FAIL for a guest that was not built) and returns 1.
+ntb_can_run() {
+	ntb_want "$1" || return 1
+	if [ -n "$NTB_SKIP" ]; then
+		skipped "$1" "$NTB_SKIP"
+		return 1
+	fi
+	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
+		bad "$1" "$GUESTS/ntb-pair.elf was not built"
+		return 1
+	fi
+}
+
 # ntb_pair TEST FIRST SECOND: the two sides, FIRST started 0.5 s before SECOND
 ntb_pair() {
 	local name=$1 first=$2 second=$3
-	ntb_want "$name" || return 0
-	if [ -n "$NTB_SKIP" ]; then
-		skipped "$name" "$NTB_SKIP"
-		return
-	fi
-	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
-		bad "$name" "$GUESTS/ntb-pair.elf was not built"
-		return
-	fi
+	ntb_can_run "$name" || return 0
 	local sock="$TMP/$name.sock"
 	ntb_config "$TMP/$name-a.toml" 0 a "$sock" ""
 	# B's function sits behind a switch: the guest's ECAM walk must follow two bridges.
@@ -180,15 +186,7 @@ ntb_pair ntb_pair_links_when_b_starts_first b a
 # rendezvous: the one whose shared switch state both use.
 ntb_peer_leaves() {
 	local name=$1 victim=$2 survivor=$3 first=$4 how=$5 vport sport p n child
-	ntb_want "$name" || return 0
-	if [ -n "$NTB_SKIP" ]; then
-		skipped "$name" "$NTB_SKIP"
-		return
-	fi
-	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
-		bad "$name" "$GUESTS/ntb-pair.elf was not built"
-		return
-	fi
+	ntb_can_run "$name" || return 0
 	local sock="$TMP/$name.sock" vpid_var="ntb_pid_$victim" spid_var="ntb_pid_$survivor"
 	local vst_var="ntb_status_$victim" hold="" wait_line="ntb-pair: $victim done errors=0"
 	[ "$victim" = a ] && vport=0 sport=2 || vport=2 sport=0
@@ -314,15 +312,7 @@ ntb_soak_fail() {
 ntb_soak() {
 	local name=$1 kills=${NTB_KILLS:-100} k spid child t0 fd1 maps1 shm1 fdn mapsn shmn
 	local st_var=ntb_status_a verified summary warn
-	ntb_want "$name" || return 0
-	if [ -n "$NTB_SKIP" ]; then
-		skipped "$name" "$NTB_SKIP"
-		return
-	fi
-	if [ ! -f "$GUESTS/ntb-pair.elf" ]; then
-		bad "$name" "$GUESTS/ntb-pair.elf was not built"
-		return
-	fi
+	ntb_can_run "$name" || return 0
 	local sock="$TMP/$name.sock"
 	# soak_hold_ms: the survivor stays after its last cycle while we look at its vmm
 	ntb_config "$TMP/$name-b.toml" 2 b "$sock" "ntbpair.soak=$kills ntbpair.soak_hold_ms=2000"
