@@ -289,7 +289,8 @@ static void copy_run(struct nvme_req *r)
 		if (!cp->writing)
 			cp->chunk = left < max ? left : max;
 		lba = cp->writing ? cp->dlba : cp->range[cp->idx].slba + cp->off;
-		cp->iov = (struct iovec){.iov_base = cp->buf, .iov_len = cp->chunk << ns->lba_shift};
+		cp->iov =
+			(struct iovec){.iov_base = cp->buf, .iov_len = cp->chunk << ns->lba_shift};
 		r->be = (struct nvme_be_req){
 			.op = cp->writing ? NVME_BE_WRITE : NVME_BE_READ,
 			.iov = &cp->iov,
