@@ -20,7 +20,7 @@
 #define NVME_TEMP_KELVIN      313  /* composite temperature we report: 40 C */
 #define NVME_STATUS_PENDING   0xffff /* exec: completion comes later */
 #define NVME_ADM_DBBUF_CONFIG 0x7c   /* Doorbell Buffer Config (5.8) */
-/* Copy limits (Identify Namespace MSRC, MSSRL, MCL; NVM Command Set 1.0 4.1.5.1) */
+/* Copy limits (Identify Namespace MSRC, MSSRL, MCL; NVM Command Set 1.0) */
 #define NVME_COPY_MSRC	127	     /* 0-based: 128 source ranges */
 #define NVME_COPY_MSSRL 1024	     /* logical blocks per source range */
 #define NVME_COPY_MCL	4096	     /* logical blocks per command */

@@ -270,8 +270,8 @@ static void copy_be_done(struct nvme_be_req *b, int err)
  * Move the ranges one chunk at a time: read at most NVME_COPY_CHUNK bytes of the source into
  * the bounce buffer, write them at the destination, next chunk. Synchronous backends (ram)
  * complete inside submit() and the loop continues; asynchronous ones (file, io_uring) call
- * copy_be_done later, which resumes here. The first error ends the command (3.2.2: the
- * copy stops; the blocks already written stay written, which the host must assume anyway).
+ * copy_be_done later, which resumes here. The first error ends the command with that
+ * error's status; blocks already written stay written.
  */
 static void copy_run(struct nvme_req *r)
 {
@@ -316,9 +316,9 @@ static void copy_run(struct nvme_req *r)
 
 /*
  * NVM Command Set 1.0 3.2.2 Copy, Source Range Entries Copy Descriptor Format 0h only (OCFS
- * 0: format 0h needs no bit). The data pointer holds NR + 1 32-byte descriptors (Figure 35:
- * SLBA at bytes 15:8, NLB 0-based at 17:16); the ranges land back to back from SDLBA on.
- * Every check runs before any data moves, so a failing command writes nothing.
+ * 0: format 0h needs no bit). The data pointer holds NR + 1 32-byte descriptors (Source Range
+ * Entries format 0h: SLBA at bytes 15:8, NLB 0-based at 17:16); the ranges land back to back from
+ * SDLBA on. Every check runs before any data moves, so a failing command writes nothing.
  * Overlapping source and destination: ranges are copied in order, each in ascending chunks
  * through a bounce buffer, so a chunk is always read whole before it is written; a range
  * whose destination overlaps its own later chunks (or a later range) reads what this command

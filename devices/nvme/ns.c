@@ -148,7 +148,7 @@ void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id
 	/* DLFEAT: deallocated blocks read as zeroes (001b) when the backend says so. */
 	id[33] = ns->be.discard_zeroes ? 0x01 : 0x00;
 	nvme_put64(id + 48, ns->size); /* NVMCAP (low 64 bits of 128) */
-	/* NVM Command Set 1.0 Figure 97: Copy limits MSSRL, MCL (blocks), MSRC (0-based) */
+	/* Copy limits (NVM Command Set 1.0): MSSRL, MCL in blocks, MSRC 0-based */
 	nvme_put16(id + 74, NVME_COPY_MSSRL);
 	nvme_put32(id + 76, NVME_COPY_MCL);
 	id[80] = NVME_COPY_MSRC;

@@ -235,7 +235,7 @@ enum {
 	NVME_SC_NS_NOT_ATTACHED = 0x11a,
 	NVME_SC_THIN_PROV_NOT_SUPP = 0x11b,
 	NVME_SC_CTRL_LIST_INVALID = 0x11c,
-	/* NVM Command Set 1.0 Figure 15: command specific status of NVM commands */
+	/* NVM Command Set 1.0: command specific status values of NVM commands */
 	NVME_SC_CMD_SIZE_LIMIT = 0x183, /* Command Size Limit Exceeded (Copy) */
 
 	NVME_SC_WRITE_FAULT = 0x280,
