@@ -343,7 +343,8 @@ static size_t log_effects(struct nvme_ctrl *c, uint8_t *b)
 		NVME_ADM_ASYNC_EVENT, NVME_ADM_DBBUF_CONFIG};
 	static const uint8_t io_ro[] = {NVME_CMD_FLUSH, NVME_CMD_READ, NVME_CMD_COMPARE,
 					NVME_CMD_VERIFY};
-	static const uint8_t io_rw[] = {NVME_CMD_WRITE, NVME_CMD_WRITE_ZEROES, NVME_CMD_DSM};
+	static const uint8_t io_rw[] = {NVME_CMD_WRITE, NVME_CMD_WRITE_ZEROES, NVME_CMD_DSM,
+					NVME_CMD_COPY};
 
 	for (size_t i = 0; i < ARRAY_SIZE(admin); i++)
 		nvme_put32(b + 4 * admin[i], 1); /* CSUPP */

@@ -20,8 +20,30 @@
 #define NVME_TEMP_KELVIN      313  /* composite temperature we report: 40 C */
 #define NVME_STATUS_PENDING   0xffff /* exec: completion comes later */
 #define NVME_ADM_DBBUF_CONFIG 0x7c   /* Doorbell Buffer Config (5.8) */
+/* Copy limits (Identify Namespace MSRC, MSSRL, MCL; NVM Command Set 1.0) */
+#define NVME_COPY_MSRC	127	     /* 0-based: 128 source ranges */
+#define NVME_COPY_MSSRL 1024	     /* logical blocks per source range */
+#define NVME_COPY_MCL	4096	     /* logical blocks per command */
+#define NVME_COPY_CHUNK (128u << 10) /* bytes moved per backend read + write */
 
 struct nvme_ctrl;
+
+/* A Copy command in progress (io.c): source ranges, a bounce chunk, where it got to. */
+struct nvme_copy {
+	unsigned nr, idx; /* ranges, the one being copied */
+	uint64_t off;	  /* blocks of range idx already copied */
+	uint64_t dlba;	  /* next destination block */
+	uint64_t chunk;	  /* blocks in the chunk in flight */
+	bool writing;	  /* the chunk in flight is the write half */
+	bool fua;
+	bool submitting, done_inline; /* a synchronous backend completed inside submit() */
+	void *buf;		      /* NVME_COPY_CHUNK bytes, 4 KiB aligned (O_DIRECT) */
+	struct iovec iov;
+	struct {
+		uint64_t slba;
+		uint32_t nlb; /* 1-based */
+	} range[NVME_COPY_MSRC + 1];
+};
 
 struct nvme_ns {
 	uint32_t nsid;
@@ -58,6 +80,7 @@ struct nvme_req {
 	unsigned bes_cap;
 	void *bounce; /* Compare reads the media here */
 	struct iovec bounce_iov;
+	struct nvme_copy *copy; /* Copy command state */
 };
 
 struct nvme_sq {
@@ -239,6 +262,7 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r);
 uint16_t nvme_flush_all(struct nvme_ctrl *c, struct nvme_req *r);
 /* r->bes with room for n requests, or NULL */
 struct nvme_be_req *nvme_req_bes(struct nvme_req *r, unsigned n);
+void nvme_req_free_copy(struct nvme_req *r);
 
 /* dptr.c: PRP and SGL walkers */
 uint16_t nvme_map_dptr(struct nvme_ctrl *c, struct nvme_req *r, uint64_t len, bool to_device,

@@ -148,6 +148,10 @@ void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id
 	/* DLFEAT: deallocated blocks read as zeroes (001b) when the backend says so. */
 	id[33] = ns->be.discard_zeroes ? 0x01 : 0x00;
 	nvme_put64(id + 48, ns->size); /* NVMCAP (low 64 bits of 128) */
+	/* Copy limits (NVM Command Set 1.0): MSSRL, MCL in blocks, MSRC 0-based */
+	nvme_put16(id + 74, NVME_COPY_MSSRL);
+	nvme_put32(id + 76, NVME_COPY_MCL);
+	id[80] = NVME_COPY_MSRC;
 	memcpy(id + 104, ns->nguid, 16);
 	memcpy(id + 120, ns->eui64, 8);
 }
@@ -209,10 +213,12 @@ void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	id[513] = 0x44;			/* CQES: 16 bytes */
 	nvme_put16(id + 514, 0);	/* MAXCMD (fabrics only) */
 	nvme_put32(id + 516, c->nr_ns); /* NN */
-	/* ONCS: Compare, DSM, Write Zeroes, Timestamp, Verify */
-	nvme_put16(id + 520, 1u << 0 | 1u << 2 | 1u << 3 | 1u << 6 | 1u << 7);
+	/* ONCS: Compare, DSM, Write Zeroes, Timestamp, Verify, Copy (NVMe 2.0 bit 8) */
+	nvme_put16(id + 520, 1u << 0 | 1u << 2 | 1u << 3 | 1u << 6 | 1u << 7 | 1u << 8);
 	id[524] = 0;	     /* FNA: Format applies per namespace, no crypto erase */
 	id[525] = 0x1 | 0x6; /* VWC present; Flush with NSID FFFFFFFFh supported */
+	/* OCFS (bytes 535:534, NVMe 2.0): 0, Copy Descriptor Format 0h only, which has no bit */
+	nvme_put16(id + 534, 0);
 	/* SGLS: supported (no alignment), Bit Bucket */
 	nvme_put32(id + 536, 1u << 0 | 1u << 16);
 	snprintf((char *)id + 768, 256, "%s", c->subnqn);

@@ -72,6 +72,7 @@ void nvme_sq_delete(struct nvme_ctrl *c, uint16_t qid)
 		nvme_sg_free(&sq->reqs[i].sg);
 		free(sq->reqs[i].bes);
 		free(sq->reqs[i].bounce);
+		nvme_req_free_copy(&sq->reqs[i]);
 	}
 	free(sq->reqs);
 	free(sq);
@@ -135,6 +136,7 @@ static void req_release(struct nvme_req *r)
 
 	free(r->bounce);
 	r->bounce = NULL;
+	nvme_req_free_copy(r);
 	r->next = sq->free;
 	sq->free = r;
 }

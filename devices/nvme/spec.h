@@ -146,6 +146,7 @@ enum {
 	NVME_CMD_WRITE_ZEROES = 0x08,
 	NVME_CMD_DSM = 0x09,
 	NVME_CMD_VERIFY = 0x0c,
+	NVME_CMD_COPY = 0x19, /* NVM Command Set 1.0 3.2.2 */
 };
 
 /* Identify CNS values (5.15) */
@@ -234,6 +235,8 @@ enum {
 	NVME_SC_NS_NOT_ATTACHED = 0x11a,
 	NVME_SC_THIN_PROV_NOT_SUPP = 0x11b,
 	NVME_SC_CTRL_LIST_INVALID = 0x11c,
+	/* NVM Command Set 1.0: command specific status values of NVM commands */
+	NVME_SC_CMD_SIZE_LIMIT = 0x183, /* Command Size Limit Exceeded (Copy) */
 
 	NVME_SC_WRITE_FAULT = 0x280,
 	NVME_SC_READ_ERROR = 0x281,

@@ -180,6 +180,17 @@ def nvme_seeds():
     n.cmd(1, 0x00, nsid=0xffffffff).cmd(0, 0x09, nsid=0, cdw=(8, 0x0101, 0))
     n.op(14, u32(0x4000 | 6 << 16 | 4 << 20 | 1))
     s['format-dsm'] = n.b
+    # Copy (opcode 19h): two ranges in format 0h descriptors to LBA 64 with FUA, read back;
+    # then 256 ranges (above MSRC) and descriptor format 1h
+    n = Nvme().enable().pair()
+    n.cmd(1, 0x01, prp1=n.page(1), cdw=(0, 0, 7))
+    desc = b''.join(bytes(8) + u64(lba) + u16(3) + bytes(14) for lba in (0, 4))
+    n.mem(n.page(12), desc)
+    n.cmd(1, 0x19, prp1=n.page(12), cdw=(64, 0, 1 | 1 << 30))
+    n.cmd(1, 0x02, prp1=n.page(2), cdw=(64, 0, 7))
+    n.cmd(1, 0x19, prp1=n.page(12), cdw=(64, 0, 255))
+    n.cmd(1, 0x19, prp1=n.page(12), cdw=(64, 0, 1 << 8))
+    s['copy'] = n.b
     return s
 
 
