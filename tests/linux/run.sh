@@ -507,7 +507,7 @@ ntb_idt_window_stats() {
 if [ "$MODE" = full ]; then
 	if initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
 		echo "linux: initramfs $initrd"
-		for u in ${VMM_LINUX_USER:-nvme ntb-net ntb-idt}; do
+		for u in ${VMM_LINUX_USER:-nvme ntb-net}; do
 			case "$u" in
 			nvme) test_userspace "$initrd" ;;
 			ntb-net) test_ntb_userspace "$initrd" ;;
