@@ -306,8 +306,7 @@ static void destroy_node(struct topo_node *n)
 		ntb_get_stats(n->obj, &st);
 		if (st.trapped_copies || st.dropped_stores || st.dropped_loads || st.dma_copies)
 			pr_info("%s: window accesses: %llu trapped, %llu by DMA; dropped: %llu "
-				"stores, "
-				"%llu loads",
+				"stores, %llu loads",
 				n->dev->name, (unsigned long long)st.trapped_copies,
 				(unsigned long long)st.dma_copies,
 				(unsigned long long)st.dropped_stores,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "devices/nvme/internal.h"
+#include "vmm/bus.h"
 #include "vmm/util.h"
 
 #define DNR NVME_SC_DNR
@@ -231,15 +232,6 @@ void nvme_req_free_copy(struct nvme_req *r)
 	r->copy = NULL;
 }
 
-static uint64_t le_get(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
 static void copy_run(struct nvme_req *r);
 
 /* One half of a chunk finished: the read fills the bounce buffer, the write empties it. */
@@ -351,8 +343,8 @@ static uint16_t copy_cmd(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns
 	for (unsigned i = 0; i < nr; i++) {
 		const uint8_t *d = descs + 32 * i;
 
-		cp->range[i].slba = le_get(d + 8, 8);
-		cp->range[i].nlb = (uint32_t)le_get(d + 16, 2) + 1;
+		cp->range[i].slba = bus_load_le(d + 8, 8);
+		cp->range[i].nlb = (uint32_t)bus_load_le(d + 16, 2) + 1;
 		/* 3.2.2: a range above MSSRL, or all of them above MCL: Command Size Limit
 		 * Exceeded. total stays below 2^24: no overflow. */
 		total += cp->range[i].nlb;

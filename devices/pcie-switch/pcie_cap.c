@@ -11,18 +11,6 @@
 
 #include "devices/pcie-switch/pcie_port.h"
 
-static void cfg_or16(uint8_t *a, unsigned off, uint16_t v)
-{
-	a[off] |= (uint8_t)v;
-	a[off + 1] |= (uint8_t)(v >> 8);
-}
-
-static void cfg_or32(uint8_t *a, unsigned off, uint32_t v)
-{
-	cfg_or16(a, off, (uint16_t)v);
-	cfg_or16(a, off + 2, (uint16_t)(v >> 16));
-}
-
 static bool overlaps(unsigned off, unsigned size, unsigned reg, unsigned reg_size)
 {
 	return off < reg + reg_size && reg < off + size;
@@ -209,15 +197,15 @@ int pcie_port_add_exp(struct pcie_port *p, uint8_t off, uint8_t port_number, boo
 				  (uint32_t)slot_number << PCIE_SLTCAP_PSN_SHIFT);
 		/* 7.5.3.10: indicators, power, and the two enables whose events we can have */
 		pci_set16(d, off + PCIE_SLTCTL, PCIE_SLTCTL_AIC_OFF | PCIE_SLTCTL_PIC_ON);
-		cfg_or16(wm, PCIE_SLTCTL,
-			 PCIE_SLTCTL_PDCE | PCIE_SLTCTL_AIC | PCIE_SLTCTL_PIC | PCIE_SLTCTL_PCC |
-				 PCIE_SLTCTL_DLLSCE);
-		cfg_or16(w1c, PCIE_SLTSTA, PCIE_SLTSTA_EVENTS);
+		pci_mask_or16(wm, PCIE_SLTCTL,
+			      PCIE_SLTCTL_PDCE | PCIE_SLTCTL_AIC | PCIE_SLTCTL_PIC |
+				      PCIE_SLTCTL_PCC | PCIE_SLTCTL_DLLSCE);
+		pci_mask_or16(w1c, PCIE_SLTSTA, PCIE_SLTSTA_EVENTS);
 	}
 	if (p->type == PCIE_TYPE_ROOT_PORT) {
 		/* 7.5.3.12-14: no CRS Software Visibility; PME Status is RW1C */
-		cfg_or16(wm, PCIE_RTCTL, PCIE_RTCTL_SYSERR | PCIE_RTCTL_PMEIE);
-		cfg_or32(w1c, PCIE_RTSTA, PCIE_RTSTA_PME);
+		pci_mask_or16(wm, PCIE_RTCTL, PCIE_RTCTL_SYSERR | PCIE_RTCTL_PMEIE);
+		pci_mask_or32(w1c, PCIE_RTSTA, PCIE_RTSTA_PME);
 	}
 
 	update_link(p);
@@ -242,7 +230,7 @@ int pcie_port_add_pm(struct pcie_port *p, uint8_t off)
 	 * 7.5.2.2: No_Soft_Reset, since nothing here is lost in D3hot */
 	pci_set16(&p->dev, off + PCIE_PM_PMC, 3);
 	pci_set16(&p->dev, off + PCIE_PM_CSR, PCIE_PM_CSR_NSR);
-	cfg_or16(p->dev.wmask, off + PCIE_PM_CSR, PCIE_PM_CSR_STATE);
+	pci_mask_or16(p->dev.wmask, off + PCIE_PM_CSR, PCIE_PM_CSR_STATE);
 	p->power_state = 0;
 	return 0;
 }
@@ -265,17 +253,17 @@ int pcie_port_add_aer(struct pcie_port *p, uint16_t off)
 	p->aer = off;
 	/* 7.8.4.2-7: status RW1CS, mask and severity RWS, for the errors a port can log;
 	 * no ECRC and no multiple header recording, so the control register is read-only. */
-	cfg_or32(d->w1cmask, off + PCIE_AER_UNCOR_STATUS, PCIE_AER_UNCOR_SUPPORTED);
-	cfg_or32(d->wmask, off + PCIE_AER_UNCOR_MASK, PCIE_AER_UNCOR_SUPPORTED);
+	pci_mask_or32(d->w1cmask, off + PCIE_AER_UNCOR_STATUS, PCIE_AER_UNCOR_SUPPORTED);
+	pci_mask_or32(d->wmask, off + PCIE_AER_UNCOR_MASK, PCIE_AER_UNCOR_SUPPORTED);
 	pci_set32(d, off + PCIE_AER_UNCOR_SEVER, PCIE_AER_UNCOR_SEVER_DEFAULT);
-	cfg_or32(d->wmask, off + PCIE_AER_UNCOR_SEVER, PCIE_AER_UNCOR_SUPPORTED);
-	cfg_or32(d->w1cmask, off + PCIE_AER_COR_STATUS, PCIE_AER_COR_SUPPORTED);
+	pci_mask_or32(d->wmask, off + PCIE_AER_UNCOR_SEVER, PCIE_AER_UNCOR_SUPPORTED);
+	pci_mask_or32(d->w1cmask, off + PCIE_AER_COR_STATUS, PCIE_AER_COR_SUPPORTED);
 	pci_set32(d, off + PCIE_AER_COR_MASK, PCIE_AER_COR_MASK_DEFAULT);
-	cfg_or32(d->wmask, off + PCIE_AER_COR_MASK, PCIE_AER_COR_SUPPORTED);
+	pci_mask_or32(d->wmask, off + PCIE_AER_COR_MASK, PCIE_AER_COR_SUPPORTED);
 	if (p->type == PCIE_TYPE_ROOT_PORT) {
 		/* 7.8.4.9-11: Root Error Command RW, Root Error Status RW1CS, source IDs RO */
-		cfg_or32(d->wmask, off + PCIE_AER_ROOT_COMMAND, PCIE_AER_ROOT_COMMAND_EN);
-		cfg_or32(d->w1cmask, off + PCIE_AER_ROOT_STATUS, PCIE_AER_ROOT_STATUS_W1C);
+		pci_mask_or32(d->wmask, off + PCIE_AER_ROOT_COMMAND, PCIE_AER_ROOT_COMMAND_EN);
+		pci_mask_or32(d->w1cmask, off + PCIE_AER_ROOT_STATUS, PCIE_AER_ROOT_STATUS_W1C);
 	}
 	return 0;
 }
@@ -290,6 +278,6 @@ int pcie_port_add_acs(struct pcie_port *p, uint16_t off)
 	/* 7.7.8.2-3: no Egress Control, so no egress control vector follows; every control
 	 * bit for a capability we have is RW and starts clear (redirect off: P2P allowed). */
 	pci_set16(&p->dev, off + PCIE_ACS_CAP, bits);
-	cfg_or16(p->dev.wmask, off + PCIE_ACS_CTRL, bits);
+	pci_mask_or16(p->dev.wmask, off + PCIE_ACS_CTRL, bits);
 	return 0;
 }

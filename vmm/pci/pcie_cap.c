@@ -6,12 +6,6 @@
  */
 #include "vmm/pci/pcie_cap.h"
 
-static void or16(uint8_t *a, unsigned off, uint16_t v)
-{
-	a[off] |= (uint8_t)v;
-	a[off + 1] |= (uint8_t)(v >> 8);
-}
-
 uint8_t pci_add_pcie_cap(struct pci_dev *d, uint8_t off, const struct pcie_cap_desc *c)
 {
 	/* root or downstream port: the upper end of its link */
@@ -39,10 +33,10 @@ uint8_t pci_add_pcie_cap(struct pci_dev *d, uint8_t off, const struct pcie_cap_d
 	pci_set32(d, at + PCIE_DEVCAP, PCIE_DEVCAP_MPSS_256 | PCIE_DEVCAP_RBER);
 	pci_set16(d, at + PCIE_DEVCTL,
 		  PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ_512);
-	or16(wm, PCIE_DEVCTL,
-	     PCIE_DEVCTL_ERR_REPORT | PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_PAYLOAD |
-		     PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ);
-	or16(w1c, PCIE_DEVSTA, PCIE_DEVSTA_ERR);
+	pci_mask_or16(wm, PCIE_DEVCTL,
+		      PCIE_DEVCTL_ERR_REPORT | PCIE_DEVCTL_RELAX_EN | PCIE_DEVCTL_PAYLOAD |
+			      PCIE_DEVCTL_NOSNOOP_EN | PCIE_DEVCTL_READRQ);
+	pci_mask_or16(w1c, PCIE_DEVSTA, PCIE_DEVSTA_ERR);
 
 	/* 7.5.3.6: no ASPM (ASPM Optionality Compliance set); the upper end of a link reports
 	 * Data Link Layer Link Active, so Linux polls it instead of sleeping a second. */
@@ -51,9 +45,9 @@ uint8_t pci_add_pcie_cap(struct pci_dev *d, uint8_t off, const struct pcie_cap_d
 			  (up ? PCIE_LNKCAP_DLLLARC : 0) |
 			  (uint32_t)c->port_number << PCIE_LNKCAP_PN_SHIFT);
 	/* 7.5.3.7: Link Disable and Retrain Link exist on the upper end only */
-	or16(wm, PCIE_LNKCTL,
-	     PCIE_LNKCTL_ASPMC | PCIE_LNKCTL_CCC | PCIE_LNKCTL_ES | PCIE_LNKCTL_HAWD |
-		     (up ? PCIE_LNKCTL_LD | PCIE_LNKCTL_RL : 0));
+	pci_mask_or16(wm, PCIE_LNKCTL,
+		      PCIE_LNKCTL_ASPMC | PCIE_LNKCTL_CCC | PCIE_LNKCTL_ES | PCIE_LNKCTL_HAWD |
+			      (up ? PCIE_LNKCTL_LD | PCIE_LNKCTL_RL : 0));
 	/* 7.5.3.8: trained at our width and speed (a port updates it as its link changes) */
 	pci_set16(d, at + PCIE_LNKSTA,
 		  (uint16_t)(PCIE_LNKSTA_SLC | c->width << PCIE_LNKSTA_NLW_SHIFT | c->speed));
@@ -61,11 +55,11 @@ uint8_t pci_add_pcie_cap(struct pci_dev *d, uint8_t off, const struct pcie_cap_d
 	/* 7.5.3.15-16: ARI Forwarding on the upper end of a link; nothing else optional */
 	if (up) {
 		pci_set32(d, at + PCIE_DEVCAP2, PCIE_DEVCAP2_ARI);
-		or16(wm, PCIE_DEVCTL2, PCIE_DEVCTL2_ARI);
+		pci_mask_or16(wm, PCIE_DEVCTL2, PCIE_DEVCTL2_ARI);
 	}
 	/* 7.5.3.18-19: every speed up to ours; Target Link Speed defaults to the highest */
 	pci_set32(d, at + PCIE_LNKCAP2, ((1u << c->speed) - 1) << PCIE_LNKCAP2_SLSV_SHIFT);
 	pci_set16(d, at + PCIE_LNKCTL2, c->speed);
-	or16(wm, PCIE_LNKCTL2, PCIE_LNKCTL2_TLS | PCIE_LNKCTL2_HASD);
+	pci_mask_or16(wm, PCIE_LNKCTL2, PCIE_LNKCTL2_TLS | PCIE_LNKCTL2_HASD);
 	return at;
 }

@@ -13,6 +13,19 @@
 
 #include "vmm/pci/pci.h"
 
+/* OR bits into a byte-addressed mask array (wmask, w1cmask) at off, little-endian. */
+static inline void pci_mask_or16(uint8_t *a, unsigned off, uint16_t v)
+{
+	a[off] |= (uint8_t)v;
+	a[off + 1] |= (uint8_t)(v >> 8);
+}
+
+static inline void pci_mask_or32(uint8_t *a, unsigned off, uint32_t v)
+{
+	pci_mask_or16(a, off, (uint16_t)v);
+	pci_mask_or16(a, off + 2, (uint16_t)(v >> 16));
+}
+
 /* PCI Express capability registers, offsets from the capability (PCIe 5.0 7.5.3) */
 #define PCIE_FLAGS		0x02 /* PCI Express Capabilities Register */
 #define PCIE_FLAGS_VERS		0x000f
