@@ -38,6 +38,17 @@ run_vmm() {
 	status=$?
 }
 
+# wait_line FILE PATTERN SECONDS: until FILE has a line matching PATTERN (grep -E): 0, or 1
+# when SECONDS pass first (a background vmm's console, polled every 0.1 s)
+wait_line() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 need_kvm() {
 	if [ -n "$KVM_REASON" ]; then
 		skipped "$1" "$KVM_REASON"

@@ -8,16 +8,6 @@
 # too; with "writeback" FUA/Flush add fdatasync (docs/config.md), which SIGKILL cannot test.
 # Power loss and host crashes are out of scope.
 
-# crash_wait_line FILE PATTERN SECONDS: waits until FILE has a line matching PATTERN.
-crash_wait_line() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # NVMe: guests/nvme-smoke with nvme-smoke.crash=1 writes LBA n with sequence n, FUA on every
 # third, a Flush after every fourth, and prints "nvme-crash: fua S" / "nvme-crash: flush A B"
 # once a write is durable per the NVM Command Set spec (3.2.6 FUA, 3.3.1 Flush). Each round:
@@ -49,7 +39,7 @@ namespaces = [ { backend = "file", path = "$TMP/crash.img", size = "64M", cache 
 TOML
 			"$VMM" run --config "$TMP/crash.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
 			crash_pid=$!
-			if ! crash_wait_line "$TMP/out" "^nvme-crash: start" 60; then
+			if ! wait_line "$TMP/out" "^nvme-crash: start" 60; then
 				kill -9 "$crash_pid" 2>/dev/null
 				wait "$crash_pid" 2>/dev/null
 				crash_fail="round $round: the guest did not start writing"

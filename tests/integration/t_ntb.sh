@@ -63,12 +63,7 @@ ntb_wait() {
 
 # ntb_wait_line SIDE PATTERN SECONDS: until the side's output has the line (0) or not (1)
 ntb_wait_line() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -Eq -- "$2" "$TMP/$1.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_line "$TMP/$1.out" "$2" "$3"
 }
 
 # ntb_side_ok TEST SIDE WANT_STATUS PATTERN...: reports the failure (and returns 1) if any
