@@ -63,3 +63,61 @@ TOML
 		fi
 	fi
 fi
+
+# PMR: nvme-smoke.pmr=write fills the 4 MiB PMR (BAR4, a file) with a seeded pattern, reads
+# PMRSTS (the persistence point the model offers, PMRCAP.PMRWBM bit 1: devices/nvme/pmr.c
+# persists on that read) and prints "pmr written"; vmm is SIGKILLed right after that line
+# (0-0.2 s later) and the file must hold the whole pattern. Three rounds, three seeds.
+# The records guests/nvme-smoke writes into a PMR (as pmr_pattern in t_nvme.sh, sourced later).
+crash_pmr_pattern() {
+	awk -v seed="$1" -v n="$2" \
+		'BEGIN { for (o = 0; o < n; o += 32) printf "PMR seed=%08x off=%08x.\n", seed, o }'
+}
+if need_kvm "crash_pmr_survives_sigkill_after_persist"; then
+	if [ ! -f "$GUESTS/nvme-smoke.elf" ]; then
+		skipped "crash_pmr_survives_sigkill_after_persist" "$GUESTS/nvme-smoke.elf is not built"
+	else
+		crash_fail=""
+		for round in 1 2 3; do
+			seed=$((0x7e570000 + RANDOM))
+			rm -f "$TMP/crash-pmr.img"
+			cat >"$TMP/crash.toml" <<TOML
+[machine]
+memory = "256M"
+kernel = "$GUESTS/nvme-smoke.elf"
+cmdline = "nvme-smoke.irq=polled nvme-smoke.pmr=write nvme-smoke.pmr_seed=$seed"
+
+[[root_port]]
+id = "rp0"
+
+[[nvme]]
+id = "nvme0"
+bus = "rp0"
+pmr = "$TMP/crash-pmr.img"
+pmr_size = "4M"
+TOML
+			"$VMM" run --config "$TMP/crash.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
+			crash_pid=$!
+			if ! crash_wait_line "$TMP/out" "pmr written \(4194304 bytes" 60; then
+				kill -9 "$crash_pid" 2>/dev/null
+				wait "$crash_pid" 2>/dev/null
+				crash_fail="round $round: no 'pmr written' line"
+				break
+			fi
+			sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.2 * rand() }')"
+			kill -9 "$crash_pid" 2>/dev/null
+			wait "$crash_pid" 2>/dev/null
+			crash_pmr_pattern "$seed" $((4 << 20)) >"$TMP/pmr.want"
+			if ! cmp -s "$TMP/pmr.want" "$TMP/crash-pmr.img"; then
+				crash_fail="round $round (seed $seed): $(cmp "$TMP/pmr.want" \
+					"$TMP/crash-pmr.img" 2>&1 | head -n 1)"
+				break
+			fi
+		done
+		if [ -n "$crash_fail" ]; then
+			bad "crash_pmr_survives_sigkill_after_persist" "$crash_fail"
+		else
+			ok "crash_pmr_survives_sigkill_after_persist"
+		fi
+	fi
+fi
