@@ -37,6 +37,9 @@ id = "nvme0"
 bus = "rp0"
 namespaces = [ { backend = "file", path = "$TMP/crash.img", size = "64M", cache = "none" } ]
 TOML
+			# emptied here, not only by the redirection in the child: wait_line may look
+			# before the child opens it, and must not find the previous round's line
+			: >"$TMP/out"
 			"$VMM" run --config "$TMP/crash.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
 			crash_pid=$!
 			if ! wait_line "$TMP/out" "^nvme-crash: start" 60; then
@@ -96,9 +99,12 @@ bus = "rp0"
 pmr = "$TMP/crash-pmr.img"
 pmr_size = "4M"
 TOML
+			# emptied here, not only by the redirection in the child: wait_line may look
+			# before the child opens it, and must not find the previous round's line
+			: >"$TMP/out"
 			"$VMM" run --config "$TMP/crash.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
 			crash_pid=$!
-			if ! crash_wait_line "$TMP/out" "pmr written \(4194304 bytes" 60; then
+			if ! wait_line "$TMP/out" "pmr written \(4194304 bytes" 60; then
 				kill -9 "$crash_pid" 2>/dev/null
 				wait "$crash_pid" 2>/dev/null
 				crash_fail="round $round: no 'pmr written' line"

@@ -17,8 +17,9 @@
 # guest userspace). VMM_TEST_KVM=host|rig|skip overrides the choice for every tier.
 # Environment: VMM_CACHE (default ~/.cache/vmm; the initramfs is cached in $VMM_CACHE/rig-KEY),
 # VMM_RIG_CPUS (default 1, at most 4), VMM_RIG_MEM (default 8G),
-# VMM_RIG_TIMEOUT (seconds for one batch, default 5400), VMM_RIG_RW (more writable folders,
-# space-separated), VMM_RIG_LOG (a copy of the rig's console).
+# VMM_RIG_TIMEOUT (seconds for one batch, default 5400), VMM_RIG_SILENCE (seconds the rig may
+# print nothing before it counts as hung and is stopped, default 900; 0: never),
+# VMM_RIG_RW (more writable folders, space-separated), VMM_RIG_LOG (a copy of the rig's console).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
@@ -178,7 +179,7 @@ build() {
 # run CMD...: one boot of L1 running CMD in the host's cwd, with the host's environment's
 # VMM_*, CI, FUZZ_*, locale, HOME, USER and PATH.
 run() {
-	local initrd v rigdir cpus mem t top rw d i n status
+	local initrd v rigdir cpus mem t top rw d i n status silence wd
 	[ $# -gt 0 ] || die "run: no command"
 	initrd=$(build) || exit 3
 	v=$(cat "$(dirname "$initrd")/kernel")
@@ -192,6 +193,7 @@ run() {
 	[ "$cpus" -gt 4 ] && cpus=4
 	mem=${VMM_RIG_MEM:-8G}
 	t=${VMM_RIG_TIMEOUT:-5400}
+	silence=${VMM_RIG_SILENCE:-900}
 
 	# Writable: the work tree the command runs in, the kernel/initramfs cache, the build
 	# folder if it is elsewhere, and VMM_RIG_RW. A folder inside another one is covered.
@@ -227,6 +229,31 @@ run() {
 	} >"$rigdir/batch.sh"
 
 	echo "rig: L1 = Debian $v under QEMU TCG (-cpu EPYC, $cpus CPUs, $mem); writable:$(cut -d' ' -f2 "$rigdir/mounts" | tr '\n' ' ' | sed 's/^/ /')" >&2
+	# The silence watchdog: every tier prints a line per test, so a console that stays
+	# quiet for $silence s is a hung L1 (seen once: QEMU at 100 % CPU, no output for 40
+	# minutes, after the host machine had been paused). It is stopped then, and says so,
+	# rather than holding CI until VMM_RIG_TIMEOUT.
+	: >"$rigdir/console"
+	wd=""
+	if [ "$silence" -gt 0 ]; then
+		(
+			last=-1 quiet=0
+			while sleep 10; do
+				n=$(stat -c %s "$rigdir/console" 2>/dev/null) || exit 0
+				if [ "$n" != "$last" ]; then
+					last=$n quiet=0
+				else
+					quiet=$((quiet + 10))
+				fi
+				if [ $quiet -ge "$silence" ]; then
+					echo "$quiet" >"$rigdir/silent"
+					pkill -KILL -f "path=$rigdir,mount_tag=rig,"
+					exit 0
+				fi
+			done
+		) &
+		wd=$!
+	fi
 	timeout --kill-after=10 "$t" qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC \
 		-smp "$cpus" -m "$mem" -nodefaults -display none -no-reboot -monitor none \
 		-serial stdio -kernel "/boot/vmlinuz-$v" -initrd "$initrd" \
@@ -234,10 +261,12 @@ run() {
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$rigdir,mount_tag=rig,security_model=none,multidevs=remap" \
 		"${args[@]}" </dev/null 2>&1 |
-		tr -d '\r' | grep -v "^qemu-system-x86_64: warning: TCG doesn't support requested feature" |
-		tee "${VMM_RIG_LOG:-/dev/null}"
+		sed -u -e 's/\r//g' -e "/^qemu-system-x86_64: warning: TCG doesn't support requested feature/d" |
+		tee "$rigdir/console" "${VMM_RIG_LOG:-/dev/null}"
 	status=${PIPESTATUS[0]}
+	[ -n "$wd" ] && kill "$wd" 2>/dev/null && wait "$wd" 2>/dev/null
 	if [ ! -f "$rigdir/rc" ]; then
+		[ -f "$rigdir/silent" ] && die "the rig printed nothing for $(cat "$rigdir/silent") s and was stopped (VMM_RIG_SILENCE): L1 hung; its last lines are above"
 		[ "$status" -eq 124 ] && die "the batch did not finish within $t s (VMM_RIG_TIMEOUT)"
 		die "the batch did not finish (qemu exit status $status)"
 	fi
