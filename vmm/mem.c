@@ -23,7 +23,7 @@ int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, si
 		return -EINVAL;
 	}
 	if (hugepages)
-		flags = MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB;
+		flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_HUGE_2MB;
 	mem->memfd = memfd_create("vmm-guest-ram", flags);
 	if (mem->memfd < 0) {
 		int e = errno;
@@ -35,6 +35,14 @@ int mem_init(struct guest_mem *mem, uint64_t size, bool hugepages, char *err, si
 		int e = errno;
 		snprintf(err, errlen, "cannot size guest RAM to %llu bytes: %s",
 			 (unsigned long long)size, strerror(e));
+		close(mem->memfd);
+		mem->memfd = -1;
+		return -e;
+	}
+	/* An NTB peer maps this memfd and trusts its size (devices/ntb/ntb.c ntb_set_peer). */
+	if (memfd_seal_shrink(mem->memfd) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot seal guest RAM against shrinking: %s", strerror(e));
 		close(mem->memfd);
 		mem->memfd = -1;
 		return -e;

@@ -127,3 +127,15 @@ int read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 	*len = done;
 	return 0;
 }
+
+int memfd_seal_shrink(int fd)
+{
+	return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ? -errno : 0;
+}
+
+bool memfd_shrink_sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 && (seals & F_SEAL_SHRINK);
+}

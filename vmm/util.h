@@ -79,4 +79,15 @@ uint64_t time_ns(void);
  */
 int read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 
+/*
+ * Memory shared with another process (guest RAM a peer maps, the NTB switch state) must not
+ * shrink under the mapper: touching a MAP_SHARED page past the end of its file raises SIGBUS
+ * (mmap(2)). memfd_seal_shrink() seals a memfd made with MFD_ALLOW_SEALING against shrinking
+ * (F_SEAL_SHRINK, memfd_create(2)); memfd_shrink_sealed() says whether an fd someone handed
+ * over carries that seal, so its size can be trusted for as long as it is mapped.
+ * Returns 0 or -errno; true or false.
+ */
+int memfd_seal_shrink(int fd);
+bool memfd_shrink_sealed(int fd);
+
 #endif

@@ -202,9 +202,17 @@ int ntb_link_handshake(struct ntb *ntb, int sock, bool listener, const struct nt
 		pram.nregions = (int)peer.nregions;
 		memcpy(pram.region, peer.region, sizeof(pram.region));
 		ret = ntb_set_peer(ntb, peer.port, &pram, pfds[1]);
+		if (ret == -EPERM)
+			pr_err("%s: the peer on port %u handed over RAM that it could still shrink "
+			       "(no F_SEAL_SHRINK); refused",
+			       ntb->name, peer.port);
 	}
 	if (!ret && !listener) {
 		ret = ntb_join(ntb, pfds[2]);
+		if (ret == -EPERM)
+			pr_err("%s: the peer's switch state could still shrink (no F_SEAL_SHRINK); "
+			       "refused",
+			       ntb->name);
 		if (ret)
 			ntb_peer_lost(ntb);
 	}

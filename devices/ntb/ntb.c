@@ -621,6 +621,10 @@ int ntb_set_peer(struct ntb *ntb, unsigned peer_port, const struct ntb_ram *ram,
 	 * (found by fuzz_ntb). Only what the file holds now may be offered. */
 	if (ram->size && (fstat(ram->memfd, &st) || (uint64_t)st.st_size < ram->size))
 		return -EINVAL;
+	/* ... and only if it stays that large: a peer that could truncate its memfd later
+	 * would turn our next access into SIGBUS (vmm/mem.c seals guest RAM against it). */
+	if (ram->size && !memfd_shrink_sealed(ram->memfd))
+		return -EPERM;
 	for (int i = 0; i < ram->nregions; i++) {
 		const struct ntb_ram_region *r = &ram->region[i];
 

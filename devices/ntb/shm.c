@@ -88,10 +88,10 @@ int ntb_shm_create(uint32_t nt_ports, const uint64_t mw_size[2], const uint8_t m
 	struct ntb_shm *shm;
 	int fd, ret;
 
-	fd = memfd_create("vmm-ntb-switch", MFD_CLOEXEC);
+	fd = memfd_create("vmm-ntb-switch", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, sizeof(*shm)) < 0)
+	if (ftruncate(fd, sizeof(*shm)) < 0 || memfd_seal_shrink(fd) < 0)
 		goto fail_errno;
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (shm == MAP_FAILED)
@@ -137,6 +137,9 @@ int ntb_shm_map(int fd, struct ntb_shm **out)
 		return -errno;
 	if ((uint64_t)st.st_size < sizeof(*shm))
 		return -EPROTO;
+	/* the peer that handed it over must not be able to shrink it under our mapping */
+	if (!memfd_shrink_sealed(fd))
+		return -EPERM;
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (shm == MAP_FAILED)
 		return -errno;

@@ -192,9 +192,10 @@ static void rig_init(struct rig *r, uint8_t how)
 		r->bar_size[i] = ntb_pci(r->ntb)->bars[i].size;
 	}
 	/* the peer: its guest RAM and its kick eventfd */
-	r->peer_memfd = memfd_create("fuzz-peer-ram", MFD_CLOEXEC);
+	r->peer_memfd = memfd_create("fuzz-peer-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	r->peer_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (r->peer_memfd < 0 || r->peer_kick < 0 || ftruncate(r->peer_memfd, PEER_RAM))
+	if (r->peer_memfd < 0 || r->peer_kick < 0 || ftruncate(r->peer_memfd, PEER_RAM) ||
+	    memfd_seal_shrink(r->peer_memfd))
 		fz_fail("peer fds: %s", strerror(errno));
 	r->peer_ram = mmap(NULL, PEER_RAM, PROT_READ | PROT_WRITE, MAP_SHARED, r->peer_memfd, 0);
 	if (r->peer_ram == MAP_FAILED)
@@ -299,7 +300,7 @@ static void handshake(struct rig *r, struct fz *in)
 			  .nregions = 2,
 			  .personality = r->cfg.personality,
 			  .region = {{0, PEER_RAM / 2, 0}, {GiB(4), PEER_RAM / 2, PEER_RAM / 2}}};
-	int sv[2], fds[4], nfds = listener ? 2 : 3, shm = -1, extra = -1;
+	int sv[2], fds[4], nfds = listener ? 2 : 3, shm = -1, extra = -1, unsealed = -1;
 	char cbuf[CMSG_SPACE(sizeof(fds))] = {0};
 	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -339,11 +340,31 @@ static void handshake(struct rig *r, struct fz *in)
 				scribble_shm(s, in);
 			munmap(s, sizeof(*s));
 		}
-		if (how & 64 && ftruncate(shm, fz_u16(in)))
-			fz_fail("ftruncate");
+		if (how & 64) { /* a copy the peer can still truncate, of any size */
+			int bad = memfd_create("fuzz-bad-switch", MFD_CLOEXEC);
+			struct ntb_shm *s;
+
+			if (bad < 0 || ftruncate(bad, sizeof(*s)) < 0)
+				fz_fail("bad switch state: %s", strerror(errno));
+			s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
+			if (s == MAP_FAILED || pwrite(bad, s, sizeof(*s), 0) != (ssize_t)sizeof(*s))
+				fz_fail("bad switch state copy");
+			munmap(s, sizeof(*s));
+			if (ftruncate(bad, fz_u16(in)))
+				fz_fail("ftruncate");
+			close(shm);
+			shm = bad;
+		}
+	}
+	if (nf & 0x20) { /* peer RAM it could truncate later: refused (EPERM) */
+		unsealed = memfd_create("fuzz-peer-ram-unsealed", MFD_CLOEXEC);
+		if (unsealed < 0 || ftruncate(unsealed, PEER_RAM))
+			fz_fail("unsealed RAM: %s", strerror(errno));
 	}
 	extra = eventfd(0, EFD_CLOEXEC);
 	fds[0] = nf & 0x40 ? r->peer_kick : r->peer_memfd; /* a RAM fd that is no memfd */
+	if (unsealed >= 0)
+		fds[0] = unsealed;
 	fds[1] = r->peer_kick;
 	fds[2] = shm >= 0 ? shm : extra;
 	fds[3] = extra;
@@ -374,6 +395,8 @@ static void handshake(struct rig *r, struct fz *in)
 	close(sv[1]); /* the function's own hello and its fds go with the socket */
 	if (shm >= 0)
 		close(shm);
+	if (unsealed >= 0)
+		close(unsealed);
 	close(extra);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "vmm/mem.h"
 #include "vmm/util.h"
@@ -193,4 +194,18 @@ Test(mem, layout_has_agrees_with_gpa_to_hva, .fini = fini)
 					     (unsigned long long)lens[l]);
 		mem_free(&mem);
 	}
+}
+
+/*
+ * An NTB peer maps this RAM (devices/ntb/ntb.c ntb_set_peer) and trusts its size: the memfd
+ * must refuse to shrink (a page past the end of a MAP_SHARED file is SIGBUS for the mapper),
+ * and may still grow (nothing maps past its end).
+ */
+Test(mem, guest_ram_memfd_cannot_shrink_under_a_peer, .fini = fini)
+{
+	cr_assert_eq(mem_init(&mem, MiB(4), false, err, sizeof(err)), 0, "%s", err);
+	cr_assert(memfd_shrink_sealed(mem.memfd));
+	cr_assert_eq(ftruncate(mem.memfd, MiB(2)), -1);
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(ftruncate(mem.memfd, MiB(8)), 0);
 }

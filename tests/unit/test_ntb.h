@@ -125,9 +125,10 @@ static inline void side_create(struct side *s, const struct ntb_config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->port = cfg->port;
-	s->memfd = memfd_create("t-ram", MFD_CLOEXEC);
+	s->memfd = memfd_create("t-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	cr_assert_geq(s->memfd, 0);
 	cr_assert_eq(ftruncate(s->memfd, T_RAM_SIZE), 0);
+	cr_assert_eq(memfd_seal_shrink(s->memfd), 0); /* as vmm/mem.c does */
 	s->ram = mmap(NULL, T_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
 	cr_assert(s->ram != MAP_FAILED);
 	s->nram = (struct ntb_ram){.memfd = s->memfd,
