@@ -1,0 +1,116 @@
+# The control socket (docs/control.md): vmm run --control PATH and vmm ctl.
+
+cat >"$TMP/ctl.toml" <<TOML
+[machine]
+kernel = "$GUESTS/hello.elf"
+cmdline = "hello.wait"
+
+[[root_port]]
+id = "rp0"
+
+[[nvme]]
+id = "nvme0"
+bus = "rp0"
+TOML
+
+# Path errors are usage errors, found before anything starts (no KVM needed).
+long=$TMP/$(printf 'x%.0s' {1..120}).sock
+run_vmm 10 run --config "$TMP/ctl.toml" --control "$long"
+expect "control_path_longer_than_sun_path_exits_2" 2 "--control .*longer than 107 bytes"
+
+: >"$TMP/ctl-file"
+run_vmm 10 run --config "$TMP/ctl.toml" --control "$TMP/ctl-file"
+expect "control_path_that_is_a_file_exits_2" 2 "ctl-file: exists and is not a socket"
+[ -f "$TMP/ctl-file" ] || bad "control_path_that_is_a_file_is_left_alone" "file removed"
+
+run_vmm 10 ctl "$TMP/nobody.sock" info
+expect "ctl_without_a_server_exits_2" 2 "vmm ctl: .*nobody.sock: No such file or directory"
+
+run_vmm 10 ctl "$TMP/nobody.sock"
+expect "ctl_without_a_request_exits_2" 2 "usage: vmm ctl PATH REQUEST"
+
+run_vmm 10 ctl "$TMP/nobody.sock" nvme_fail ctrl
+expect "ctl_bad_key_value_exits_2" 2 "'ctrl': expected key=value"
+
+# ctl ARGS...: `vmm ctl` on the running machine's socket; then expect (see run_vmm).
+ctl() { run_vmm 10 ctl "$TMP/ctl.sock" "$@"; }
+
+if need_kvm "control_socket_serves_a_running_machine"; then
+	"$VMM" run --config "$TMP/ctl.toml" --control "$TMP/ctl.sock" \
+		</dev/null >"$TMP/vm.out" 2>"$TMP/vm.err" &
+	pid=$!
+	if ! wait_line "$TMP/vm.out" "hello: waiting to be stopped" 30; then
+		bad "control_socket_serves_a_running_machine" "guest did not start"
+	else
+		[ -S "$TMP/ctl.sock" ] && ok "control_socket_exists_while_running" ||
+			bad "control_socket_exists_while_running" "no socket at $TMP/ctl.sock"
+		ctl info
+		expect "ctl_info_lists_the_nvme_controller" 0 '^\{"ok":true,"devices":\[' \
+			'\{"id":"rp0","kind":"root_port","bdf":"00:[0-9a-f]{2}\.0"' \
+			'"id":"nvme0","kind":"nvme","bdf":"[0-9a-f]{2}:00\.0","csts":' '"faults":0'
+		ctl '{"cmd":"nvme_fail","ctrl":"nvme0","bogus":1}'
+		expect "ctl_bad_request_gets_an_error_reply_and_exit_1" 1 \
+			'^\{"ok":false,"error":"unknown key \\"bogus\\""\}'
+		ctl '{"cmd":'
+		expect "ctl_malformed_json_gets_an_error_reply" 1 '"ok":false,"error":"bad JSON: '
+		ctl nvme_fail ctrl=nvme0 opcode=0x02 count=2 sct=2 sc=0x81
+		expect "ctl_nvme_fail_is_armed" 0 '^\{"ok":true\}'
+		ctl info
+		expect "ctl_info_shows_the_armed_injection" 0 '"armed":1'
+		ctl clear ctrl=nvme0
+		expect "ctl_clear" 0 '^\{"ok":true\}'
+		ctl link_down port=rp0
+		expect "ctl_link_down_is_not_built" 1 '"error":"link_down: not built"'
+		if command -v python3 >/dev/null; then
+			python3 - "$TMP/ctl.sock" >"$TMP/out" 2>"$TMP/err" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"{" + b" " * 10000 + b"\n" + b'{"cmd":"info"}\n' + b'{"cmd":"x\x00"}\n')
+buf = b""
+while buf.count(b"\n") < 3:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+sys.stdout.write(buf.decode())
+PY
+			status=$?
+			expect "overlong_line_gets_an_error_and_the_next_line_is_served" 0 \
+				'"error":"request line longer than 4096 bytes"' '"ok":true,"devices"' \
+				'"error":"bad JSON: at byte 9: NUL byte in string"'
+		else
+			skipped "overlong_line_gets_an_error_and_the_next_line_is_served" "no python3"
+		fi
+		if kill -0 "$pid" 2>/dev/null; then
+			ok "vmm_runs_on_after_bad_requests"
+		else
+			bad "vmm_runs_on_after_bad_requests" "vmm exited"
+		fi
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	status=$?
+	cp "$TMP/vm.out" "$TMP/out"
+	cp "$TMP/vm.err" "$TMP/err"
+	expect "control_socket_machine_stops_with_status_6" 6 "stopped by the user"
+	[ ! -e "$TMP/ctl.sock" ] && ok "control_socket_is_removed_at_exit" ||
+		bad "control_socket_is_removed_at_exit" "$TMP/ctl.sock is still there"
+fi
+
+if need_kvm "stale_control_socket_is_replaced"; then
+	"$VMM" run --config "$TMP/ctl.toml" --control "$TMP/stale.sock" \
+		</dev/null >"$TMP/vm.out" 2>"$TMP/vm.err" &
+	pid=$!
+	wait_line "$TMP/vm.out" "hello: waiting to be stopped" 30
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if [ ! -S "$TMP/stale.sock" ]; then
+		bad "stale_control_socket_is_replaced" "no socket left behind by SIGKILL"
+	else
+		sed 's/hello.wait//' "$TMP/ctl.toml" >"$TMP/ctl-nowait.toml"
+		run_vmm 60 run --config "$TMP/ctl-nowait.toml" --control "$TMP/stale.sock"
+		expect "stale_control_socket_is_replaced" 0 "hello: done poweroff"
+		[ ! -e "$TMP/stale.sock" ] || bad "stale_control_socket_removed" "still there"
+	fi
+fi
