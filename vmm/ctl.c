@@ -162,8 +162,8 @@ static bool do_info(const struct ctl_target *t, char *reply, size_t cap)
 			nvme_inject_stats(d->nvme, &st, q, sizeof(q) / sizeof(q[0]));
 			out_printf(&o, ",\"csts\":%u,\"commands\":%llu,\"faults\":%llu", st.csts,
 				   (unsigned long long)st.commands, (unsigned long long)st.fired);
-			out_printf(&o, ",\"armed\":%u,\"delayed\":%u,\"queues\":[", st.armed,
-				   st.delayed);
+			out_printf(&o, ",\"armed\":%u,\"delayed\":%u,\"dropped\":%u,\"queues\":[",
+				   st.armed, st.delayed, st.dropped);
 			for (unsigned k = 0; k < st.nsq; k++)
 				out_printf(&o, "%s{\"qid\":%u,\"cqid\":%u,\"depth\":%u}",
 					   k ? "," : "", q[k].qid, q[k].cqid, q[k].depth);

@@ -4,8 +4,10 @@
  *   - nvme_sq_run, after an SQ entry is fetched: while some rule is armed (one relaxed atomic
  *     load otherwise), the first armed rule matching the command's opcode, NSID and SQ ID
  *     counts down; fail completes the command at once with its status, unexecuted;
- *   - nvme_req_complete, for a command marked at fetch: drop releases the request without
- *     posting (the host's timeout handling takes over), delay parks it on c->inj.delayed.
+ *   - nvme_req_complete, for a command marked at fetch: drop parks the request on
+ *     c->inj.dropped without posting (the host's timeout handling takes over: an Abort of
+ *     it completes it with Command Abort Requested, a reset forgets it), delay parks it on
+ *     c->inj.delayed.
  * Delayed completions are posted by nvme_irq_flush once due. With an I/O thread the
  * controller's timer (nvme_ring_timer, the one interrupt coalescing uses) wakes it for the
  * earliest; it never blocks: other queues go on meanwhile. Without an I/O thread they are
@@ -132,10 +134,13 @@ bool nvme_inject_complete(struct nvme_ctrl *c, struct nvme_req *r)
 {
 	switch (r->inject) {
 	case NVME_INJECT_DROP:
-		/* The command ran; its CQE is never posted (NVMe 1.4 4.6: the host learns of a
-		 * completion only from the CQ), so the host times out and may Abort (5.1; we
-		 * report "not aborted") or reset the controller. */
-		nvme_req_release(r);
+		/* The command ran; its CQE is not posted (NVMe 1.4 4.6: the host learns of a
+		 * completion only from the CQ), so the host times out and Aborts it (5.1,
+		 * nvme_inject_abort) or resets the controller. It keeps its SQ slot meanwhile,
+		 * as a command stuck in a real controller does. */
+		r->next = c->inj.dropped;
+		c->inj.dropped = r;
+		c->inj.ndropped++;
 		return true;
 	case NVME_INJECT_DELAY:
 		r->next = c->inj.delayed;
@@ -172,16 +177,51 @@ void nvme_inject_post_due(struct nvme_ctrl *c)
 		nvme_ring_timer(c->ring, next);
 }
 
-void nvme_inject_sq_deleted(struct nvme_ctrl *c, struct nvme_sq *sq)
+static void forget(struct nvme_req **list, unsigned *n, struct nvme_sq *sq)
 {
-	for (struct nvme_req **pp = &c->inj.delayed; *pp;) {
+	for (struct nvme_req **pp = list; *pp;) {
 		if ((*pp)->sq == sq) {
 			*pp = (*pp)->next;
-			c->inj.ndelayed--;
+			(*n)--;
 		} else {
 			pp = &(*pp)->next;
 		}
 	}
+}
+
+void nvme_inject_sq_deleted(struct nvme_ctrl *c, struct nvme_sq *sq)
+{
+	forget(&c->inj.delayed, &c->inj.ndelayed, sq);
+	forget(&c->inj.dropped, &c->inj.ndropped, sq);
+}
+
+static struct nvme_req *take(struct nvme_req **list, unsigned *n, uint16_t sqid, uint16_t cid)
+{
+	for (struct nvme_req **pp = list; *pp; pp = &(*pp)->next) {
+		struct nvme_req *r = *pp;
+
+		if (r->sq->qid == sqid && r->cmd.cid == cid) {
+			*pp = r->next;
+			(*n)--;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+bool nvme_inject_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid)
+{
+	struct nvme_req *r = take(&c->inj.dropped, &c->inj.ndropped, sqid, cid);
+
+	if (!r)
+		r = take(&c->inj.delayed, &c->inj.ndelayed, sqid, cid);
+	if (!r)
+		return false;
+	/* NVMe 1.4 5.1: the aborted command completes with Command Abort Requested. */
+	r->inject = 0;
+	r->status = NVME_SC_ABORT_REQ;
+	nvme_req_complete(r);
+	return true;
 }
 
 void nvme_inject_stats(struct nvme_ctrl *c, struct nvme_inject_stats *st,
@@ -191,6 +231,7 @@ void nvme_inject_stats(struct nvme_ctrl *c, struct nvme_inject_stats *st,
 	pthread_mutex_lock(&c->lock);
 	st->commands = c->inj.commands;
 	st->delayed = c->inj.ndelayed;
+	st->dropped = c->inj.ndropped;
 	st->csts = c->csts;
 	for (unsigned i = 0; i <= c->max_queues; i++) {
 		struct nvme_sq *sq = c->sq[i];

@@ -6,7 +6,9 @@
  *
  *   fail:  the next `count` matching commands are not executed; they complete with `status`.
  *   delay: the next `count` matching commands execute; their CQE is posted `delay_ms` later.
- *   drop:  the next `count` matching commands execute; their CQE is never posted.
+ *   drop:  the next `count` matching commands execute; their CQE is not posted. An Abort
+ *          (admin 08h) naming one completes it with Command Abort Requested; a reset
+ *          forgets it.
  * Plus CSTS.CFS on demand (cleared by a controller reset, CC.EN 1 -> 0).
  */
 #ifndef DEVICES_NVME_INJECT_H
@@ -50,6 +52,7 @@ struct nvme_inject_stats {
 	uint64_t fired;	   /* injections that took effect */
 	unsigned armed;	   /* rules armed now */
 	unsigned delayed;  /* completions waiting to be posted */
+	unsigned dropped;  /* commands whose completion is held back (until Abort or reset) */
 	uint32_t csts;
 	unsigned nsq; /* SQs in q[] (at most max) */
 };

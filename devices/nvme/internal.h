@@ -148,6 +148,8 @@ struct nvme_inject_state {
 	uint64_t fired;
 	struct nvme_req *delayed; /* completions waiting for inject_due */
 	unsigned ndelayed;
+	struct nvme_req *dropped; /* executed, never posted: until Abort or a reset */
+	unsigned ndropped;
 	uint64_t commands;
 };
 
@@ -224,8 +226,11 @@ int nvme_inject_fetch(struct nvme_ctrl *c, struct nvme_req *r);
 bool nvme_inject_complete(struct nvme_ctrl *c, struct nvme_req *r);
 /* Post the delayed completions that are due (from nvme_irq_flush). */
 void nvme_inject_post_due(struct nvme_ctrl *c);
-/* Forget the delayed completions of an SQ being deleted. */
+/* Forget the delayed and dropped commands of an SQ being deleted. */
 void nvme_inject_sq_deleted(struct nvme_ctrl *c, struct nvme_sq *sq);
+/* Abort (5.1) of command cid on sqid: true when it was a dropped or delayed one, now
+ * completed with Command Abort Requested. */
+bool nvme_inject_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid);
 
 /* queue.c */
 void nvme_req_release(struct nvme_req *r);

@@ -148,8 +148,27 @@ Test(ctl_nvme, dropped_command_runs_but_posts_no_cqe)
 	cr_assert_eq(((uint8_t *)tn_ptr(&t, rb))[100], 0x77);
 	/* The queue goes on; the next CQE is the flush's. */
 	cr_assert_eq(tn_cmd(&t, 1, &flush, NULL), 0);
-	/* Abort of the dropped command: best effort (NVMe 1.4 5.1), DW0 bit 0 = not aborted. */
+	/* Abort of the dropped command (NVMe 1.4 5.1): DW0 bit 0 = 0, aborted; the command
+	 * completes with Command Abort Requested. */
 	abort_cmd.cdw10 = 1u | (uint32_t)cid << 16;
+	cr_assert_eq(tn_cmd(&t, 0, &abort_cmd, &e), 0);
+	cr_assert_eq(e.dw0 & 1, 0, "not aborted");
+	cr_assert(tn_poll(&t, 1, &e), "the aborted command did not complete");
+	cr_assert_eq(e.cid, cid);
+	cr_assert_eq(tn_status(&e), NVME_SC_ABORT_REQ);
+	/* Again: nothing left to abort. */
+	cr_assert_eq(tn_cmd(&t, 0, &abort_cmd, &e), 0);
+	cr_assert_eq(e.dw0 & 1, 1);
+	tn_destroy(&t);
+}
+
+Test(ctl_nvme, abort_of_an_unknown_command_is_not_aborted)
+{
+	struct tnvme t;
+	struct nvme_sqe abort_cmd = {.opcode = NVME_ADM_ABORT, .cdw10 = 1u | 77u << 16};
+	struct nvme_cqe e;
+
+	tn_start(&t);
 	cr_assert_eq(tn_cmd(&t, 0, &abort_cmd, &e), 0);
 	cr_assert_eq(e.dw0 & 1, 1);
 	tn_destroy(&t);
@@ -232,7 +251,7 @@ Test(ctl_nvme, delay_posts_later_without_an_io_thread)
 	tn_destroy(&t);
 }
 
-Test(ctl_nvme, a_reset_forgets_delayed_completions)
+Test(ctl_nvme, a_reset_forgets_delayed_and_dropped_commands)
 {
 	struct tnvme t;
 	struct nvme_sqe flush = {.opcode = NVME_CMD_FLUSH, .nsid = 1};
@@ -240,15 +259,33 @@ Test(ctl_nvme, a_reset_forgets_delayed_completions)
 
 	tn_start(&t);
 	arm(&t, NVME_INJECT_DELAY, NVME_INJECT_ANY, NVME_INJECT_ANY, 1, 4, 0, 10000);
-	for (int i = 0; i < 4; i++)
+	arm(&t, NVME_INJECT_DROP, NVME_INJECT_ANY, NVME_INJECT_ANY, 1, 3, 0, 0);
+	for (int i = 0; i < 7; i++)
 		tn_put(&t, 1, &flush);
 	tn_ring_sq(&t, 1);
 	stats(&t, &st);
 	cr_assert_eq(st.delayed, 4);
+	cr_assert_eq(st.dropped, 3);
+	cr_assert_eq(st.fired, 7);
 	tn_wr32(&t, NVME_REG_CC, tn_rd32(&t, NVME_REG_CC) & ~NVME_CC_EN);
 	stats(&t, &st);
 	cr_assert_eq(st.delayed, 0);
+	cr_assert_eq(st.dropped, 0);
 	tn_destroy(&t); /* ASan: nothing dangles */
+}
+
+Test(ctl_nvme, destroy_with_commands_held_back_frees_everything)
+{
+	struct tnvme t;
+	struct nvme_sqe flush = {.opcode = NVME_CMD_FLUSH, .nsid = 1};
+
+	tn_start(&t);
+	arm(&t, NVME_INJECT_DELAY, NVME_INJECT_ANY, NVME_INJECT_ANY, 1, 1, 0, 10000);
+	arm(&t, NVME_INJECT_DROP, NVME_INJECT_ANY, NVME_INJECT_ANY, 1, 1, 0, 0);
+	tn_put(&t, 1, &flush);
+	tn_put(&t, 1, &flush);
+	tn_ring_sq(&t, 1);
+	tn_destroy(&t);
 }
 
 Test(ctl_nvme, through_the_control_request)
