@@ -57,8 +57,22 @@ if need_kvm "control_socket_serves_a_running_machine"; then
 		expect "ctl_nvme_fail_is_armed" 0 '^\{"ok":true\}'
 		ctl info
 		expect "ctl_info_shows_the_armed_injection" 0 '"armed":1'
+		ctl nvme_delay ctrl=nvme0 qid=1 ms=100
+		expect "ctl_nvme_delay_is_armed" 0 '^\{"ok":true\}'
+		ctl nvme_drop ctrl=nvme0 opcode=0x0c qid=0
+		expect "ctl_nvme_drop_is_armed" 0 '^\{"ok":true\}'
+		ctl nvme_delay ctrl=nvme0 ms=0
+		expect "ctl_nvme_delay_of_0_ms_is_refused" 1 '"error":"\\"ms\\" out of range 1..60000"'
+		ctl info
+		expect "ctl_info_counts_three_armed_injections" 0 '"armed":3'
 		ctl clear ctrl=nvme0
 		expect "ctl_clear" 0 '^\{"ok":true\}'
+		ctl info
+		expect "ctl_clear_disarms_everything" 0 '"csts":0,.*"armed":0'
+		ctl nvme_cfs ctrl=nvme0
+		expect "ctl_nvme_cfs" 0 '^\{"ok":true\}'
+		ctl info
+		expect "ctl_nvme_cfs_shows_in_csts" 0 '"id":"nvme0",[^}]*"csts":2,'
 		ctl link_down port=rp0
 		expect "ctl_link_down_is_not_built" 1 '"error":"link_down: not built"'
 		if command -v python3 >/dev/null; then
