@@ -128,3 +128,74 @@ if need_kvm "stale_control_socket_is_replaced"; then
 		[ ! -e "$TMP/stale.sock" ] || bad "stale_control_socket_removed" "still there"
 	fi
 fi
+
+# Injections as the guest's driver sees them: guests/nvme-smoke's polled benchmark (reads
+# at queue depth 1 for 30 s) fails on an error status and on a completion that never comes.
+cat >"$TMP/ctl-bench.toml" <<TOML
+[machine]
+kernel = "$GUESTS/nvme-smoke.elf"
+cmdline = "nvmebench.seconds=30 nvmebench.qd=1 nvmebench.rw=randread"
+
+[[root_port]]
+id = "rp0"
+
+[[nvme]]
+id = "nvme0"
+bus = "rp0"
+TOML
+
+# bench_start: boot it in the background with the socket at $TMP/ctl.sock; 0 once it reads.
+bench_start() {
+	: >"$TMP/vm.out"
+	"$VMM" run --config "$TMP/ctl-bench.toml" --control "$TMP/ctl.sock" \
+		</dev/null >"$TMP/vm.out" 2>"$TMP/vm.err" &
+	pid=$!
+	wait_line "$TMP/vm.out" "nvme-bench: ctrl" 30
+}
+
+# bench_end: wait for it; its output becomes the last run's for expect.
+bench_end() {
+	wait "$pid"
+	status=$?
+	cp "$TMP/vm.out" "$TMP/out"
+	cp "$TMP/vm.err" "$TMP/err"
+}
+
+if need_kvm "nvme_fail_reaches_the_guest_driver"; then
+	if ! bench_start; then
+		kill -TERM "$pid" 2>/dev/null
+		bench_end
+		bad "nvme_fail_reaches_the_guest_driver" "the benchmark did not start"
+	else
+		ctl nvme_fail ctrl=nvme0 qid=1 opcode=0x02 sct=2 sc=0x81
+		timeout 30 tail --pid="$pid" -f /dev/null
+		kill -TERM "$pid" 2>/dev/null
+		bench_end
+		# SCT 2 Media and Data Integrity Errors, SC 81h Unrecovered Read Error
+		expect "nvme_fail_reaches_the_guest_driver" 3 \
+			"nvme-smoke: FAIL bench: completion cid [0-9]+ status 0x281"
+	fi
+fi
+
+if need_kvm "nvme_delay_then_drop_reach_the_guest_driver"; then
+	if ! bench_start; then
+		kill -TERM "$pid" 2>/dev/null
+		bench_end
+		bad "nvme_delay_then_drop_reach_the_guest_driver" "the benchmark did not start"
+	else
+		ctl nvme_delay ctrl=nvme0 qid=1 ms=200 count=3
+		sleep 2
+		ctl info
+		expect "nvme_delay_completes_later_and_the_guest_goes_on" 0 \
+			'"faults":3,"armed":0,"delayed":0,"dropped":0'
+		ctl nvme_drop ctrl=nvme0 qid=1 count=1
+		sleep 1
+		ctl info
+		expect "nvme_drop_holds_the_command_back" 0 '"faults":4,"armed":0,"delayed":0,"dropped":1'
+		timeout 30 tail --pid="$pid" -f /dev/null
+		kill -TERM "$pid" 2>/dev/null
+		bench_end
+		expect "nvme_drop_makes_the_guest_driver_time_out" 3 \
+			"nvme-smoke: FAIL bench: no completion for 10000 ms"
+	fi
+fi
