@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control socket itself (ctl.h): a Unix stream socket, one thread that serves one
- * client at a time (a request is answered before the next is read), and the `vmm ctl`
- * client. A line longer than JSON_MAX_TEXT gets an error reply and is skipped up to its
- * newline; a client that stops reading has its reply dropped (MSG_NOSIGNAL, no SIGPIPE).
+ * The control socket itself (ctl.h): a Unix stream socket and one thread serving up to
+ * CTL_MAX_CLIENTS clients at once (poll; more wait in the listen backlog), and the `vmm ctl`
+ * client. Each client's requests are answered in order, one reply per line. A line longer
+ * than JSON_MAX_TEXT gets an error reply and is skipped up to its newline. Replies are sent
+ * without blocking: a client whose socket buffer is full (it does not read its replies) is
+ * disconnected, so no client can stall the thread or the others.
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,13 +24,22 @@
 #include "vmm/ctl_json.h"
 #include "vmm/util.h"
 
+#define CTL_MAX_CLIENTS 8
+
+struct ctl_client {
+	int fd; /* -1: free */
+	size_t have;
+	bool skipping;		      /* inside a line that was too long */
+	char line[JSON_MAX_TEXT + 2]; /* a line of JSON_MAX_TEXT bytes and its newline */
+};
+
 struct ctl_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd, stop_fd;
 	const struct ctl_target *t;
 	pthread_t thread;
 	bool running;
-	char line[JSON_MAX_TEXT + 2]; /* a line of JSON_MAX_TEXT bytes and its newline */
+	struct ctl_client client[CTL_MAX_CLIENTS];
 	char reply[CTL_REPLY_MAX];
 };
 
@@ -85,6 +96,8 @@ int ctl_server_open(const char *path, struct ctl_server **out, char *err, size_t
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->stop_fd = -1;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		s->client[i].fd = -1;
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(s->fd, 4)) {
 		ret = -errno;
@@ -107,10 +120,11 @@ int ctl_server_open(const char *path, struct ctl_server **out, char *err, size_t
 	return 0;
 }
 
-static bool send_all(int fd, const char *buf, size_t len)
+/* flags: MSG_DONTWAIT for the server's replies (all or nothing), 0 for the client. */
+static bool send_all(int fd, const char *buf, size_t len, int flags)
 {
 	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | flags);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -129,55 +143,63 @@ static bool answer(struct ctl_server *s, int fd, const char *line, size_t len)
 	ctl_handle(s->t, line, len, s->reply, sizeof(s->reply) - 1);
 	n = strlen(s->reply);
 	s->reply[n++] = '\n';
-	return send_all(fd, s->reply, n);
+	return send_all(fd, s->reply, n, MSG_DONTWAIT);
 }
 
-/* Serve one client until it hangs up or the server stops. */
-static void serve(struct ctl_server *s, int fd)
+/* What the client sent: answer every complete line. false: drop the client. */
+static bool client_read(struct ctl_server *s, struct ctl_client *c)
 {
-	size_t have = 0;
-	bool skipping = false; /* inside a line that was too long */
+	ssize_t n = recv(c->fd, c->line + c->have, sizeof(c->line) - 1 - c->have, MSG_DONTWAIT);
+	char *nl;
 
-	for (;;) {
-		struct pollfd p[2] = {{fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
-		ssize_t n;
-		char *nl;
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	c->have += (size_t)n;
+	while ((nl = memchr(c->line, '\n', c->have))) {
+		size_t len = (size_t)(nl - c->line), rest = c->have - len - 1;
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		if (p[1].revents)
-			return;
-		n = recv(fd, s->line + have, sizeof(s->line) - 1 - have, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		have += (size_t)n;
-		while ((nl = memchr(s->line, '\n', have))) {
-			size_t len = (size_t)(nl - s->line), rest = have - len - 1;
-
-			if (!skipping && !answer(s, fd, s->line, len))
-				return;
-			skipping = false;
-			memmove(s->line, nl + 1, rest);
-			have = rest;
-		}
-		if (have == sizeof(s->line) - 1) {
-			if (!skipping) {
-				static const char too_long[] =
-					"{\"ok\":false,\"error\":\"request line longer than 4096 "
-					"bytes\"}\n";
-
-				if (!send_all(fd, too_long, sizeof(too_long) - 1))
-					return;
-			}
-			skipping = true;
-			have = 0;
-		}
+		if (!c->skipping && !answer(s, c->fd, c->line, len))
+			return false;
+		c->skipping = false;
+		memmove(c->line, nl + 1, rest);
+		c->have = rest;
 	}
+	if (c->have == sizeof(c->line) - 1) {
+		if (!c->skipping) {
+			static const char too_long[] = "{\"ok\":false,\"error\":\"request line "
+						       "longer than 4096 bytes\"}\n";
+
+			if (!send_all(c->fd, too_long, sizeof(too_long) - 1, MSG_DONTWAIT))
+				return false;
+		}
+		c->skipping = true;
+		c->have = 0;
+	}
+	return true;
+}
+
+static void client_close(struct ctl_client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->have = 0;
+	c->skipping = false;
+}
+
+static void accept_client(struct ctl_server *s)
+{
+	int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (s->client[i].fd < 0) {
+			s->client[i].fd = fd;
+			return;
+		}
+	close(fd); /* not reached: the listening socket is polled only with a free slot */
 }
 
 static void *server_main(void *arg)
@@ -185,22 +207,42 @@ static void *server_main(void *arg)
 	struct ctl_server *s = arg;
 
 	for (;;) {
-		struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
-		int fd;
+		struct pollfd p[2 + CTL_MAX_CLIENTS];
+		int who[2 + CTL_MAX_CLIENTS], np = 0;
+		bool free_slot = false;
 
-		if (poll(p, 2, -1) < 0) {
+		p[np++] = (struct pollfd){s->stop_fd, POLLIN, 0};
+		for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+			if (s->client[i].fd < 0) {
+				free_slot = true;
+				continue;
+			}
+			who[np] = i;
+			p[np++] = (struct pollfd){s->client[i].fd, POLLIN, 0};
+		}
+		if (free_slot) {
+			who[np] = -1;
+			p[np++] = (struct pollfd){s->fd, POLLIN, 0};
+		}
+		if (poll(p, (nfds_t)np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (p[1].revents)
+		if (p[0].revents)
 			break;
-		fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		serve(s, fd);
-		close(fd);
+		for (int k = 1; k < np; k++) {
+			if (!p[k].revents)
+				continue;
+			if (who[k] < 0)
+				accept_client(s);
+			else if (!client_read(s, &s->client[who[k]]))
+				client_close(&s->client[who[k]]);
+		}
 	}
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (s->client[i].fd >= 0)
+			client_close(&s->client[i]);
 	return NULL;
 }
 
@@ -353,7 +395,7 @@ int ctl_client_main(int argc, char **argv)
 			close(fd);
 		return VMM_EXIT_USAGE;
 	}
-	if (!send_all(fd, req, strlen(req))) {
+	if (!send_all(fd, req, strlen(req), 0)) {
 		fprintf(stderr, "vmm ctl: %s: %s\n", argv[1], strerror(errno));
 		close(fd);
 		return VMM_EXIT_USAGE;

@@ -78,7 +78,19 @@ if need_kvm "control_socket_serves_a_running_machine"; then
 		if command -v python3 >/dev/null; then
 			python3 - "$TMP/ctl.sock" >"$TMP/out" 2>"$TMP/err" <<'PY'
 import socket, sys
+# A client that connects and sends nothing, and one that sends requests but never reads
+# the replies: neither may keep the others from being served.
+idle = socket.socket(socket.AF_UNIX)
+idle.connect(sys.argv[1])
+hog = socket.socket(socket.AF_UNIX)
+hog.connect(sys.argv[1])
+hog.settimeout(10)
+try:
+    hog.sendall(b'{"cmd":"info"}\n' * 20000)
+except OSError:
+    pass
 s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
 s.connect(sys.argv[1])
 s.sendall(b"{" + b" " * 10000 + b"\n" + b'{"cmd":"info"}\n' + b'{"cmd":"x\x00"}\n')
 buf = b""
