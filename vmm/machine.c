@@ -7,11 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/nvme/nvme_pci.h"
 #include "firmware/acpi.h"
 #include "firmware/fdt.h"
 #include "firmware/seabios.h"
 #include "vmm/boot/boot.h"
 #include "vmm/console.h"
+#include "vmm/ctl.h"
 #include "vmm/dev/cmos.h"
 #include "vmm/dev/debugport.h"
 #include "vmm/dev/fw_cfg.h"
@@ -56,6 +58,10 @@ struct machine {
 	size_t bios_size;
 	struct fw_cfg *fw_cfg;
 	struct seabios_debugcon debugcon;
+	/* --control (vmm/ctl.h) */
+	struct ctl_server *ctl;
+	struct ctl_dev *ctl_devs;
+	struct ctl_target ctl_target;
 };
 
 static void com1_tx(void *opaque, uint8_t byte)
@@ -465,6 +471,63 @@ static int add_devices(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
+static const char *kind_name(enum dev_kind k)
+{
+	switch (k) {
+	case DEV_ROOT_PORT:
+		return "root_port";
+	case DEV_SWITCH:
+		return "switch";
+	case DEV_TESTDEV:
+		return "testdev";
+	case DEV_NVME:
+		return "nvme";
+	case DEV_NTB:
+		return "ntb";
+	case DEV_PLX_DMA:
+		return "plx_dma";
+	}
+	return "?";
+}
+
+/* The control socket serves the devices of the built topology. */
+static int start_control(struct machine *m, char *err, size_t errlen)
+{
+	int n = m->topo.ndev < m->cfg->ndevices ? m->topo.ndev : m->cfg->ndevices, ret;
+
+	if (!m->ctl)
+		return 0;
+	m->ctl_devs = calloc((size_t)n + 1, sizeof(*m->ctl_devs));
+	if (!m->ctl_devs) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct dev_config *d = &m->cfg->devices[i];
+		struct topo_node *node = &m->topo.nodes[i];
+
+		m->ctl_devs[i] = (struct ctl_dev){
+			.id = d->id ? d->id : "",
+			.kind = kind_name(d->kind),
+			.pci = node->dev,
+			.nvme = d->kind == DEV_NVME && node->obj
+					? ((struct nvme_pci *)node->obj)->ctrl
+					: NULL,
+		};
+	}
+	m->ctl_target = (struct ctl_target){m->ctl_devs, n};
+	ret = ctl_server_start(m->ctl, &m->ctl_target);
+	if (ret)
+		snprintf(err, errlen, "control socket thread: %s", strerror(-ret));
+	return ret;
+}
+
+static void stop_control(struct machine *m)
+{
+	ctl_server_close(m->ctl);
+	m->ctl = NULL;
+}
+
 static const char *stop_reason_text(enum vm_stop_reason r)
 {
 	switch (r) {
@@ -489,6 +552,11 @@ static const char *stop_reason_text(enum vm_stop_reason r)
 
 int machine_run(const struct machine_config *cfg)
 {
+	return machine_run_ctl(cfg, NULL);
+}
+
+int machine_run_ctl(const struct machine_config *cfg, struct ctl_server *ctl)
+{
 	struct machine *m = calloc(1, sizeof(*m));
 	char err[512] = "";
 	int status = VMM_EXIT_FAILURE, ret;
@@ -496,6 +564,7 @@ int machine_run(const struct machine_config *cfg)
 	if (!m)
 		die("out of memory");
 	m->cfg = cfg;
+	m->ctl = ctl;
 	m->mem.memfd = -1;
 	m->vm.fd = m->vm.kvm_fd = -1;
 
@@ -526,6 +595,9 @@ int machine_run(const struct machine_config *cfg)
 	ret = load_images(m, err, sizeof(err));
 	if (ret)
 		goto fail;
+	ret = start_control(m, err, sizeof(err));
+	if (ret)
+		goto fail;
 
 	m->vm.affinity = cfg->vcpu_affinity;
 	m->vm.naffinity = cfg->nvcpu_affinity;
@@ -538,6 +610,7 @@ int machine_run(const struct machine_config *cfg)
 	pr_debug("machine started: %d vCPU(s), %llu MiB", cfg->cpus,
 		 (unsigned long long)(cfg->memory >> 20));
 	status = vm_wait(&m->vm);
+	stop_control(m); /* before the devices it reaches go */
 	console_close(m->console);
 	m->console = NULL;
 	if (m->vm.vcpus_stuck) {
@@ -565,6 +638,8 @@ fail:
 	pr_err("%s", err[0] ? err : strerror(-ret));
 	status = m->config_error ? VMM_EXIT_USAGE : VMM_EXIT_FAILURE;
 out:
+	stop_control(m);
+	free(m->ctl_devs);
 	console_close(m->console);
 	if (m->have_topo)
 		topology_destroy(&m->topo);

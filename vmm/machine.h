@@ -13,4 +13,9 @@
  */
 int machine_run(const struct machine_config *cfg);
 
+/* The same, serving the control socket `ctl` (vmm/ctl.h; NULL: none) while the machine
+ * runs. Takes ctl over: it is closed, and its path removed, whatever happens. */
+struct ctl_server;
+int machine_run_ctl(const struct machine_config *cfg, struct ctl_server *ctl);
+
 #endif

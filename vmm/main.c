@@ -18,6 +18,7 @@
 
 #include "firmware/fdt.h"
 #include "vmm/config/config.h"
+#include "vmm/ctl.h"
 #include "vmm/machine.h"
 #include "vmm/mem.h"
 #include "vmm/pair.h"
@@ -34,6 +35,7 @@ static const char usage_main[] =
 	"  check    validate a configuration file without running it\n"
 	"  inspect  print a machine's PCIe tree (like lspci -tv); --dtb FILE writes its DTB\n"
 	"  pair     run the two machines of an NTB pair (--config pair.toml), consoles prefixed\n"
+	"  ctl      send a request to a running vmm's control socket (`vmm ctl --help`)\n"
 	"  help     show this text, or `vmm help run`\n"
 	"\n"
 	"options:\n"
@@ -57,6 +59,7 @@ static const char usage_run[] =
 	"  -k, --kernel FILE    override [machine] kernel\n"
 	"      --initrd FILE    override [machine] initrd\n"
 	"  -a, --cmdline TEXT   override [machine] cmdline\n"
+	"      --control PATH   serve the control socket at PATH (docs/control.md)\n"
 	"  -q, --quiet          print only errors (and the guest's console)\n"
 	"  -v, --verbose        print debug messages\n"
 	"  -h, --help           show this text\n";
@@ -131,12 +134,19 @@ static int replace_path(char **field, const char *value, const char *what)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"kernel", required_argument, NULL, 'k'},
-		{"initrd", required_argument, NULL, 'i'}, {"cmdline", required_argument, NULL, 'a'},
-		{"quiet", no_argument, NULL, 'q'},	  {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'},
+		{"cmdline", required_argument, NULL, 'a'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"control", required_argument, NULL, 'C'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	const char *control = NULL;
+	struct ctl_server *ctl = NULL;
 	struct machine_config cfg;
 	int c, ret;
 
@@ -153,6 +163,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'a':
 			cmdline = optarg;
+			break;
+		case 'C':
+			control = optarg;
 			break;
 		case 'q':
 			log_threshold = LOG_ERROR;
@@ -193,8 +206,17 @@ static int cmd_run(int argc, char **argv)
 	if (cmdline)
 		cfg.cmdline_at = (struct config_at){0, 0};
 	ret = check_boot(&cfg);
+	if (!ret && control) {
+		char err[256];
+
+		/* Before anything starts: a path we cannot serve is a usage error. */
+		if (ctl_server_open(control, &ctl, err, sizeof(err))) {
+			fprintf(stderr, "vmm run: %s\n", err);
+			ret = VMM_EXIT_USAGE;
+		}
+	}
 	if (!ret)
-		ret = machine_run(&cfg);
+		ret = machine_run_ctl(&cfg, ctl);
 	config_free(&cfg);
 	return ret;
 }
@@ -451,6 +473,8 @@ int main(int argc, char **argv)
 	argv[1] = argv[0];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ctl"))
+		return ctl_client_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inspect"))

@@ -224,8 +224,12 @@ uint16_t nvme_admin_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	case NVME_ADM_IDENTIFY:
 		return identify(c, r);
 	case NVME_ADM_ABORT:
-		/* 5.1: best effort; we never abort. DW0 bit 0 = 1: command not aborted. */
-		r->result = 1;
+		/* 5.1: best effort. Commands run to completion at once here, except those an
+		 * injection holds back (inject.c): DW0 bit 0 = 0 aborted, 1 not aborted. SQID is
+		 * CDW10 15:0, CID 31:16. */
+		r->result = nvme_inject_abort(c, (uint16_t)cmd->cdw10, (uint16_t)(cmd->cdw10 >> 16))
+				    ? 0
+				    : 1;
 		return NVME_SC_SUCCESS;
 	case NVME_ADM_SET_FEATURES:
 		return nvme_set_features(c, r);

@@ -79,6 +79,7 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&c->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	nvme_inject_init(c);
 	c->host = *host;
 	snprintf(c->name, sizeof(c->name), "%s", cfg->name ? cfg->name : "nvme");
 	snprintf(serial, sizeof(serial), "VMM%08u",
@@ -161,6 +162,7 @@ void nvme_ctrl_destroy(struct nvme_ctrl *c)
 	free(c->cq);
 	free(c->feat.irq_cd);
 	free(c->bitbucket);
+	nvme_inject_fini(c);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "devices/nvme/backend.h"
+#include "devices/nvme/inject.h"
 #include "devices/nvme/nvme.h"
 #include "devices/nvme/spec.h"
 #include "vmm/addr_space.h"
@@ -81,6 +82,8 @@ struct nvme_req {
 	void *bounce; /* Compare reads the media here */
 	struct iovec bounce_iov;
 	struct nvme_copy *copy; /* Copy command state */
+	uint8_t inject;		/* enum nvme_inject_kind acting on this command; 0: none */
+	uint64_t inject_due;	/* delay: when its CQE may be posted (CLOCK_MONOTONIC ns) */
 };
 
 struct nvme_sq {
@@ -134,6 +137,21 @@ struct nvme_features {
 };
 
 enum { NVME_MEM_CMB, NVME_MEM_PMR, NVME_NR_MEM_SPACES };
+
+/* Error injection (inject.c). armed is read without a lock on every fetch; the rules under
+ * `lock`, taken after the controller lock; delayed and commands under the controller lock. */
+struct nvme_inject_state {
+	unsigned armed; /* rules armed (atomic) */
+	pthread_mutex_t lock;
+	struct nvme_inject_rule rule[NVME_INJECT_MAX_RULES];
+	unsigned nrules;
+	uint64_t fired;
+	struct nvme_req *delayed; /* completions waiting for inject_due */
+	unsigned ndelayed;
+	struct nvme_req *dropped; /* executed, never posted: until Abort or a reset */
+	unsigned ndropped;
+	uint64_t commands;
+};
 
 struct nvme_ctrl {
 	pthread_mutex_t lock;
@@ -192,13 +210,30 @@ struct nvme_ctrl {
 
 	struct nvme_ring *ring; /* io_uring and I/O thread (iothread.h) */
 	struct nvme_dbbuf dbbuf;
+	struct nvme_inject_state inj;
 };
 
 /* ctrl.c */
 bool nvme_ctrl_ready(const struct nvme_ctrl *c);
 void nvme_ctrl_fatal(struct nvme_ctrl *c, const char *why);
 
+/* inject.c (controller lock held, except init and fini) */
+void nvme_inject_init(struct nvme_ctrl *c);
+void nvme_inject_fini(struct nvme_ctrl *c);
+/* A fetched command, while rules are armed: the kind that fired (fail: r->status set). */
+int nvme_inject_fetch(struct nvme_ctrl *c, struct nvme_req *r);
+/* At completion of a command with r->inject set: true when it took the request over. */
+bool nvme_inject_complete(struct nvme_ctrl *c, struct nvme_req *r);
+/* Post the delayed completions that are due (from nvme_irq_flush). */
+void nvme_inject_post_due(struct nvme_ctrl *c);
+/* Forget the delayed and dropped commands of an SQ being deleted. */
+void nvme_inject_sq_deleted(struct nvme_ctrl *c, struct nvme_sq *sq);
+/* Abort (5.1) of command cid on sqid: true when it was a dropped or delayed one, now
+ * completed with Command Abort Requested. */
+bool nvme_inject_abort(struct nvme_ctrl *c, uint16_t sqid, uint16_t cid);
+
 /* queue.c */
+void nvme_req_release(struct nvme_req *r);
 struct nvme_sq *nvme_sq_create(struct nvme_ctrl *c, uint16_t qid, uint16_t cqid, uint64_t base,
 			       uint32_t size);
 void nvme_sq_delete(struct nvme_ctrl *c, uint16_t qid);

@@ -57,6 +57,7 @@ void nvme_sq_delete(struct nvme_ctrl *c, uint16_t qid)
 	/* 5.7: commands still in flight complete first (posted while the CQ has room, dropped
 	 * below otherwise); the Delete command completes after them. */
 	drain_backends(c);
+	nvme_inject_sq_deleted(c, sq);
 	cq = c->cq[sq->cqid];
 	for (pp = &cq->held; *pp;) {
 		if ((*pp)->sq == sq)
@@ -130,7 +131,7 @@ static bool coalescing(const struct nvme_ctrl *c, const struct nvme_cq *cq)
 	return cq->qid && (v & 0xff) && (v & 0xff00) && !c->feat.irq_cd[cq->vector];
 }
 
-static void req_release(struct nvme_req *r)
+void nvme_req_release(struct nvme_req *r)
 {
 	struct nvme_sq *sq = r->sq;
 
@@ -174,9 +175,11 @@ void nvme_req_complete(struct nvme_req *r)
 
 	/* 7.3.2: outstanding commands are aborted by a reset; nothing is posted any more. */
 	if (!(c->csts & NVME_CSTS_RDY)) {
-		req_release(r);
+		nvme_req_release(r);
 		return;
 	}
+	if (r->inject && nvme_inject_complete(c, r))
+		return;
 	if (r->status != NVME_SC_SUCCESS && r->sq->qid == 0)
 		pr_debug("%s: admin opcode 0x%02x failed: status 0x%x", c->name, r->cmd.opcode,
 			 r->status);
@@ -188,7 +191,7 @@ void nvme_req_complete(struct nvme_req *r)
 		return;
 	}
 	if (cq_post(c, cq, r))
-		req_release(r);
+		nvme_req_release(r);
 }
 
 void nvme_cq_post_held(struct nvme_ctrl *c, struct nvme_cq *cq)
@@ -201,7 +204,7 @@ void nvme_cq_post_held(struct nvme_ctrl *c, struct nvme_cq *cq)
 		cq->held = r->next;
 		if (!cq->held)
 			cq->held_tail = &cq->held;
-		req_release(r);
+		nvme_req_release(r);
 	}
 }
 
@@ -214,6 +217,8 @@ void nvme_irq_flush(struct nvme_ctrl *c)
 {
 	uint64_t now = 0;
 
+	if (c->inj.delayed)
+		nvme_inject_post_due(c);
 	for (unsigned q = 0; q <= c->max_queues; q++) {
 		struct nvme_cq *cq = c->cq[q];
 
@@ -245,6 +250,7 @@ static void req_init(struct nvme_req *r)
 	r->pending = 0;
 	r->sg.niov = 0;
 	r->sg.len = 0;
+	r->inject = 0;
 }
 
 void nvme_sq_run(struct nvme_ctrl *c, struct nvme_sq *sq)
@@ -267,6 +273,12 @@ void nvme_sq_run(struct nvme_ctrl *c, struct nvme_sq *sq)
 		req_init(r);
 		memcpy(&r->cmd, p, sizeof(r->cmd));
 		sq->head = (sq->head + 1) % sq->size;
+		c->inj.commands++;
+		if (__atomic_load_n(&c->inj.armed, __ATOMIC_RELAXED) &&
+		    nvme_inject_fetch(c, r) == NVME_INJECT_FAIL) {
+			nvme_req_complete(r);
+			continue;
+		}
 		status = sq->qid ? nvme_io_exec(c, r) : nvme_admin_exec(c, r);
 		if (status != NVME_STATUS_PENDING) {
 			r->status = status;
