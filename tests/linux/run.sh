@@ -20,7 +20,7 @@
 # the kernel command line, e.g. "initcall_debug" to see where boot time goes),
 # VMM_LINUX_KERNEL (boot this vmlinux instead of the cached one),
 # VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb ntb-lut ntb-epf ntb-dma").
-# VMM_LINUX_USER (full mode: which machines boot with the initramfs, default "nvme ntb-net").
+# VMM_LINUX_USER (full mode: which machines boot with the initramfs, default "nvme ntb-net ntb-idt").
 # Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -458,8 +458,9 @@ test_ntb_userspace() {
 # kernel self-test runs first (ntb_pingpong has the device); then /init (vmmtest.user=ntb-idt)
 # reads ntb_pingpong's count, rebinds the device to ntb_tool (link, message registers, a
 # doorbell each way, 64 KiB through window 0 each way), then to ntb_perf (a copy into the
-# peer's buffer with the CPU, then with use_dma through the PLX engine: throughput printed),
-# and back to ntb_tool so that neither side powers off while the other still copies.
+# peer's buffer with the CPU, then with use_dma through the PLX engine: throughput printed;
+# port 0's turn, then port 2's, the other side serving its buffer), and back to ntb_tool
+# between the turns and at the end, so that neither side moves on while the other copies.
 test_ntb_idt_userspace() {
 	local initrd=$1 side name
 	for side in a:0 b:2; do
@@ -507,7 +508,7 @@ ntb_idt_window_stats() {
 if [ "$MODE" = full ]; then
 	if initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
 		echo "linux: initramfs $initrd"
-		for u in ${VMM_LINUX_USER:-nvme ntb-net}; do
+		for u in ${VMM_LINUX_USER:-nvme ntb-net ntb-idt}; do
 			case "$u" in
 			nvme) test_userspace "$initrd" ;;
 			ntb-net) test_ntb_userspace "$initrd" ;;
