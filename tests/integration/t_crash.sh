@@ -8,6 +8,26 @@
 # too; with "writeback" FUA/Flush add fdatasync (docs/config.md), which SIGKILL cannot test.
 # Power loss and host crashes are out of scope.
 
+# crash_kill_after PATTERN MAX_S [MIN_S]: vmm on $TMP/crash.toml in the background, SIGKILLed
+# MIN_S + rand * MAX_S seconds after its console ($TMP/out) shows PATTERN; 1 (and vmm killed)
+# when PATTERN does not come within 60 s
+crash_kill_after() {
+	local pid rc=0
+	# emptied here, not only by the redirection in the child: wait_line may look before
+	# the child opens it, and must not find the previous round's line
+	: >"$TMP/out"
+	"$VMM" run --config "$TMP/crash.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
+	pid=$!
+	if wait_line "$TMP/out" "$1" 60; then
+		sleep "$(awk -v s="$RANDOM" -v a="${3:-0}" -v b="$2" 'BEGIN { srand(s); printf "%.2f", a + b * rand() }')"
+	else
+		rc=1
+	fi
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return $rc
+}
+
 # NVMe: guests/nvme-smoke with nvme-smoke.crash=1 writes LBA n with sequence n, FUA on every
 # third, a Flush after every fourth, and prints "nvme-crash: fua S" / "nvme-crash: flush A B"
 # once a write is durable per the NVM Command Set spec (3.2.6 FUA, 3.3.1 Flush). Each round:
@@ -37,20 +57,10 @@ id = "nvme0"
 bus = "rp0"
 namespaces = [ { backend = "file", path = "$TMP/crash.img", size = "64M", cache = "none" } ]
 TOML
-			# emptied here, not only by the redirection in the child: wait_line may look
-			# before the child opens it, and must not find the previous round's line
-			: >"$TMP/out"
-			"$VMM" run --config "$TMP/crash.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
-			crash_pid=$!
-			if ! wait_line "$TMP/out" "^nvme-crash: start" 60; then
-				kill -9 "$crash_pid" 2>/dev/null
-				wait "$crash_pid" 2>/dev/null
+			if ! crash_kill_after "^nvme-crash: start" 2 0.3; then
 				crash_fail="round $round: the guest did not start writing"
 				break
 			fi
-			sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.3 + 2 * rand() }')"
-			kill -9 "$crash_pid"
-			wait "$crash_pid" 2>/dev/null
 			if ! n=$(python3 tests/integration/crash_check.py nvme "$TMP/out" \
 				"$TMP/crash.img" 2>&1); then
 				crash_fail="round $round: $n"
@@ -99,20 +109,10 @@ bus = "rp0"
 pmr = "$TMP/crash-pmr.img"
 pmr_size = "4M"
 TOML
-			# emptied here, not only by the redirection in the child: wait_line may look
-			# before the child opens it, and must not find the previous round's line
-			: >"$TMP/out"
-			"$VMM" run --config "$TMP/crash.toml" </dev/null >"$TMP/out" 2>"$TMP/err" &
-			crash_pid=$!
-			if ! wait_line "$TMP/out" "pmr written \(4194304 bytes" 60; then
-				kill -9 "$crash_pid" 2>/dev/null
-				wait "$crash_pid" 2>/dev/null
+			if ! crash_kill_after "pmr written \(4194304 bytes" 0.2; then
 				crash_fail="round $round: no 'pmr written' line"
 				break
 			fi
-			sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.2 * rand() }')"
-			kill -9 "$crash_pid" 2>/dev/null
-			wait "$crash_pid" 2>/dev/null
 			crash_pmr_pattern "$seed" $((4 << 20)) >"$TMP/pmr.want"
 			if ! cmp -s "$TMP/pmr.want" "$TMP/crash-pmr.img"; then
 				crash_fail="round $round (seed $seed): $(cmp "$TMP/pmr.want" \
