@@ -82,18 +82,18 @@ struct field {
 		"count", JSON_INT, 1, 1000000, false                                               \
 	}
 
-static const struct field f_info[] = {F_CMD, {NULL}};
-static const struct field f_ctrl[] = {F_CMD, F_CTRL, {NULL}};
+static const struct field f_info[] = {F_CMD, {.key = NULL}};
+static const struct field f_ctrl[] = {F_CMD, F_CTRL, {.key = NULL}};
 static const struct field f_fail[] = {F_CMD,
 				      F_CTRL,
 				      F_MATCH,
 				      {"sct", JSON_INT, 0, 7, false},
 				      {"sc", JSON_INT, 0, 0xff, false},
 				      {"dnr", JSON_BOOL, 0, 0, false},
-				      {NULL}};
+				      {.key = NULL}};
 static const struct field f_delay[] = {
-	F_CMD, F_CTRL, F_MATCH, {"ms", JSON_INT, 1, NVME_INJECT_MAX_DELAY, true}, {NULL}};
-static const struct field f_drop[] = {F_CMD, F_CTRL, F_MATCH, {NULL}};
+	F_CMD, F_CTRL, F_MATCH, {"ms", JSON_INT, 1, NVME_INJECT_MAX_DELAY, true}, {.key = NULL}};
+static const struct field f_drop[] = {F_CMD, F_CTRL, F_MATCH, {.key = NULL}};
 
 static bool check_fields(const struct json_doc *d, const struct field *f, char *reply, size_t cap)
 {
