@@ -199,8 +199,8 @@ static void iov_zero(const struct iovec *iov, int n, uint64_t from, uint64_t to)
 
 /*
  * Reads (ZNS 2.1.3, OZCS.RAZB = 1: across zone boundaries allowed) return zeroes for blocks at
- * or past a zone's write pointer, or past its capacity when Full; an Offline zone's blocks
- * read as zeroes too. Applied to the data read, at completion.
+ * or past the last block written in a zone (its write pointer; a Finish does not move it);
+ * an Offline zone's blocks read as zeroes too. Applied to the data read, at completion.
  */
 void nvme_zns_read_mask(struct nvme_ns *ns, uint64_t slba, uint64_t nlb, const struct iovec *iov,
 			int n)
@@ -211,8 +211,7 @@ void nvme_zns_read_mask(struct nvme_ns *ns, uint64_t slba, uint64_t nlb, const s
 	while (lba < end) {
 		uint64_t zidx = lba / z->zsze, zend = (zidx + 1) * z->zsze;
 		const struct nvme_zone *zn = &z->zone[zidx];
-		uint64_t valid = zn->zs == NVME_ZS_FULL ? zidx * z->zsze + z->zcap : zn->wp;
-		uint64_t stop = zend < end ? zend : end;
+		uint64_t valid = zn->wp, stop = zend < end ? zend : end;
 
 		if (zn->zs == NVME_ZS_OFFLINE)
 			valid = zidx * z->zsze;
@@ -249,8 +248,8 @@ static uint16_t zone_action(struct nvme_zns *z, uint64_t zidx, uint8_t zsa, bool
 			return NVME_SC_SUCCESS;
 		if (!is_active(zs) && zs != NVME_ZS_EMPTY)
 			return NVME_SC_ZONE_INVALID_TRANSITION | DNR;
+		/* wp stays where the data ends: the rest of the zone reads as zeroes */
 		set_state(z, zn, NVME_ZS_FULL);
-		zn->wp = zidx * z->zsze + z->zcap;
 		return NVME_SC_SUCCESS;
 	case NVME_ZSA_OPEN:
 		if (sel_all ? zs != NVME_ZS_CLOSED : zs == NVME_ZS_EXP_OPEN)

@@ -353,6 +353,12 @@ Test(nvme_zns, reads_past_wp_return_zeroes_and_cross_zones)
 	cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, 0, ZSZE + 8, buf, 0), 0);
 	for (unsigned i = 0; i < (ZSZE + 8) * 512; i++)
 		cr_assert_eq(p[i], i < 4 * 512 ? 0xa5 : 0, "byte %u", i);
+	/* a finished zone: still zeroes past the blocks written */
+	cr_assert_eq(zms(&t, 1, 0, NVME_ZSA_FINISH, false), 0);
+	memset(p, 0x11, 256 << 10);
+	cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, 0, 8, buf, 0), 0);
+	for (unsigned i = 0; i < 8 * 512; i++)
+		cr_assert_eq(p[i], i < 4 * 512 ? 0xa5 : 0, "byte %u after Finish", i);
 	/* past the end of the namespace */
 	cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, NZONE * ZSZE - 1, 2, buf, 0), NVME_SC_LBA_RANGE);
 	tn_destroy(&t);
