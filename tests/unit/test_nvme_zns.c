@@ -3,9 +3,11 @@
  * pointer, Zone Append, Zone Management Send / Receive, hostile values, and the config keys. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/nvme/internal.h"
 #include "tests/unit/test_nvme.h"
@@ -655,6 +657,52 @@ Test(nvme_zns, create_rejects_bad_zone_geometry_and_null_backend)
 		cr_assert_null(c, "case %zu accepted", i);
 		cr_assert_not_null(strstr(err, bad[i].msg), "case %zu: %s", i, err);
 	}
+}
+
+/* The file backend (inline, no I/O thread): zone state is rebuilt as all Empty at start and
+ * the file's old contents read as zeroes until written again. */
+Test(nvme_zns, file_namespace_starts_empty_and_reads_zeroes)
+{
+	char path[] = "/tmp/vmm-nvme-zns-XXXXXX";
+	uint8_t old[4096], *p;
+	struct nvme_ctrl_config cfg;
+	struct nvme_ns_config ns[2];
+	struct tnvme t;
+	uint64_t buf, wp;
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	memset(old, 0x5a, sizeof(old));
+	for (unsigned off = 0; off < (1u << 20); off += sizeof(old))
+		cr_assert_eq(pwrite(fd, old, sizeof(old), off), (ssize_t)sizeof(old));
+	for (int run = 0; run < 2; run++) {
+		tn_config(&cfg, ns, 1);
+		ns[0] = (struct nvme_ns_config){.lba_size = 512,
+						.backend = "file",
+						.path = path,
+						.zoned = true,
+						.zone_size = 64 << 10,
+						.zone_capacity = 48 << 10};
+		cfg.no_iothread = true;
+		tn_start_cfg(&t, &cfg);
+		cr_assert_eq(zstate(&t, 0, &wp), NVME_ZS_EMPTY, "run %d", run);
+		cr_assert_eq(wp, 0);
+		buf = tn_alloc(&t, 8 * 4096, 4096);
+		p = tn_ptr(&t, buf);
+		memset(p, 0x11, 8 * 512);
+		cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, 0, 8, buf, 0), 0);
+		for (unsigned i = 0; i < 8 * 512; i++)
+			cr_assert_eq(p[i], 0, "run %d byte %u", run, i);
+		cr_assert_eq(zwrite(&t, NVME_CMD_WRITE, 0, 4, NULL), 0);
+		cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, 0, 8, buf, 0), 0);
+		for (unsigned i = 0; i < 8 * 512; i++)
+			cr_assert_eq(p[i], i < 4 * 512 ? 0xa5 : 0, "run %d byte %u", run, i);
+		tn_destroy(&t);
+		cr_assert_eq(pread(fd, old, 512, 0), 512);
+		cr_assert_eq(old[0], 0xa5, "the data reached the file");
+	}
+	close(fd);
+	unlink(path);
 }
 
 /* config: the namespace keys */
