@@ -51,6 +51,11 @@ static void io_finish(struct nvme_req *r)
 {
 	struct nvme_ctrl *c = r->c;
 
+	/* ZNS 2.1.3: blocks past the write pointer read as zeroes (Read, and Compare's media). */
+	if (!r->status && r->ns && r->ns->zns &&
+	    (r->cmd.opcode == NVME_CMD_READ || r->cmd.opcode == NVME_CMD_COMPARE))
+		nvme_zns_read_mask(r->ns, r->cmd.cdw10 | (uint64_t)r->cmd.cdw11 << 32,
+				   (r->cmd.cdw12 & 0xffff) + 1, r->be.iov, r->be.iovcnt);
 	/* 6.6 Compare: the data read (bounce) against the host's buffer. */
 	if (!r->status && r->cmd.opcode == NVME_CMD_COMPARE) {
 		const uint8_t *p = r->bounce;
@@ -63,10 +68,6 @@ static void io_finish(struct nvme_req *r)
 			p += r->sg.iov[i].iov_len;
 		}
 	}
-	/* ZNS 2.1.3: blocks past the write pointer read as zeroes. */
-	if (!r->status && r->ns && r->ns->zns && r->cmd.opcode == NVME_CMD_READ)
-		nvme_zns_read_mask(r->ns, r->cmd.cdw10 | (uint64_t)r->cmd.cdw11 << 32,
-				   (r->cmd.cdw12 & 0xffff) + 1, r->sg.iov, r->sg.niov);
 	if (!r->status)
 		account(c, r);
 	nvme_req_complete(r);

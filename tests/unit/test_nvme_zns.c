@@ -693,6 +693,9 @@ Test(nvme_zns, file_namespace_starts_empty_and_reads_zeroes)
 		cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, 0, 8, buf, 0), 0);
 		for (unsigned i = 0; i < 8 * 512; i++)
 			cr_assert_eq(p[i], 0, "run %d byte %u", run, i);
+		/* Compare sees the zeroes a Read sees */
+		memset(p, 0, 8 * 512);
+		cr_assert_eq(tn_rw(&t, NVME_CMD_COMPARE, 1, 4, 4, buf, 0), 0);
 		cr_assert_eq(zwrite(&t, NVME_CMD_WRITE, 0, 4, NULL), 0);
 		cr_assert_eq(tn_rw(&t, NVME_CMD_READ, 1, 0, 8, buf, 0), 0);
 		for (unsigned i = 0; i < 8 * 512; i++)
@@ -700,6 +703,8 @@ Test(nvme_zns, file_namespace_starts_empty_and_reads_zeroes)
 		tn_destroy(&t);
 		cr_assert_eq(pread(fd, old, 512, 0), 512);
 		cr_assert_eq(old[0], 0xa5, "the data reached the file");
+		cr_assert_eq(pread(fd, old, 512, 8 * 512), 512);
+		cr_assert_eq(old[0], 0x5a, "unwritten blocks keep the old contents, unseen");
 	}
 	close(fd);
 	unlink(path);
