@@ -763,7 +763,8 @@ Test(nvme_zns, config_rejects_bad_zone_keys_at_their_line)
 		{"{ zoned = true, max_open = -1 }", "'max_open' must be between 0 and"},
 		{"{ zone_size = \"8M\" }", "zone keys need 'zoned = true'"},
 		{"{ zoned = \"yes\" }", "t.toml:8:26:"},
-		{"{ size = \"4M\", zoned = true }", "must hold at least one zone"},
+		{"{ size = \"4M\", zoned = true }", "t.toml:8:25: a zoned namespace must hold"},
+		{"{ zoned = true, zone_size = \"128M\" }", "must hold at least one zone"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct machine_config cfg;

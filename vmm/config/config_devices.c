@@ -192,7 +192,9 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 			cfg_report(c, zcap_pos, "'zone_capacity' must not exceed the zone size");
 		if (ns->max_active && ns->max_open > ns->max_active)
 			cfg_report(c, open_pos, "'max_open' must not exceed 'max_active'");
-		if (have_size && ns->size && ns->size < zsz)
+		/* "file" without 'size' takes the file's size: the device checks that one. */
+		if ((have_size || strcmp(ns->backend, "file")) &&
+		    (have_size ? ns->size : NVME_DEFAULT_NS_SIZE) < zsz)
 			cfg_report(c, size_pos, "a zoned namespace must hold at least one zone");
 	}
 	if (!strcmp(ns->backend, "file")) {
