@@ -183,11 +183,17 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 		char nerr[256];
 
 		for (int k = 0; k < d->nvme.nns && k < NVME_MAX_NAMESPACES; k++)
-			ns[k] = (struct nvme_ns_config){.size = d->nvme.ns[k].size,
-							.lba_size = d->nvme.ns[k].lba_size,
-							.backend = d->nvme.ns[k].backend,
-							.path = d->nvme.ns[k].path,
-							.cache = d->nvme.ns[k].cache};
+			ns[k] = (struct nvme_ns_config){
+				.size = d->nvme.ns[k].size,
+				.lba_size = d->nvme.ns[k].lba_size,
+				.backend = d->nvme.ns[k].backend,
+				.path = d->nvme.ns[k].path,
+				.cache = d->nvme.ns[k].cache,
+				.zoned = d->nvme.ns[k].zoned,
+				.zone_size = d->nvme.ns[k].zone_size,
+				.zone_capacity = d->nvme.ns[k].zone_capacity,
+				.max_open = (unsigned)d->nvme.ns[k].max_open,
+				.max_active = (unsigned)d->nvme.ns[k].max_active};
 		np = nvme_pci_create(&nc, nerr, sizeof(nerr));
 		if (!np) {
 			snprintf(err, errlen, "%s: %s", d->id, nerr);

@@ -105,7 +105,7 @@ static uint16_t identify(struct nvme_ctrl *c, struct nvme_req *r)
 	uint32_t nsid = r->cmd.nsid;
 	struct nvme_ns *ns = nvme_ns_get(c, nsid);
 
-	uint8_t cns = r->cmd.cdw10 & 0xff;
+	uint8_t cns = r->cmd.cdw10 & 0xff, csi = (uint8_t)(r->cmd.cdw11 >> 24);
 	uint16_t st;
 
 	switch (cns) {
@@ -145,8 +145,28 @@ static uint16_t identify(struct nvme_ctrl *c, struct nvme_req *r)
 		if (st)
 			return st;
 		break;
+	case NVME_ID_CNS_CS_NS:
+		/* NVMe 2.0 5.17.2.6: NVM (all zero: no PI, no extended formats) or, for a zoned
+		 * namespace, ZNS 4.1.5.1 (Linux nvme_update_zone_info). */
+		if (!ns)
+			return NVME_SC_INVALID_NS | DNR;
+		if (csi == NVME_CSI_ZNS && ns->zns)
+			nvme_zns_identify_ns(ns, buf);
+		else if (csi != NVME_CSI_NVM)
+			return NVME_SC_INVALID_FIELD | DNR;
+		break;
+	case NVME_ID_CNS_CS_CTRL:
+		/* NVMe 2.0 5.17.2.7: NVM limits all 0 (none); ZNS 4.1.5.2: ZASL 0, Zone Append
+		 * limited by MDTS alone (Linux nvme_set_max_append). */
+		if (csi != NVME_CSI_NVM && csi != NVME_CSI_ZNS)
+			return NVME_SC_INVALID_FIELD | DNR;
+		break;
+	case NVME_ID_CNS_CS_LIST:
+		/* NVMe 2.0 Figure 290: one combination, NVM and Zoned Namespace */
+		nvme_put64(buf, 1u << NVME_CSI_NVM | 1u << NVME_CSI_ZNS);
+		break;
 	default:
-		/* Other command sets (CNS 05h/06h...), NVM sets. */
+		/* CNS 08h (command set independent namespace), NVM sets, ... */
 		return NVME_SC_INVALID_FIELD | DNR;
 	}
 	return nvme_dptr_read_to_host(c, r, buf, sizeof(buf));
@@ -189,6 +209,7 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 		if (!ns->attached)
 			continue;
 		nvme_ns_set_format(ns, lbaf);
+		nvme_zns_format(ns);
 		*b = (struct nvme_be_req){.op = NVME_BE_WRITE_ZEROES,
 					  .len = ns->size,
 					  .done = format_done,

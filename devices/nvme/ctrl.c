@@ -97,7 +97,7 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 	c->mdts_bytes = (uint32_t)KiB(cfg->mdts_kib ? cfg->mdts_kib : NVME_DEFAULT_MDTS_KIB);
 	c->mdts = (uint8_t)(__builtin_ctz(c->mdts_bytes) - 12);
 	c->cap = NVME_CAP_MQES(mqes) | NVME_CAP_CQR | NVME_CAP_TO(CAP_TO_500MS) |
-		 NVME_CAP_DSTRD(0) | NVME_CAP_CSS_NVM | NVME_CAP_MPSMIN(0) |
+		 NVME_CAP_DSTRD(0) | NVME_CAP_CSS_NVM | NVME_CAP_CSS_CSI | NVME_CAP_MPSMIN(0) |
 		 NVME_CAP_MPSMAX(MPSMAX);
 	c->page_shift = 12;
 	c->created_ns = time_ns();
@@ -185,7 +185,8 @@ static void ctrl_enable(struct nvme_ctrl *c)
 	uint64_t page = 1ULL << (12 + mps);
 	const char *why = NULL;
 
-	if (NVME_CC_CSS(cc) != NVME_CC_CSS_NVM)
+	/* NVMe 2.0 3.1.3.5: NVM only, or every I/O command set CNS 1Ch reports (110b). */
+	if (NVME_CC_CSS(cc) != NVME_CC_CSS_NVM && NVME_CC_CSS(cc) != NVME_CC_CSS_CSI)
 		why = "CC.CSS selects an unsupported command set";
 	else if (mps < NVME_CAP_MPSMIN_GET(c->cap) || mps > NVME_CAP_MPSMAX_GET(c->cap))
 		why = "CC.MPS outside CAP.MPSMIN..MPSMAX";

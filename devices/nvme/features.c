@@ -334,7 +334,7 @@ static size_t log_error(struct nvme_ctrl *c, uint8_t *b)
 	return 64 * (NVME_ELPE + 1);
 }
 
-static size_t log_effects(struct nvme_ctrl *c, uint8_t *b)
+static size_t log_effects(struct nvme_ctrl *c, uint8_t *b, uint8_t csi)
 {
 	static const uint8_t admin[] = {
 		NVME_ADM_DELETE_SQ,   NVME_ADM_CREATE_SQ,    NVME_ADM_GET_LOG_PAGE,
@@ -359,6 +359,14 @@ static size_t log_effects(struct nvme_ctrl *c, uint8_t *b)
 		nvme_put32(b + 1024 + 4 * io_ro[i], 1);
 	for (size_t i = 0; i < ARRAY_SIZE(io_rw); i++)
 		nvme_put32(b + 1024 + 4 * io_rw[i], 1 | 1 << 1); /* CSUPP, LBCC */
+	/* NVMe 2.0 5.16.1.6: per CSI (CDW14 31:24). The zoned set adds its commands; Linux
+	 * nvme_update_zone_info makes a namespace read-only without Zone Append's CSUPP. */
+	if (csi == NVME_CSI_ZNS) {
+		nvme_put32(b + 1024 + 4 * NVME_CMD_COPY, 0);
+		nvme_put32(b + 1024 + 4 * NVME_CMD_ZONE_MGMT_SEND, 1 | 1 << 1);
+		nvme_put32(b + 1024 + 4 * NVME_CMD_ZONE_MGMT_RECV, 1);
+		nvme_put32(b + 1024 + 4 * NVME_CMD_ZONE_APPEND, 1 | 1 << 1);
+	}
 	return 4096;
 }
 
@@ -415,7 +423,9 @@ uint16_t nvme_get_log_page(struct nvme_ctrl *c, struct nvme_req *r)
 		}
 		break;
 	case NVME_LOG_CMD_EFFECTS:
-		size = log_effects(c, log);
+		if (cmd->cdw14 >> 24 != NVME_CSI_NVM && cmd->cdw14 >> 24 != NVME_CSI_ZNS)
+			return NVME_SC_INVALID_FIELD | DNR;
+		size = log_effects(c, log, (uint8_t)(cmd->cdw14 >> 24));
 		break;
 	default:
 		return NVME_SC_INVALID_LOG_PAGE | DNR;

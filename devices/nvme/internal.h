@@ -46,6 +46,22 @@ struct nvme_copy {
 	} range[NVME_COPY_MSRC + 1];
 };
 
+/* A zone (zns.c): its state (ZS) and write pointer, an absolute LBA. */
+struct nvme_zone {
+	uint8_t zs;
+	uint64_t wp;
+};
+
+/* The zones of a zoned namespace (zns.c). Sizes in bytes are fixed; in blocks they follow
+ * the LBA format. max_open/max_active 0: no limit. */
+struct nvme_zns {
+	uint64_t zone_bytes, cap_bytes;
+	uint64_t zsze, zcap; /* blocks */
+	uint64_t nr_zones;
+	unsigned max_open, max_active, nr_open, nr_active;
+	struct nvme_zone *zone;
+};
+
 struct nvme_ns {
 	uint32_t nsid;
 	uint64_t size; /* bytes */
@@ -57,6 +73,7 @@ struct nvme_ns {
 	bool allocated; /* exists in the NVM subsystem (5.20) */
 	bool attached;	/* to this controller: active, takes I/O (5.21) */
 	bool pool;	/* created by Namespace Management: its size counts against the pool */
+	struct nvme_zns *zns; /* zoned (CSI 02h); NULL: NVM command set */
 };
 
 /* A data pointer resolved to host memory (NVMe 1.4 4.3 PRP, 4.4 SGL). */
@@ -73,6 +90,7 @@ struct nvme_req {
 	struct nvme_sqe cmd;
 	struct nvme_ns *ns;
 	uint32_t result;  /* CQE DW0 */
+	uint32_t result1; /* CQE DW1 (Zone Append: upper half of the LBA) */
 	uint16_t status;  /* first error of the sub-requests */
 	unsigned pending; /* backend requests in flight */
 	struct nvme_sg sg;
@@ -309,6 +327,25 @@ uint16_t nvme_dptr_read_to_host(struct nvme_ctrl *c, struct nvme_req *r, const v
 				uint64_t len);
 uint16_t nvme_dptr_from_host(struct nvme_ctrl *c, struct nvme_req *r, void *buf, uint64_t len);
 void nvme_sg_free(struct nvme_sg *sg);
+
+/* zns.c: Zoned Namespace Command Set 1.1 */
+/* Set up ns->zns for cfg->zoned after the backend is open (no-op otherwise). */
+int nvme_zns_init(struct nvme_ns *ns, const struct nvme_ns_config *cfg, char *err, size_t errlen);
+void nvme_zns_fini(struct nvme_ns *ns);
+/* Format NVM: zone geometry in the new LBA format, every zone Empty. */
+void nvme_zns_format(struct nvme_ns *ns);
+/* Write / Write Zeroes / Zone Append of [slba, slba + nlb) within the namespace: the status,
+ * and on success *lba the first block written (the write pointer moved past the range). */
+uint16_t nvme_zns_write(struct nvme_ns *ns, uint64_t slba, uint64_t nlb, bool append,
+			uint64_t *lba);
+/* Zero the blocks of a completed read that lie at or past their zone's write pointer. */
+void nvme_zns_read_mask(struct nvme_ns *ns, uint64_t slba, uint64_t nlb, const struct iovec *iov,
+			int n);
+/* Zone Management Send / Receive. */
+uint16_t nvme_zns_exec(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns);
+void nvme_zns_identify_ns(const struct nvme_ns *ns, uint8_t *id);
+/* Tests and error injection: force zone zidx into state zs (Read Only, Offline...). */
+void nvme_zns_set_zone_state(struct nvme_ns *ns, uint64_t zidx, uint8_t zs);
 
 /* ns.c */
 /* Slots c->ns needs for cfg (NN). */

@@ -40,6 +40,7 @@ static void account(struct nvme_ctrl *c, struct nvme_req *r)
 		c->units_read += (uint64_t)((r->cmd.cdw12 & 0xffff) + 1) << r->ns->lba_shift >> 9;
 		break;
 	case NVME_CMD_WRITE:
+	case NVME_CMD_ZONE_APPEND:
 		c->host_writes++;
 		c->units_written += units;
 		break;
@@ -50,6 +51,11 @@ static void io_finish(struct nvme_req *r)
 {
 	struct nvme_ctrl *c = r->c;
 
+	/* ZNS 2.1.3: blocks past the write pointer read as zeroes (Read, and Compare's media). */
+	if (!r->status && r->ns && r->ns->zns &&
+	    (r->cmd.opcode == NVME_CMD_READ || r->cmd.opcode == NVME_CMD_COMPARE))
+		nvme_zns_read_mask(r->ns, r->cmd.cdw10 | (uint64_t)r->cmd.cdw11 << 32,
+				   (r->cmd.cdw12 & 0xffff) + 1, r->be.iov, r->be.iovcnt);
 	/* 6.6 Compare: the data read (bounce) against the host's buffer. */
 	if (!r->status && r->cmd.opcode == NVME_CMD_COMPARE) {
 		const uint8_t *p = r->bounce;
@@ -123,15 +129,19 @@ static uint16_t check_range(const struct nvme_ns *ns, uint64_t slba, uint64_t nl
 	return NVME_SC_SUCCESS;
 }
 
-/* 6.9 Read, 6.15 Write, 6.6 Compare */
+/* 6.9 Read, 6.15 Write, 6.6 Compare; ZNS 3.3.1 Zone Append (the LBA written in DW0-1) */
 static uint16_t rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 {
 	const struct nvme_sqe *cmd = &r->cmd;
 	uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
 	uint64_t nlb = (cmd->cdw12 & 0xffff) + 1, len = nlb << ns->lba_shift;
-	bool fua = cmd->cdw12 & (1u << 30), write = cmd->opcode == NVME_CMD_WRITE;
+	bool append = cmd->opcode == NVME_CMD_ZONE_APPEND;
+	bool fua = cmd->cdw12 & (1u << 30), write = cmd->opcode == NVME_CMD_WRITE || append;
 	uint16_t st;
 
+	/* ZNS 3.3.1: Zone Append needs a zoned namespace. ZASL is 0: MDTS is its limit. */
+	if (append && !ns->zns)
+		return NVME_SC_INVALID_OPCODE | DNR;
 	if (len > c->mdts_bytes)
 		return NVME_SC_INVALID_FIELD | DNR; /* Identify MDTS */
 	st = check_range(ns, slba, nlb);
@@ -140,6 +150,13 @@ static uint16_t rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 	st = nvme_map_dptr(c, r, len, cmd->opcode != NVME_CMD_READ, true);
 	if (st)
 		return st;
+	if (write && ns->zns) {
+		st = nvme_zns_write(ns, slba, nlb, append, &slba);
+		if (st)
+			return st;
+		r->result = (uint32_t)slba;
+		r->result1 = (uint32_t)(slba >> 32);
+	}
 	r->be = (struct nvme_be_req){
 		.op = write ? NVME_BE_WRITE : NVME_BE_READ,
 		.iov = r->sg.iov,
@@ -171,6 +188,12 @@ static uint16_t write_zeroes(struct nvme_ctrl *c, struct nvme_req *r, struct nvm
 
 	if (st)
 		return st;
+	/* ZNS 3.4.1: Write Zeroes obeys the write pointer like a Write. */
+	if (ns->zns) {
+		st = nvme_zns_write(ns, slba, nlb, false, &slba);
+		if (st)
+			return st;
+	}
 	r->be = (struct nvme_be_req){
 		.op = deac && ns->be.discard_zeroes ? NVME_BE_DISCARD : NVME_BE_WRITE_ZEROES,
 		.offset = slba << ns->lba_shift,
@@ -423,6 +446,9 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	case NVME_CMD_DSM:
 	case NVME_CMD_VERIFY:
 	case NVME_CMD_COPY:
+	case NVME_CMD_ZONE_MGMT_SEND:
+	case NVME_CMD_ZONE_MGMT_RECV:
+	case NVME_CMD_ZONE_APPEND:
 		break;
 	default:
 		pr_ratelimited("%s: unsupported I/O opcode 0x%02x", c->name, cmd->opcode);
@@ -445,7 +471,13 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	case NVME_CMD_DSM:
 		return dsm(c, r, ns);
 	case NVME_CMD_COPY:
+		/* Not built for zoned namespaces (the destination would need zone checks). */
+		if (ns->zns)
+			return NVME_SC_INVALID_OPCODE | DNR;
 		return copy_cmd(c, r, ns);
+	case NVME_CMD_ZONE_MGMT_SEND:
+	case NVME_CMD_ZONE_MGMT_RECV:
+		return nvme_zns_exec(c, r, ns);
 	case NVME_CMD_VERIFY: {
 		/* 6.13: nothing can fail to read in memory backends; range checked only. */
 		uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;

@@ -77,8 +77,15 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 		nvme_backend_close(&ns->be);
 		return -EINVAL;
 	}
+	ret = nvme_zns_init(ns, cfg, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "%s: namespace %u: %s", c->name, nsid, why);
+		nvme_backend_close(&ns->be);
+		return ret;
+	}
 	ns->nsid = nsid;
 	nvme_ns_set_format(ns, lba == 512 ? 0 : 1);
+	nvme_zns_format(ns);
 	/* 5.15.2.4: NGUID, EUI64 and UUID unique per namespace, stable for a serial. */
 	/* A namespace created later under a reused NSID is a new one: gen tells them apart. */
 	h1 = id_hash(c->serial, nsid, 1 + (gen << 2));
@@ -100,6 +107,7 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 
 void nvme_ns_fini(struct nvme_ns *ns)
 {
+	nvme_zns_fini(ns);
 	nvme_backend_close(&ns->be);
 }
 
@@ -167,11 +175,14 @@ static uint8_t *put_desc(uint8_t *p, uint8_t type, const void *id, uint8_t len)
 /* Figure 249 Namespace Identification Descriptor list */
 void nvme_identify_ns_descs(const struct nvme_ns *ns, uint8_t *buf)
 {
+	uint8_t csi = ns->zns ? NVME_CSI_ZNS : NVME_CSI_NVM;
 	uint8_t *p = buf;
 
 	p = put_desc(p, NVME_NIDT_EUI64, ns->eui64, 8);
 	p = put_desc(p, NVME_NIDT_NGUID, ns->nguid, 16);
-	put_desc(p, NVME_NIDT_UUID, ns->uuid, 16);
+	p = put_desc(p, NVME_NIDT_UUID, ns->uuid, 16);
+	/* Linux nvme_identify_ns_descs: with CAP.CSS bit 6 every namespace must report its CSI */
+	put_desc(p, NVME_NIDT_CSI, &csi, 1);
 }
 
 /* Figure 247 Identify Controller data structure */

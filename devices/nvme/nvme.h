@@ -52,7 +52,14 @@ struct nvme_ns_config {
 	/* file: "none" (O_DIRECT, the default; NULL means it) or "writeback" (host page cache).
 	 * Either way Flush and FUA reach stable storage before they complete. */
 	const char *cache;
+	/* Zoned namespace (ZNS 1.1, zns.c; "ram" and "file" only): zone_size a power of two
+	 * (0: NVME_ZNS_DEFAULT_ZONE_SIZE), zone_capacity <= zone_size (0: zone_size), both
+	 * multiples of 4096; max_open <= max_active, 0: no limit. */
+	bool zoned;
+	uint64_t zone_size, zone_capacity;
+	unsigned max_open, max_active;
 };
+#define NVME_ZNS_DEFAULT_ZONE_SIZE (64ULL << 20)
 
 #define NVME_DEFAULT_MQES	1023
 #define NVME_DEFAULT_MAX_QUEUES 64

@@ -147,7 +147,7 @@ void nvme_req_release(struct nvme_req *r)
 static bool cq_post(struct nvme_ctrl *c, struct nvme_cq *cq, struct nvme_req *r)
 {
 	uint8_t *p = c->host.dma_map(c->host.opaque, cq->base + (uint64_t)cq->tail * 16, 16);
-	uint32_t dw[3] = {r->result, 0, r->sq->head | (uint32_t)r->sq->qid << 16};
+	uint32_t dw[3] = {r->result, r->result1, r->sq->head | (uint32_t)r->sq->qid << 16};
 	uint32_t dw3 = r->cmd.cid | (uint32_t)((r->status << 1) | cq->phase) << 16;
 
 	if (!p) {
@@ -246,6 +246,7 @@ static void req_init(struct nvme_req *r)
 {
 	r->ns = NULL;
 	r->result = 0;
+	r->result1 = 0;
 	r->status = NVME_SC_SUCCESS;
 	r->pending = 0;
 	r->sg.niov = 0;

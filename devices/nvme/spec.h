@@ -45,6 +45,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "NVMe structures are l
 #define NVME_CAP_DSTRD(x)      ((uint64_t)(x) << 32)
 #define NVME_CAP_NSSRS	       (1ULL << 36)
 #define NVME_CAP_CSS_NVM       (1ULL << 37)
+#define NVME_CAP_CSS_CSI       (1ULL << 43) /* NVMe 2.0 3.1.3.1: I/O Command Sets */
 #define NVME_CAP_MPSMIN(x)     ((uint64_t)(x) << 48)
 #define NVME_CAP_MPSMAX(x)     ((uint64_t)(x) << 52)
 #define NVME_CAP_PMRS	       (1ULL << 56)
@@ -66,6 +67,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "NVMe structures are l
 #define NVME_CC_WHILE_DISABLED 0x00003ff0 /* CSS, MPS, AMS: writable only while EN=0 */
 #define NVME_CC_RW_MASK	       0x00fffff1 /* every defined field */
 #define NVME_CC_CSS_NVM	       0
+#define NVME_CC_CSS_CSI	       6 /* NVMe 2.0 3.1.3.5: the sets of CNS 1Ch */
 
 /* CSTS (3.1.6) */
 #define NVME_CSTS_RDY		 (1u << 0)
@@ -147,6 +149,10 @@ enum {
 	NVME_CMD_DSM = 0x09,
 	NVME_CMD_VERIFY = 0x0c,
 	NVME_CMD_COPY = 0x19, /* NVM Command Set 1.0 3.2.2 */
+	/* Zoned Namespace Command Set 1.1 3.4 */
+	NVME_CMD_ZONE_MGMT_SEND = 0x79,
+	NVME_CMD_ZONE_MGMT_RECV = 0x7a,
+	NVME_CMD_ZONE_APPEND = 0x7d,
 };
 
 /* Identify CNS values (5.15) */
@@ -155,16 +161,50 @@ enum {
 	NVME_ID_CNS_CTRL = 0x01,
 	NVME_ID_CNS_NS_ACTIVE_LIST = 0x02,
 	NVME_ID_CNS_NS_DESC_LIST = 0x03,
+	NVME_ID_CNS_CS_NS = 0x05,	  /* NVMe 2.0 5.17.2: I/O Command Set specific namespace */
+	NVME_ID_CNS_CS_CTRL = 0x06,	  /* I/O Command Set specific controller */
 	NVME_ID_CNS_NS_ALLOC_LIST = 0x10, /* allocated NSIDs above CDW1.NSID */
 	NVME_ID_CNS_NS_ALLOC = 0x11,	  /* Identify Namespace of an allocated NSID */
 	NVME_ID_CNS_NS_CTRL_LIST = 0x12,  /* controllers attached to NSID */
 	NVME_ID_CNS_CTRL_LIST = 0x13,	  /* controllers in the NVM subsystem */
+	NVME_ID_CNS_CS_LIST = 0x1c,	  /* NVMe 2.0: I/O Command Set data structure */
 };
 
 /* Namespace identification descriptor types (5.15.2.4) */
 #define NVME_NIDT_EUI64 1
 #define NVME_NIDT_NGUID 2
 #define NVME_NIDT_UUID	3
+#define NVME_NIDT_CSI	4 /* NVMe 2.0 Figure 278: Command Set Identifier, 1 byte */
+
+/* Command Set Identifiers (NVMe 2.0 Figure 286) */
+#define NVME_CSI_NVM 0x00
+#define NVME_CSI_ZNS 0x02
+
+/* Zone states as the ZS field holds them (ZNS 1.1 Figure 46) */
+#define NVME_ZS_EMPTY	   0x1
+#define NVME_ZS_IMP_OPEN   0x2
+#define NVME_ZS_EXP_OPEN   0x3
+#define NVME_ZS_CLOSED	   0x4
+#define NVME_ZS_READ_ONLY  0xd
+#define NVME_ZS_FULL	   0xe
+#define NVME_ZS_OFFLINE	   0xf
+#define NVME_ZONE_TYPE_SWR 0x2 /* Sequential Write Required */
+
+/* Zone Send Actions (ZNS 1.1 Figure 39) and Report Zones (Figures 42, 43) */
+#define NVME_ZSA_CLOSE	     0x1
+#define NVME_ZSA_FINISH	     0x2
+#define NVME_ZSA_OPEN	     0x3
+#define NVME_ZSA_RESET	     0x4
+#define NVME_ZSA_OFFLINE     0x5
+#define NVME_ZRA_REPORT	     0x0
+#define NVME_ZRASF_ALL	     0x0
+#define NVME_ZRASF_EMPTY     0x1
+#define NVME_ZRASF_IMP_OPEN  0x2
+#define NVME_ZRASF_EXP_OPEN  0x3
+#define NVME_ZRASF_CLOSED    0x4
+#define NVME_ZRASF_FULL	     0x5
+#define NVME_ZRASF_READ_ONLY 0x6
+#define NVME_ZRASF_OFFLINE   0x7
 
 /* Feature identifiers (5.21.1) */
 enum {
@@ -237,6 +277,15 @@ enum {
 	NVME_SC_CTRL_LIST_INVALID = 0x11c,
 	/* NVM Command Set 1.0: command specific status values of NVM commands */
 	NVME_SC_CMD_SIZE_LIMIT = 0x183, /* Command Size Limit Exceeded (Copy) */
+	/* ZNS 1.1 Figure 26: command specific status values of the Zoned Namespace set */
+	NVME_SC_ZONE_BOUNDARY_ERROR = 0x1b8,
+	NVME_SC_ZONE_FULL = 0x1b9,
+	NVME_SC_ZONE_READ_ONLY = 0x1ba,
+	NVME_SC_ZONE_OFFLINE = 0x1bb,
+	NVME_SC_ZONE_INVALID_WRITE = 0x1bc,
+	NVME_SC_ZONE_TOO_MANY_ACTIVE = 0x1bd,
+	NVME_SC_ZONE_TOO_MANY_OPEN = 0x1be,
+	NVME_SC_ZONE_INVALID_TRANSITION = 0x1bf,
 
 	NVME_SC_WRITE_FAULT = 0x280,
 	NVME_SC_READ_ERROR = 0x281,

@@ -44,6 +44,10 @@ struct nvme_ns_spec {
 	uint64_t size;	   /* bytes; 0 with "file": the file's size */
 	unsigned lba_size; /* 512 or 4096 */
 	char *cache;	   /* file: "none" (O_DIRECT) or "writeback"; NULL: "none" */
+	/* Zoned namespace (docs/config.md "Zoned namespaces"); sizes 0: defaults */
+	bool zoned;
+	uint64_t zone_size, zone_capacity;
+	int max_open, max_active; /* 0: no limit */
 };
 
 struct nvme_dev_config {

@@ -45,7 +45,9 @@ static const struct {
 			       "iothread_cpu", NULL}},
 };
 
-static const char *const ns_keys[] = {"backend", "size", "path", "lba_size", "cache", NULL};
+static const char *const ns_keys[] = {"backend",  "size",	"path",	     "lba_size",
+				      "cache",	  "zoned",	"zone_size", "zone_capacity",
+				      "max_open", "max_active", NULL};
 
 #define positions  (c->dev_pos)
 #define npositions (c->ndev_pos)
@@ -84,6 +86,7 @@ static bool get_int(struct ctx *c, const struct toml_keyval *kv, long lo, long h
 
 #define NVME_MAX_QUEUES	     64
 #define NVME_DEFAULT_NS_SIZE MiB(64)
+#define ZONE_SIZE_DEFAULT    MiB(64) /* NVME_ZNS_DEFAULT_ZONE_SIZE in devices/nvme/nvme.h */
 
 /* Identify strings are ASCII, space padded (NVMe 1.4 5.15.2.2): no room for anything else. */
 static char *get_ascii(struct ctx *c, const struct toml_keyval *kv, size_t max)
@@ -107,8 +110,9 @@ static char *get_ascii(struct ctx *c, const struct toml_keyval *kv, size_t max)
 
 static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvme_ns_spec *ns)
 {
-	struct toml_pos path_pos = t->pos, size_pos = t->pos;
-	bool have_size = false;
+	struct toml_pos path_pos = t->pos, size_pos = t->pos, zcap_pos = t->pos;
+	struct toml_pos open_pos = t->pos;
+	bool have_size = false, have_zone_key = false;
 
 	*ns = (struct nvme_ns_spec){.lba_size = 512};
 	for (size_t i = 0; i < t->table.len; i++) {
@@ -145,6 +149,28 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 				cfg_report(c, kv->value->pos, "'lba_size' must be 512 or 4096");
 			else if (v == 512 || v == 4096)
 				ns->lba_size = (unsigned)v;
+		} else if (!strcmp(kv->key, "zoned")) {
+			cfg_get_bool(c, kv, &ns->zoned);
+		} else if (!strcmp(kv->key, "zone_size")) {
+			have_zone_key = true;
+			if (cfg_get_size(c, kv, &ns->zone_size) &&
+			    (ns->zone_size < 4096 || (ns->zone_size & (ns->zone_size - 1))))
+				cfg_report(c, kv->value->pos,
+					   "'zone_size' must be a power of two of at least 4 KiB");
+		} else if (!strcmp(kv->key, "zone_capacity")) {
+			zcap_pos = kv->value->pos;
+			have_zone_key = true;
+			if (cfg_get_size(c, kv, &ns->zone_capacity) &&
+			    (ns->zone_capacity == 0 || ns->zone_capacity % 4096))
+				cfg_report(c, kv->value->pos,
+					   "'zone_capacity' must be a non-zero multiple of 4 KiB");
+		} else if (!strcmp(kv->key, "max_open")) {
+			open_pos = kv->value->pos;
+			have_zone_key = true;
+			get_int(c, kv, 0, 1 << 20, &ns->max_open);
+		} else if (!strcmp(kv->key, "max_active")) {
+			have_zone_key = true;
+			get_int(c, kv, 0, 1 << 20, &ns->max_active);
 		} else {
 			cfg_unknown_key(c, kv, "namespace", ns_keys);
 		}
@@ -153,6 +179,24 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 		ns->backend = cfg_dup(c, "ram");
 	if (!ns->backend)
 		return;
+	if (have_zone_key && !ns->zoned)
+		cfg_report(c, t->pos, "zone keys need 'zoned = true'");
+	if (ns->zoned) {
+		uint64_t zsz = ns->zone_size ? ns->zone_size : ZONE_SIZE_DEFAULT;
+
+		if (!strcmp(ns->backend, "null"))
+			cfg_report(c, t->pos,
+				   "'zoned' needs a \"ram\" or \"file\" backend, "
+				   "not \"null\"");
+		if (ns->zone_capacity > zsz)
+			cfg_report(c, zcap_pos, "'zone_capacity' must not exceed the zone size");
+		if (ns->max_active && ns->max_open > ns->max_active)
+			cfg_report(c, open_pos, "'max_open' must not exceed 'max_active'");
+		/* "file" without 'size' takes the file's size: the device checks that one. */
+		if ((have_size || strcmp(ns->backend, "file")) &&
+		    (have_size ? ns->size : NVME_DEFAULT_NS_SIZE) < zsz)
+			cfg_report(c, size_pos, "a zoned namespace must hold at least one zone");
+	}
 	if (!strcmp(ns->backend, "file")) {
 		struct stat st;
 
