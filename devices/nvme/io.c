@@ -154,8 +154,12 @@ static uint16_t rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 		st = nvme_zns_write(ns, slba, nlb, append, &slba);
 		if (st)
 			return st;
-		r->result = (uint32_t)slba;
-		r->result1 = (uint32_t)(slba >> 32);
+		/* ZNS 1.1, Zone Append: the LBA it wrote goes in DW0/DW1; a Write leaves DW0
+		 * reserved (NVM Command Set, Write command) */
+		if (append) {
+			r->result = (uint32_t)slba;
+			r->result1 = (uint32_t)(slba >> 32);
+		}
 	}
 	r->be = (struct nvme_be_req){
 		.op = write ? NVME_BE_WRITE : NVME_BE_READ,

@@ -33,6 +33,7 @@ enum {
 	CFG_NSMGMT = 1 << 2,
 	CFG_LBA4K = 1 << 3,
 	CFG_FEWVEC = 1 << 4,
+	CFG_ZONED = 1 << 5, /* namespace 2 is zoned (ZNS, zns.c) instead of null */
 };
 
 struct drv_queue {
@@ -85,6 +86,17 @@ static void rig_init(struct rig *r, uint8_t bits)
 		{.size = KiB(64), .lba_size = bits & CFG_LBA4K ? 4096 : 512, .backend = "ram"},
 		{.size = MiB(1), .lba_size = 4096, .backend = "null"},
 	};
+	/* eight 16 KiB zones of 12 KiB capacity, at most 2 open and 3 active: every limit is
+	 * a few commands away */
+	if (bits & CFG_ZONED)
+		ns[1] = (struct nvme_ns_config){.size = KiB(128),
+						.lba_size = bits & CFG_LBA4K ? 512 : 4096,
+						.backend = "ram",
+						.zoned = true,
+						.zone_size = KiB(16),
+						.zone_capacity = KiB(12),
+						.max_open = 2,
+						.max_active = 3};
 	struct nvme_ctrl_config cfg = {
 		.name = "nvme0",
 		.serial = "FUZZ0001", /* not the per-process counter: Identify stays the same */
@@ -295,7 +307,9 @@ static void enable(struct rig *r, struct fz *in)
 	reg_write(r, NVME_REG_AQA, cqs << 16 | sqs, 4);
 	reg_write(r, NVME_REG_ASQ, asq, 8);
 	reg_write(r, NVME_REG_ACQ, acq, 8);
-	reg_write(r, NVME_REG_CC, 6u << 16 | 4u << 20 | mps << 7 | NVME_CC_EN, 4);
+	/* CC.CSS 110b (all I/O command sets, ZNS's) or 000b (NVM only) */
+	reg_write(r, NVME_REG_CC,
+		  6u << 16 | 4u << 20 | mps << 7 | (a & 0x40 ? 6u << 4 : 0) | NVME_CC_EN, 4);
 	memset(r->q, 0, sizeof(r->q));
 	r->q[0] = (struct drv_queue){.sq = asq & ~0xfffULL,
 				     .cq = acq & ~0xfffULL,

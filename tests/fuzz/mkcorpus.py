@@ -43,7 +43,7 @@ def write(name, seeds):
 # ---- nvme (fuzz_nvme.c) ----
 
 class Nvme:
-    CMB, PMR, NSMGMT, LBA4K, FEWVEC = 1, 2, 4, 8, 16
+    CMB, PMR, NSMGMT, LBA4K, FEWVEC, ZONED = 1, 2, 4, 8, 16, 32
     # address neighbourhoods (addr_of)
     RAM, RAM_END, HIGH, HIGH_END, BAR0, BAR2, BAR4, PEER, HOLE, TOP, PAGE, RAW = range(12)
 
@@ -161,6 +161,18 @@ def nvme_seeds():
     n.cmd(0, 0x15, nsid=3, prp1=n.page(7), cdw=(1, 0, 0))
     n.cmd(0, 0x0d, nsid=3, cdw=(1, 0, 0))
     s['nsmgmt'] = n.b
+    # ZNS (namespace 2 zoned, CC.CSS 110b): Identify CNS 05h/06h for CSI 02h, Zone Append,
+    # a write at the write pointer and one past it, Report Zones (4 KiB and a 16-byte
+    # buffer, partial), Open, Finish, Reset of zone 1, Select All Close
+    n = Nvme(Nvme.ZONED).enable(sqs=15 | 0x40).pair()
+    n.cmd(0, 0x06, nsid=2, cdw=(5, 2 << 24, 0)).cmd(0, 0x06, nsid=0, cdw=(6, 2 << 24, 0))
+    n.cmd(1, 0x7d, nsid=2, cdw=(0, 0, 0)).cmd(1, 0x01, nsid=2, cdw=(1, 0, 0))
+    n.cmd(1, 0x01, nsid=2, cdw=(3, 0, 0))
+    n.cmd(1, 0x7a, nsid=2, cdw=(0, 0, 1023), more=(0, 0, 0, n.page(0)))
+    n.cmd(1, 0x7a, nsid=2, cdw=(0, 0, 3), more=(1 << 16, 0, 0, n.page(0)))
+    for zsa, slba in ((3, 4), (2, 4), (4, 4), (1 | 0x100, 0)):
+        n.cmd(1, 0x79, nsid=2, cdw=(slba, 0, 0), more=(zsa, 0, 0, n.page(0)))
+    s['zns'] = n.b
     # Doorbell Buffer Config, then a command whose tail only the shadow doorbell carries
     n = Nvme().enable().pair()
     n.cmd(0, 0x7c, nsid=0, prp1=n.page(30), prp2=n.page(31))

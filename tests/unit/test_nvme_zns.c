@@ -329,12 +329,15 @@ Test(nvme_zns, zone_append_returns_the_lba_written)
 	cr_assert_eq(e.dw0 | (uint64_t)e.dw1 << 32, 2 * ZSZE + 5);
 	cr_assert_eq(zstate(&t, 2, &wp), NVME_ZS_IMP_OPEN);
 	cr_assert_eq(wp, 2 * ZSZE + 8);
+	/* a plain Write at the write pointer: DW0/DW1 stay reserved (zero) */
+	cr_assert_eq(zwrite(&t, NVME_CMD_WRITE, 2 * ZSZE + 8, 1, &e), 0);
+	cr_assert_eq(e.dw0 | (uint64_t)e.dw1 << 32, 0);
 	/* ZNS 3.3.1: ZSLBA not a zone start; past the capacity; to a full zone */
 	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 2 * ZSZE + 8, 1, NULL),
 		     NVME_SC_INVALID_FIELD);
-	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 2 * ZSZE, ZCAP - 7, NULL),
+	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 2 * ZSZE, ZCAP - 8, NULL),
 		     NVME_SC_ZONE_BOUNDARY_ERROR);
-	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 2 * ZSZE, ZCAP - 8, &e), 0);
+	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 2 * ZSZE, ZCAP - 9, &e), 0);
 	cr_assert_eq(zstate(&t, 2, NULL), NVME_ZS_FULL);
 	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 2 * ZSZE, 1, NULL), NVME_SC_ZONE_FULL);
 	tn_destroy(&t);
