@@ -471,25 +471,6 @@ static int add_devices(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *kind_name(enum dev_kind k)
-{
-	switch (k) {
-	case DEV_ROOT_PORT:
-		return "root_port";
-	case DEV_SWITCH:
-		return "switch";
-	case DEV_TESTDEV:
-		return "testdev";
-	case DEV_NVME:
-		return "nvme";
-	case DEV_NTB:
-		return "ntb";
-	case DEV_PLX_DMA:
-		return "plx_dma";
-	}
-	return "?";
-}
-
 /* The control socket serves the devices of the built topology. */
 static int start_control(struct machine *m, char *err, size_t errlen)
 {
@@ -508,7 +489,7 @@ static int start_control(struct machine *m, char *err, size_t errlen)
 
 		m->ctl_devs[i] = (struct ctl_dev){
 			.id = d->id ? d->id : "",
-			.kind = kind_name(d->kind),
+			.kind = dev_kind_name(d->kind),
 			.pci = node->dev,
 			.nvme = d->kind == DEV_NVME && node->obj
 					? ((struct nvme_pci *)node->obj)->ctrl

@@ -37,6 +37,9 @@ enum dev_kind {
 	DEV_PLX_DMA, /* PLX PEX DMA engine (10b5:87d0), Linux's plx_dma */
 };
 
+/* The kind's name as a config file spells its table ("nvme" for [[nvme]]); "?" if unknown. */
+const char *dev_kind_name(enum dev_kind kind);
+
 /* One NVMe namespace: nsid = index + 1. */
 struct nvme_ns_spec {
 	char *backend;	   /* "ram", "null" or "file" */

@@ -45,6 +45,14 @@ static const struct {
 			       "iothread_cpu", NULL}},
 };
 
+const char *dev_kind_name(enum dev_kind kind)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (kinds[i].kind == kind)
+			return kinds[i].name;
+	return "?";
+}
+
 static const char *const ns_keys[] = {"backend",  "size",	"path",	     "lba_size",
 				      "cache",	  "zoned",	"zone_size", "zone_capacity",
 				      "max_open", "max_active", NULL};
