@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "devices/nvme/inject.h"
+#include "devices/pcie-switch/pcie_port.h"
 #include "vmm/ctl_json.h"
 #include "vmm/pci/pci.h"
 
@@ -94,6 +95,7 @@ static const struct field f_fail[] = {F_CMD,
 static const struct field f_delay[] = {
 	F_CMD, F_CTRL, F_MATCH, {"ms", JSON_INT, 1, NVME_INJECT_MAX_DELAY, true}, {.key = NULL}};
 static const struct field f_drop[] = {F_CMD, F_CTRL, F_MATCH, {.key = NULL}};
+static const struct field f_port[] = {F_CMD, {"port", JSON_STRING, 0, 0, true}, {.key = NULL}};
 
 static bool check_fields(const struct json_doc *d, const struct field *f, char *reply, size_t cap)
 {
@@ -155,6 +157,9 @@ static bool do_info(const struct ctl_target *t, char *reply, size_t cap)
 		out_printf(&o, ",\"kind\":");
 		out_string(&o, d->kind);
 		out_printf(&o, ",\"bdf\":\"%s\"", b);
+		if (pcie_port_of(d->pci) && strcmp(d->kind, "switch"))
+			out_printf(&o, ",\"link\":\"%s\"",
+				   pcie_port_link_active(d->pci) ? "up" : "down");
 		if (d->nvme) {
 			struct nvme_inject_stats st;
 
@@ -230,6 +235,27 @@ static bool do_inject(const struct ctl_target *t, const struct json_doc *d,
 	return true;
 }
 
+/* link_down / link_up on a root port or a switch's downstream port ("sw0.1"). */
+static bool do_link(const struct ctl_target *t, const struct json_doc *d, bool up, char *reply,
+		    size_t cap)
+{
+	const char *id = json_get(d, 0, "port")->s;
+
+	for (int i = 0; i < t->ndev; i++) {
+		struct pci_dev *p = t->dev[i].pci;
+
+		if (strcmp(t->dev[i].id, id))
+			continue;
+		if (pcie_port_force_link(p, up))
+			return reply_error(reply, cap,
+					   "\"%s\" is not a root port or downstream port", id);
+		snprintf(reply, cap, "{\"ok\":true,\"link\":\"%s\"}",
+			 pcie_port_link_active(p) ? "up" : "down");
+		return true;
+	}
+	return reply_error(reply, cap, "no port \"%s\"", id);
+}
+
 bool ctl_handle(const struct ctl_target *t, const char *line, size_t len, char *reply, size_t cap)
 {
 	static struct json_doc doc; /* one request at a time (see do_info) */
@@ -268,7 +294,10 @@ bool ctl_handle(const struct ctl_target *t, const char *line, size_t len, char *
 		snprintf(reply, cap, "{\"ok\":true}");
 		return true;
 	}
-	if (!strcmp(name, "nvme_ana") || !strcmp(name, "link_down"))
+	if (!strcmp(name, "link_down") || !strcmp(name, "link_up"))
+		return check_fields(d, f_port, reply, cap) &&
+		       do_link(t, d, !strcmp(name, "link_up"), reply, cap);
+	if (!strcmp(name, "nvme_ana"))
 		return reply_error(reply, cap, "%s: not built", name);
 	return reply_error(reply, cap, "unknown cmd \"%.64s\"", name);
 }

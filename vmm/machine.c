@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "devices/nvme/nvme_pci.h"
+#include "devices/pcie-switch/pcie_port.h"
 #include "firmware/acpi.h"
 #include "firmware/fdt.h"
 #include "firmware/seabios.h"
@@ -471,14 +472,19 @@ static int add_devices(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
-/* The control socket serves the devices of the built topology. */
+/* The control socket serves the devices of the built topology, and each switch's downstream
+ * ports by the names devices use for them ("sw0.1"). */
 static int start_control(struct machine *m, char *err, size_t errlen)
 {
 	int n = m->topo.ndev < m->cfg->ndevices ? m->topo.ndev : m->cfg->ndevices, ret;
+	int nports = 0, k;
 
 	if (!m->ctl)
 		return 0;
-	m->ctl_devs = calloc((size_t)n + 1, sizeof(*m->ctl_devs));
+	for (int i = 0; i < n; i++)
+		if (m->cfg->devices[i].kind == DEV_SWITCH && m->topo.nodes[i].obj)
+			nports += ((struct xio3130 *)m->topo.nodes[i].obj)->ndown;
+	m->ctl_devs = calloc((size_t)(n + nports) + 1, sizeof(*m->ctl_devs));
 	if (!m->ctl_devs) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -496,7 +502,18 @@ static int start_control(struct machine *m, char *err, size_t errlen)
 					: NULL,
 		};
 	}
-	m->ctl_target = (struct ctl_target){m->ctl_devs, n};
+	k = n;
+	for (int i = 0; i < n; i++) {
+		struct xio3130 *sw = m->topo.nodes[i].obj;
+
+		if (m->cfg->devices[i].kind != DEV_SWITCH || !sw)
+			continue;
+		for (int j = 0; j < sw->ndown; j++)
+			m->ctl_devs[k++] = (struct ctl_dev){.id = sw->down[j].name,
+							    .kind = "downstream_port",
+							    .pci = &sw->down[j].dev};
+	}
+	m->ctl_target = (struct ctl_target){m->ctl_devs, k};
 	ret = ctl_server_start(m->ctl, &m->ctl_target);
 	if (ret)
 		snprintf(err, errlen, "control socket thread: %s", strerror(-ret));

@@ -44,7 +44,7 @@ static bool link_up(const struct pcie_port *p)
 	if (slot && (pci_get32(d, p->exp + PCIE_SLTCAP) & PCIE_SLTCAP_PCP) &&
 	    (sltctl & PCIE_SLTCTL_PCC))
 		return false;
-	return p->present;
+	return p->present && !p->forced_down;
 }
 
 /*
@@ -52,15 +52,17 @@ static bool link_up(const struct pcie_port *p)
  * smaller of both ends' Link Capabilities; they stay at the port's own values while the link
  * is down, because Linux reads a zero width as a link that cannot train.
  */
-static void update_link(struct pcie_port *p)
+static void update_link(struct pcie_port *p, bool event)
 {
 	struct pci_dev *d = &p->dev;
 	uint8_t width = p->width, speed = p->speed;
-	uint16_t sta = PCIE_LNKSTA_SLC;
+	uint16_t sta = PCIE_LNKSTA_SLC, was;
+	bool up = link_up(p);
 
 	if (p->type == PCIE_TYPE_UPSTREAM)
 		return;
-	if (link_up(p)) {
+	was = pci_get16(d, p->exp + PCIE_LNKSTA) & PCIE_LNKSTA_DLLLA;
+	if (up) {
 		const struct pci_dev *child = p->bus.devs[0];
 		uint8_t ce = child ? find_exp_cap(child) : 0;
 
@@ -82,9 +84,15 @@ static void update_link(struct pcie_port *p)
 	if (pci_get16(d, p->exp + PCIE_FLAGS) & PCIE_FLAGS_SLOT) {
 		uint16_t slt = pci_get16(d, p->exp + PCIE_SLTSTA) & ~PCIE_SLTSTA_PDS;
 
-		/* 7.5.3.11 Presence Detect State: a device is in the slot, powered or not */
+		/* 7.5.3.11 Presence Detect State: a device is in the slot, powered or not;
+		 * Data Link Layer State Changed: DLLLA changed (not for the machine's own
+		 * attach at build time, which is the power-on state) */
+		if (event && was != (sta & PCIE_LNKSTA_DLLLA))
+			slt |= PCIE_SLTSTA_DLLSC;
 		pci_set16(d, p->exp + PCIE_SLTSTA, slt | (p->present ? PCIE_SLTSTA_PDS : 0));
 	}
+	/* 2.9.1: what the port forwards follows its Data Link Layer state */
+	pci_bridge_set_link(d, up);
 }
 
 static void pcie_port_config_write(struct pci_dev *d, unsigned off, uint32_t val, unsigned size)
@@ -100,7 +108,7 @@ static void pcie_port_config_write(struct pci_dev *d, unsigned off, uint32_t val
 	}
 	if (overlaps(off, size, p->exp + PCIE_LNKCTL, 2) ||
 	    overlaps(off, size, p->exp + PCIE_SLTCTL, 2))
-		update_link(p);
+		update_link(p, true);
 
 	if (p->pm && overlaps(off, size, p->pm + PCIE_PM_CSR, 2)) {
 		uint16_t csr = pci_get16(d, p->pm + PCIE_PM_CSR);
@@ -134,10 +142,33 @@ int pcie_port_set_link(struct pci_dev *port, bool device_present)
 	if (port->root)
 		pthread_mutex_lock(&port->root->lock);
 	p->present = device_present;
-	update_link(p);
+	update_link(p, false);
 	if (port->root)
 		pthread_mutex_unlock(&port->root->lock);
 	return 0;
+}
+
+int pcie_port_force_link(struct pci_dev *port, bool up)
+{
+	struct pcie_port *p = pcie_port_of(port);
+
+	if (!p || p->type == PCIE_TYPE_UPSTREAM)
+		return -EINVAL;
+	if (port->root)
+		pthread_mutex_lock(&port->root->lock);
+	p->forced_down = !up;
+	update_link(p, true);
+	if (port->root)
+		pthread_mutex_unlock(&port->root->lock);
+	return 0;
+}
+
+bool pcie_port_link_active(struct pci_dev *port)
+{
+	struct pcie_port *p = pcie_port_of(port);
+
+	return p && p->type != PCIE_TYPE_UPSTREAM &&
+	       (pci_get16(port, p->exp + PCIE_LNKSTA) & PCIE_LNKSTA_DLLLA);
 }
 
 void pcie_port_init(struct pcie_port *p, const char *name, uint16_t vendor, uint16_t device,
@@ -208,7 +239,7 @@ int pcie_port_add_exp(struct pcie_port *p, uint8_t off, uint8_t port_number, boo
 		pci_mask_or32(w1c, PCIE_RTSTA, PCIE_RTSTA_PME);
 	}
 
-	update_link(p);
+	update_link(p, false);
 	return 0;
 }
 

@@ -27,7 +27,9 @@
  * bridge (the root bus has none).
  *
  * Hot-plug is not modelled: Slot Capabilities has Hot-Plug Capable clear, so pciehp does not
- * bind; presence and link state are set once by the machine through pcie_port_set_link().
+ * bind; presence is set once by the machine through pcie_port_set_link(). The link can still
+ * go down at run time (Link Disable, slot power off, pcie_port_force_link()): then the port
+ * forwards nothing (PCIe 5.0 2.9.1) and a driver below sees all ones, as on a real link loss.
  */
 #ifndef DEVICES_PCIE_PORT_H
 #define DEVICES_PCIE_PORT_H
@@ -92,6 +94,7 @@ struct pcie_port {
 	uint16_t aer, acs;    /* extended capability offsets, 0 when absent */
 	uint8_t width, speed; /* what Link Capabilities advertises */
 	bool present;	      /* a device is attached below (downstream/root port) */
+	bool forced_down;     /* pcie_port_force_link(false): the link is down anyway */
 	uint8_t power_state;  /* D0 or D3hot, from PMCSR */
 	char name[40];
 };
@@ -135,6 +138,19 @@ void xio3130_destroy(struct xio3130 *sw);
  * -EINVAL when `port` is not a root port or downstream port made here.
  */
 int pcie_port_set_link(struct pci_dev *port, bool device_present);
+
+/*
+ * Take the link below a root port or downstream port down (up = false) or let it come back,
+ * as a cable pull or a failing link would (the control socket's link_down / link_up).
+ * Data Link Layer Link Active clears, Slot Status Data Link Layer State Changed is set, and
+ * the PCI core stops forwarding through the port (pci_bridge_set_link: the functions below
+ * read all ones, their BARs are unmapped, their DMA and MSIs stop). The link comes back
+ * only when nothing else holds it down (Link Disable, slot power, no device). Takes the
+ * root's lock. -EINVAL when `port` is not a root port or downstream port made here.
+ */
+int pcie_port_force_link(struct pci_dev *port, bool up);
+/* Data Link Layer Link Active of a root or downstream port now (false for anything else). */
+bool pcie_port_link_active(struct pci_dev *port);
 
 /* The port a pci_dev belongs to, or NULL when it is not one of ours. */
 struct pcie_port *pcie_port_of(struct pci_dev *dev);

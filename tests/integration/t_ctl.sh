@@ -11,6 +11,13 @@ id = "rp0"
 [[nvme]]
 id = "nvme0"
 bus = "rp0"
+
+[[root_port]]
+id = "rp1"
+
+[[switch]]
+id = "sw0"
+bus = "rp1"
 TOML
 
 # Path errors are usage errors, found before anything starts (no KVM needed).
@@ -74,7 +81,18 @@ if need_kvm "control_socket_serves_a_running_machine"; then
 		ctl info
 		expect "ctl_nvme_cfs_shows_in_csts" 0 '"id":"nvme0",[^}]*"csts":2,'
 		ctl link_down port=rp0
-		expect "ctl_link_down_is_not_built" 1 '"error":"link_down: not built"'
+		expect "ctl_link_down_takes_the_root_ports_link_down" 0 '^\{"ok":true,"link":"down"\}'
+		ctl info
+		expect "ctl_info_shows_the_link_down" 0 '"id":"rp0","kind":"root_port","bdf":"[^"]*","link":"down"' \
+			'"id":"rp1","kind":"root_port","bdf":"[^"]*","link":"up"' \
+			'"id":"sw0.1","kind":"downstream_port","bdf":"[^"]*","link":"down"'
+		ctl link_up port=rp0
+		expect "ctl_link_up_brings_it_back" 0 '^\{"ok":true,"link":"up"\}'
+		ctl link_down port=sw0
+		expect "ctl_link_down_on_a_switch_upstream_port_is_refused" 1 \
+			'"error":"\\"sw0\\" is not a root port or downstream port"'
+		ctl link_down port=sw0.0
+		expect "ctl_link_down_on_a_downstream_port" 0 '^\{"ok":true,"link":"down"\}'
 		if command -v python3 >/dev/null; then
 			python3 - "$TMP/ctl.sock" >"$TMP/out" 2>"$TMP/err" <<'PY'
 import socket, sys

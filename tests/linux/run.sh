@@ -255,6 +255,18 @@ id = \"dma0\"
 bus = \"rp1\"" 1 "$EPF_CMDLINE $net ntb_transport.use_dma=1 vmmtest.ntb_dma=1 plx_dma.dyndbg=+p"
 done
 
+# ctl_step NAME MARKER CHECK PATTERN: the control-socket request boot() sent at MARKER was
+# answered with PATTERN
+ctl_step() {
+	local f="$TMP/$1.ctl-$2"
+
+	if grep -q "$4" "$f" 2>/dev/null; then
+		ok "linux-$1-$3 ($(head -n1 "$f"))"
+	else
+		bad "linux-$1-$3" "vmm ctl: $(tr '\n' ' ' <"$f" 2>/dev/null || echo "never sent: no '$2' line")"
+	fi
+}
+
 # --- boot -----------------------------------------------------------------------------------
 # boot NAME: runs vmm on $TMP/NAME.toml, console in $LOG; sets $status (124 = timeout,
 # 125 = hang) and $elapsed / $done_at (seconds)
@@ -263,22 +275,25 @@ boot() {
 	start=$(date +%s)
 	last_change=$start
 	done_at=""
-	local ctl=() injected=""
-	# BOOT_INJECT="SOCKET REQUEST...": vmm gets a control socket (docs/control.md), and
-	# REQUEST goes to it (vmm ctl) once the guest prints "VMMTEST user-inject-ready";
-	# vmm ctl's reply goes to $TMP/$1.inject
-	[ -n "${BOOT_INJECT:-}" ] && ctl=(--control "${BOOT_INJECT%% *}")
+	local ctl=() sent="" marker req
+	# BOOT_CTL=SOCKET: vmm gets a control socket (docs/control.md), and each line "MARKER
+	# REQUEST..." of $TMP/NAME.steps goes to it (vmm ctl) once, when the guest has printed
+	# "VMMTEST MARKER"; vmm ctl's reply goes to $TMP/NAME.ctl-MARKER
+	[ -n "${BOOT_CTL:-}" ] && ctl=(--control "$BOOT_CTL")
 	"$VMM" run --config "$TMP/$1.toml" "${ctl[@]}" </dev/null >"$LOG" 2>&1 &
 	local pid=$!
 	status=""
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 2
-		if [ -n "${BOOT_INJECT:-}" ] && [ -z "$injected" ] &&
-			grep -q "VMMTEST user-inject-ready" "$LOG"; then
-			# shellcheck disable=SC2086
-			"$VMM" ctl $BOOT_INJECT >"$TMP/$1.inject" 2>&1
-			echo "vmm ctl status $?" >>"$TMP/$1.inject"
-			injected=1
+		if [ -n "${BOOT_CTL:-}" ] && [ -f "$TMP/$1.steps" ]; then
+			while read -r marker req; do
+				case " $sent " in *" $marker "*) continue ;; esac
+				grep -q "VMMTEST $marker" "$LOG" || continue
+				# shellcheck disable=SC2086
+				"$VMM" ctl "$BOOT_CTL" $req </dev/null >"$TMP/$1.ctl-$marker" 2>&1
+				echo "vmm ctl status $?" >>"$TMP/$1.ctl-$marker"
+				sent="$sent $marker"
+			done <"$TMP/$1.steps"
 		fi
 		now=$(date +%s)
 		size=$(stat -c %s "$LOG")
@@ -424,20 +439,25 @@ bus = \"sw0.1\"
 queues = 2
 cmb = \"64M\"
 namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
-		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0"
+		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0 vmmtest.linkdown=0000:04:00.0"
 	# 90 MB of initramfs (fio's libraries) unpacked in RAM
 	sed -i -e 's/^memory = .*/memory = "512M"/' \
 		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/nvme-user.toml"
 	can_build nvme-user || return
-	# nvme0 (03:00.0): the next read (opcode 02h) on namespace 1 loses its completion
-	rm -f "$TMP/nvme-user.inject"
-	BOOT_INJECT="$TMP/nvme-user.ctl nvme_drop ctrl=nvme0 opcode=0x02 nsid=1 count=1" \
-		test_machine nvme-user
-	if grep -q '"ok":true' "$TMP/nvme-user.inject" 2>/dev/null; then
-		ok "linux-nvme-user-inject-armed ($(head -n1 "$TMP/nvme-user.inject"))"
-	else
-		bad linux-nvme-user-inject-armed "vmm ctl: $(tr '\n' ' ' <"$TMP/nvme-user.inject" 2>/dev/null || echo 'never sent: no ready line')"
-	fi
+	# nvme0 (03:00.0): the next read (opcode 02h) on namespace 1 loses its completion; then
+	# the link of sw0.1 (nvme1, 04:00.0) goes down and, once the guest saw what that does,
+	# comes back
+	rm -f "$TMP"/nvme-user.ctl-*
+	cat >"$TMP/nvme-user.steps" <<-STEPS
+		user-inject-ready nvme_drop ctrl=nvme0 opcode=0x02 nsid=1 count=1
+		user-link-down-ready link_down port=sw0.1
+		user-link-up-ready link_up port=sw0.1
+	STEPS
+	BOOT_CTL="$TMP/nvme-user.ctl" test_machine nvme-user
+	ctl_step nvme-user user-inject-ready inject-armed '"ok":true'
+	ctl_step nvme-user user-link-down-ready link-down-sent '"ok":true,"link":"down"'
+	ctl_step nvme-user user-link-up-ready link-up-sent '"ok":true,"link":"up"'
+	rm -f "$TMP/nvme-user.steps"
 	user_done nvme-user
 	if [ "$(head -c ${#tag} "$pmr" 2>/dev/null)" = "$tag" ]; then
 		ok "linux-nvme-user-pmr-file (the PMR file starts with $tag after power-off)"

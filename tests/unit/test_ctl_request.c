@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "devices/nvme/inject.h"
+#include "devices/pcie-switch/pcie_port.h"
 #include "tests/unit/test_nvme.h"
 #include "vmm/ctl.h"
 #include "vmm/ctl_json.h"
@@ -178,4 +179,46 @@ Test(ctl_request, key_value_words_become_json)
 	/* Out of long long range: sent as a string, refused by the server's type check. */
 	cr_assert_eq(args(out, sizeof(out), 2, "x", "n=99999999999999999999"), 0);
 	cr_assert_str_eq(out, "{\"cmd\":\"x\",\"n\":\"99999999999999999999\"}");
+}
+
+Test(ctl_request, link_down_and_link_up_move_a_ports_data_link_layer_state)
+{
+	struct tnvme t;
+	struct pcie_port *rp = pcie_root_port_create("rp0", 1, 1, false);
+	struct ctl_dev devs[2];
+	struct ctl_target tg = {devs, 2};
+
+	cr_assert(rp);
+	tn_start(&t);
+	cr_assert_eq(pcie_port_set_link(&rp->dev, true), 0);
+	devs[0] = (struct ctl_dev){"rp0", "root_port", &rp->dev, NULL};
+	devs[1] = (struct ctl_dev){"nvme0", "nvme", NULL, t.c};
+	cr_assert(req(&tg, "{\"cmd\":\"info\"}"), "%s", reply);
+	cr_assert(strstr(reply, "\"id\":\"rp0\",\"kind\":\"root_port\",\"bdf\":\"none\",\"link\":\"up\""),
+		  "%s", reply);
+
+	cr_assert(req(&tg, "{\"cmd\":\"link_down\",\"port\":\"rp0\"}"), "%s", reply);
+	cr_assert_str_eq(reply, "{\"ok\":true,\"link\":\"down\"}");
+	cr_assert_not(pcie_port_link_active(&rp->dev));
+	cr_assert(rp->dev.link_down);
+	cr_assert(req(&tg, "{\"cmd\":\"info\"}"), "%s", reply);
+	cr_assert(strstr(reply, "\"link\":\"down\""), "%s", reply);
+
+	/* bad requests change nothing */
+	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\",\"port\":\"nvme0\"}"));
+	cr_assert(strstr(reply, "\\\"nvme0\\\" is not a root port or downstream port"), "%s", reply);
+	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\",\"port\":\"rp9\"}"));
+	cr_assert(strstr(reply, "no port \\\"rp9\\\""), "%s", reply);
+	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\"}"));
+	cr_assert(strstr(reply, "missing \\\"port\\\""), "%s", reply);
+	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\",\"port\":\"rp0\",\"ctrl\":\"nvme0\"}"));
+	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\",\"port\":1}"));
+	cr_assert_not(pcie_port_link_active(&rp->dev));
+
+	cr_assert(req(&tg, "{\"cmd\":\"link_up\",\"port\":\"rp0\"}"), "%s", reply);
+	cr_assert_str_eq(reply, "{\"ok\":true,\"link\":\"up\"}");
+	cr_assert(pcie_port_link_active(&rp->dev));
+	cr_assert_not(rp->dev.link_down);
+	tn_destroy(&t);
+	pcie_root_port_destroy(rp);
 }

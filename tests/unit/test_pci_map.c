@@ -424,3 +424,99 @@ Test(pci_map, dma_hook_only_on_trapped_memory_bars)
 	cr_assert_eq(pci_dev_set_bar_dma(&t.ep[0], 6, hook_dma), -EINVAL);
 	cr_assert_eq(pci_dev_set_bar_dma(&t.ep[0], 0, hook_dma), 0);
 }
+
+/* ---- a link that goes down (pci_bridge_set_link; PCIe 5.0 2.9.1 DL_Down) ---- */
+
+static void set_link(struct pci_dev *port, bool up)
+{
+	pthread_mutex_lock(&t.root.lock);
+	pci_bridge_set_link(port, up);
+	pthread_mutex_unlock(&t.root.lock);
+}
+
+Test(pci_map, a_link_down_hides_the_function_below_and_coming_back_restores_it)
+{
+	program_tree();
+	set_link(&t.dn[0], false);
+	/* config requests below end as Unsupported Request: all ones, writes dropped */
+	cr_assert_eq(cfg_rd(&t, 3, 0, 0, PCI_VENDOR_ID, 2), 0xffff);
+	cr_assert_eq(cfg_rd(&t, 3, 0, 0, PCI_COMMAND, 4), 0xffffffff);
+	cfg_wr(&t, 3, 0, 0, PCI_COMMAND, 0, 2);
+	/* the port itself and the other branch answer */
+	cr_assert_eq(cfg_rd(&t, 2, 0, 0, PCI_VENDOR_ID, 2), 0x104c);
+	cr_assert_eq(cfg_rd(&t, 4, 0, 0, PCI_VENDOR_ID, 2), 0x1234);
+	/* its BARs decode nothing; ep1's stay */
+	cr_assert_not(mapped_at(BUS_MMIO, EP0_REGS, false));
+	cr_assert_not(mapped_at(BUS_MMIO, EP0_RAM, true));
+	cr_assert(mapped_at(BUS_MMIO, EP1_REGS, false));
+	cr_assert(mapped_at(BUS_MMIO, EP1_RAM, true));
+	cr_assert_eq(fake_read(&t.host, BUS_MMIO, EP0_REGS, 4), ~0ULL, "nothing decodes it");
+	cr_assert_not(pci_dev_link_up(&t.ep[0]));
+	cr_assert(pci_dev_link_up(&t.ep[1]));
+
+	set_link(&t.dn[0], true);
+	cr_assert_eq(cfg_rd(&t, 3, 0, 0, PCI_VENDOR_ID, 2), 0x1234);
+	cr_assert_eq(cfg_rd(&t, 3, 0, 0, PCI_COMMAND, 2), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+		     "a write while the link was down reached the function");
+	cr_assert(mapped_at(BUS_MMIO, EP0_REGS, false));
+	cr_assert(mapped_at(BUS_MMIO, EP0_RAM, true));
+	cr_assert_eq(fake_nmaps(&t.host), 4);
+}
+
+Test(pci_map, a_link_down_at_the_root_port_hides_the_whole_switch)
+{
+	program_tree();
+	set_link(&t.rp, false);
+	for (int bus = 1; bus <= 4; bus++)
+		cr_assert_eq(cfg_rd(&t, bus, 0, 0, PCI_VENDOR_ID, 2), 0xffff, "bus %d", bus);
+	cr_assert_eq(fake_nmaps(&t.host), 0);
+	cr_assert_not(pci_dev_link_up(&t.ep[1]));
+	cr_assert_not(pci_dev_link_up(&t.dn[0]));
+	cr_assert(pci_dev_link_up(&t.rp), "the port's own side of the link is on bus 0");
+	set_link(&t.rp, true);
+	cr_assert_eq(fake_nmaps(&t.host), 4);
+	cr_assert_eq(cfg_rd(&t, 4, 0, 0, PCI_VENDOR_ID, 2), 0x1234);
+}
+
+Test(pci_map, nothing_from_below_a_link_that_is_down_reaches_memory)
+{
+	uint8_t buf[8] = "payload";
+
+	program_tree();
+	set_link(&t.dn[0], false);
+	cr_assert_eq(pci_dma_write(&t.ep[0], 0x1000, buf, sizeof(buf)), -EFAULT);
+	cr_assert_eq(pci_dma_read(&t.ep[0], 0x1000, buf, sizeof(buf)), -EFAULT);
+	cr_assert_null(pci_dma_map(&t.ep[0], 0x1000, 8));
+	cr_assert_neq(memcmp(mem_gpa_to_hva(&mem, 0x1000, 8), "payload", 8), 0);
+	/* nor does anything reach its RAM BAR from the other side */
+	cr_assert_null(pci_dma_map(&t.ep[1], EP0_RAM, 8));
+	cr_assert_eq(pci_dma_write(&t.ep[1], 0x1000, buf, sizeof(buf)), 0);
+
+	set_link(&t.dn[0], true);
+	cr_assert_eq(pci_dma_write(&t.ep[0], 0x2000, buf, sizeof(buf)), 0);
+	cr_assert_eq(memcmp(mem_gpa_to_hva(&mem, 0x2000, 8), "payload", 8), 0);
+	cr_assert_eq(pci_dma_map(&t.ep[1], EP0_RAM, 8), t.ram[0]);
+}
+
+Test(pci_map, an_msi_from_below_a_link_that_is_down_is_lost)
+{
+	unsigned cap;
+
+	cr_assert_eq(pci_add_msi(&t.ep[0], false), 0);
+	cap = t.ep[0].msi.cap;
+	program_tree();
+	cfg_wr(&t, 3, 0, 0, cap + PCI_MSI_ADDRESS_LO, 0xfee00000, 4);
+	cfg_wr(&t, 3, 0, 0, cap + PCI_MSI_DATA_64, 0x41, 2);
+	cfg_wr(&t, 3, 0, 0, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE, 2);
+	cr_assert(pci_notify(&t.ep[0], 0));
+	cr_assert_eq(t.host.nmsi, 1);
+
+	set_link(&t.dn[0], false);
+	cr_assert(pci_notify(&t.ep[0], 0), "the device raised it; the link lost it");
+	cr_assert_eq(t.host.nmsi, 1);
+
+	set_link(&t.dn[0], true);
+	cr_assert(pci_notify(&t.ep[0], 0));
+	cr_assert_eq(t.host.nmsi, 2);
+	cr_assert_eq(t.host.msi_data[1], 0x41);
+}

@@ -685,3 +685,80 @@ Test(pcie_port, p2pdma_path_has_no_acs_capability_by_default)
 		cr_assert_eq(find_ecap(&t, INTERNAL_BUS, PCI_DEVFN(i, 0), PCI_EXT_CAP_ID_ACS), 0);
 	tree_destroy(&t);
 }
+
+/* ---- the link forced down and back (pcie_port_force_link: the control socket's link_down) ---- */
+
+Test(root_port, a_forced_link_down_clears_dllla_sets_dllsc_and_hides_the_switch)
+{
+	struct tree t;
+
+	tree_build(&t, false);
+	cr_assert_eq(rd(&t, SW_BUS, 0, PCI_VENDOR_ID, 2), PCIE_VENDOR_TI);
+	cr_assert_eq(rp_rd16(&t, RP_EXP + PCIE_SLTSTA) & PCIE_SLTSTA_DLLSC, 0,
+		     "the machine's own attach is the power-on state, not an event");
+	cr_assert(pcie_port_link_active(&t.rp->dev));
+
+	cr_assert_eq(pcie_port_force_link(&t.rp->dev, false), 0);
+	/* PCIe 5.0 7.5.3.8 DLLLA, 7.5.3.11 DLLSC */
+	cr_assert_eq(rp_rd16(&t, RP_EXP + PCIE_LNKSTA) & PCIE_LNKSTA_DLLLA, 0);
+	cr_assert(rp_rd16(&t, RP_EXP + PCIE_SLTSTA) & PCIE_SLTSTA_DLLSC);
+	cr_assert(rp_rd16(&t, RP_EXP + PCIE_SLTSTA) & PCIE_SLTSTA_PDS, "the device is still there");
+	cr_assert_not(pcie_port_link_active(&t.rp->dev));
+	/* 2.9.1: nothing below answers */
+	cr_assert_eq(rd(&t, SW_BUS, 0, PCI_VENDOR_ID, 2), 0xffff);
+	cr_assert_eq(rd(&t, DOWN_BUS(0) - 1, PCI_DEVFN(0, 0), PCI_VENDOR_ID, 2), 0xffff);
+	/* DLLSC is RW1C */
+	rp_wr16(&t, RP_EXP + PCIE_SLTSTA, PCIE_SLTSTA_DLLSC);
+	cr_assert_eq(rp_rd16(&t, RP_EXP + PCIE_SLTSTA) & PCIE_SLTSTA_DLLSC, 0);
+
+	cr_assert_eq(pcie_port_force_link(&t.rp->dev, true), 0);
+	cr_assert(rp_rd16(&t, RP_EXP + PCIE_LNKSTA) & PCIE_LNKSTA_DLLLA);
+	cr_assert(rp_rd16(&t, RP_EXP + PCIE_SLTSTA) & PCIE_SLTSTA_DLLSC);
+	cr_assert_eq(rd(&t, SW_BUS, 0, PCI_VENDOR_ID, 2), PCIE_VENDOR_TI);
+	cr_assert_eq(rd(&t, INTERNAL_BUS, PCI_DEVFN(1, 0), PCI_DEVICE_ID, 2),
+		     PCIE_DEVICE_XIO3130_DOWN);
+	tree_destroy(&t);
+}
+
+Test(root_port, link_up_does_not_override_link_disable_or_an_empty_slot)
+{
+	struct tree t;
+
+	tree_build(&t, false);
+	cr_assert_eq(pcie_port_force_link(&t.rp->dev, false), 0);
+	rp_wr16(&t, RP_EXP + PCIE_LNKCTL, PCIE_LNKCTL_LD);
+	cr_assert_eq(pcie_port_force_link(&t.rp->dev, true), 0);
+	cr_assert_not(pcie_port_link_active(&t.rp->dev), "Link Disable still holds it down");
+	cr_assert_eq(rd(&t, SW_BUS, 0, PCI_VENDOR_ID, 2), 0xffff);
+	rp_wr16(&t, RP_EXP + PCIE_LNKCTL, 0);
+	cr_assert(pcie_port_link_active(&t.rp->dev));
+	cr_assert_eq(rd(&t, SW_BUS, 0, PCI_VENDOR_ID, 2), PCIE_VENDOR_TI);
+
+	/* rp1 has nothing below: its link stays down whatever is asked */
+	cr_assert_eq(pcie_port_force_link(&t.rp1->dev, true), 0);
+	cr_assert_not(pcie_port_link_active(&t.rp1->dev));
+	tree_destroy(&t);
+}
+
+Test(xio3130, a_downstream_port_takes_its_link_down_and_the_upstream_port_refuses)
+{
+	struct tree t;
+
+	tree_build(&t, false);
+	cr_assert_eq(pcie_port_force_link(&t.sw->up.dev, false), -EINVAL,
+		     "the upstream port has no link of its own to take down here");
+	cr_assert_eq(pcie_port_set_link(&t.sw->down[1].dev, true), 0);
+	cr_assert_not(t.sw->down[1].dev.link_down);
+	cr_assert_eq(pcie_port_force_link(&t.sw->down[1].dev, false), 0);
+	cr_assert_not(pcie_port_link_active(&t.sw->down[1].dev));
+	cr_assert(t.sw->down[1].dev.link_down);
+	cr_assert_eq(rd(&t, INTERNAL_BUS, PCI_DEVFN(1, 0), PCI_VENDOR_ID, 2), PCIE_VENDOR_TI,
+		     "the port itself still answers");
+	cr_assert_eq(pcie_port_force_link(&t.sw->down[1].dev, true), 0);
+	cr_assert_not(t.sw->down[1].dev.link_down);
+	/* an empty slot has no link to bring up */
+	cr_assert(t.sw->down[0].dev.link_down);
+	cr_assert_eq(pcie_port_force_link(&t.sw->down[0].dev, true), 0);
+	cr_assert(t.sw->down[0].dev.link_down);
+	tree_destroy(&t);
+}

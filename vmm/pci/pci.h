@@ -222,6 +222,9 @@ struct pci_dev {
 	/* For bridges: the bus behind it (NULL for endpoints); set with pci_bridge_set_secondary.
 	 */
 	struct pci_bus *secondary;
+	/* A downstream-facing port whose link is down (pci_bridge_set_link): it forwards
+	 * nothing below and nothing from below. Read without locks (atomic). */
+	bool link_down;
 };
 
 struct pci_bus {
@@ -373,6 +376,18 @@ int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t 
 /* Recompute which BARs and windows are reachable, (un)map them through the host and rebuild
  * the address space. */
 void pci_update_mappings(struct pci_root *root);
+
+/*
+ * The link below a root port or downstream port goes down or comes back (the port model
+ * calls it when Data Link Layer Link Active changes). PCIe 5.0 2.9.1, DL_Down: the port
+ * forwards nothing onto the link, so configuration requests below it end as Unsupported
+ * Request (reads all ones, writes dropped) and its memory and I/O windows decode nothing
+ * (the BARs below are unmapped); and nothing comes up from below: no DMA beyond a
+ * device's own memory, no MSI/MSI-X. Call with root->lock held once `br` is in a tree.
+ */
+void pci_bridge_set_link(struct pci_dev *br, bool up);
+/* Every link between `dev` and the root complex is up (lock-free: any thread). */
+bool pci_dev_link_up(const struct pci_dev *dev);
 
 /*
  * Enumerate like firmware so a directly booted kernel finds a configured tree: assign bus

@@ -98,6 +98,9 @@ struct pci_dev *pci_find_dev(struct pci_root *root, uint8_t busnr, uint8_t devfn
 			sub = br->cfg[PCI_SUBORDINATE_BUS];
 			if (busnr < sec || busnr > sub)
 				continue;
+			/* PCIe 5.0 2.9.1: a port in DL_Down answers UR for what is behind it */
+			if (__atomic_load_n(&br->link_down, __ATOMIC_ACQUIRE))
+				return NULL;
 			if (busnr == sec)
 				return bus_function(br->secondary, devfn);
 			next = br->secondary;

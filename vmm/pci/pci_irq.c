@@ -54,10 +54,12 @@ static void msi_send(struct pci_dev *dev, const struct pci_msi_route *rt, uint64
 		host->msi(dev->root->host_opaque, addr, data);
 }
 
-/* PCIe 5.0 7.5.1.1.3: with Bus Master Enable clear, MSI/MSI-X messages cannot be sent. */
+/* PCIe 5.0 7.5.1.1.3: with Bus Master Enable clear, MSI/MSI-X messages cannot be sent;
+ * 2.9.1: nor across a link that is down (the message is lost, as a write would be). */
 static bool may_send(const struct pci_dev *dev)
 {
-	return __atomic_load_n(&dev->cfg[PCI_COMMAND], __ATOMIC_RELAXED) & PCI_COMMAND_MASTER;
+	return (__atomic_load_n(&dev->cfg[PCI_COMMAND], __ATOMIC_RELAXED) & PCI_COMMAND_MASTER) &&
+	       pci_dev_link_up(dev);
 }
 
 /* ---- MSI ---- */
@@ -347,7 +349,9 @@ bool pci_notify(struct pci_dev *dev, int vec)
 	if (send)
 		msi_send(dev, &rt, addr, data);
 	else
-		pr_ratelimited("pci: %s: MSI dropped, bus mastering is disabled", dev->name);
+		pr_ratelimited("pci: %s: MSI dropped, %s", dev->name,
+			       pci_dev_link_up(dev) ? "bus mastering is disabled"
+						    : "a link above it is down");
 	return true;
 }
 

@@ -93,6 +93,8 @@ static bool path_forwards(const struct pci_dev *dev, const struct pci_bar *b, ui
 
 		if (++depth > PCI_MAX_DEPTH)
 			return false;
+		if (br->link_down) /* PCIe 5.0 2.9.1: nothing is forwarded onto a link that is down */
+			return false;
 		if (io) {
 			if (!(cmd & PCI_COMMAND_IO) ||
 			    !window_holds(pci_bridge_window(br, PCI_WIN_IO), addr, b->size))
@@ -340,11 +342,39 @@ void pci_update_mappings(struct pci_root *root)
 	pthread_mutex_unlock(&root->lock);
 }
 
+/* ---- links ---- */
+
+void pci_bridge_set_link(struct pci_dev *br, bool up)
+{
+	if (__atomic_load_n(&br->link_down, __ATOMIC_ACQUIRE) == !up)
+		return;
+	__atomic_store_n(&br->link_down, !up, __ATOMIC_RELEASE);
+	if (br->root)
+		pci_update_mappings_locked(br->root);
+}
+
+bool pci_dev_link_up(const struct pci_dev *dev)
+{
+	for (int depth = 0; dev->bus && dev->bus->self && depth <= PCI_MAX_DEPTH; depth++) {
+		dev = dev->bus->self;
+		if (__atomic_load_n(&dev->link_down, __ATOMIC_ACQUIRE))
+			return false;
+	}
+	return true;
+}
+
 /* ---- DMA ---- */
+
+/* The bus as `dev` reaches it: none when a link above it is down (PCIe 5.0 2.9.1: nothing
+ * from below crosses a port in DL_Down), so only the device's own memory answers. */
+static const struct addr_space *dma_bus(const struct pci_dev *dev)
+{
+	return dev->root && pci_dev_link_up(dev) ? &dev->root->as : NULL;
+}
 
 void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len)
 {
-	struct as_target t = as_map(dev->root ? &dev->root->as : NULL, &dev->dma, addr, len);
+	struct as_target t = as_map(dma_bus(dev), &dev->dma, addr, len);
 
 	return t.kind == AS_RAM ? t.hva : NULL;
 }
@@ -360,7 +390,7 @@ static int dma_rw(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, b
 
 	if (len == 0)
 		return 0;
-	t = as_map(dev->root ? &dev->root->as : NULL, &dev->dma, addr, len);
+	t = as_map(dma_bus(dev), &dev->dma, addr, len);
 	switch (t.kind) {
 	case AS_RAM:
 		if (write)

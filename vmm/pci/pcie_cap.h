@@ -86,6 +86,7 @@ static inline void pci_mask_or32(uint8_t *a, unsigned off, uint32_t v)
 #define PCIE_SLTSTA		0x1a
 #define PCIE_SLTSTA_EVENTS	0x011f /* ABP, PFD, MRLSC, PDC, CC, DLLSC: RW1C */
 #define PCIE_SLTSTA_PDS		0x0040
+#define PCIE_SLTSTA_DLLSC	0x0100
 #define PCIE_RTCTL		0x1c
 #define PCIE_RTCTL_SYSERR	0x0007 /* SECEE, SENFEE, SEFEE */
 #define PCIE_RTCTL_PMEIE	0x0008
