@@ -50,6 +50,7 @@ build) ;;
 esac
 
 if [ -f "$OUT/initramfs.cpio.gz" ]; then
+	touch "$OUT" # in use: see the pruning below
 	echo "$OUT/initramfs.cpio.gz"
 	exit 0
 fi
@@ -117,8 +118,9 @@ find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --qui
 	gzip -n -6 >"$OUT.tmp/initramfs.cpio.gz"
 du -sh --apparent-size . | cut -f1 >"$OUT.tmp/size"
 mv "$OUT.tmp" "$OUT"
-# older keys' results
-for d in "$CACHE"/initramfs-*; do
-	[ "$d" = "$OUT" ] || [ "$d" = "$ROOT" ] || rm -rf "$d"
-done
+# Other keys' results and build roots, once unused for an hour: another checkout on this
+# machine (a CI clone, a second worktree) may be booting its own initramfs or building one
+# right now, so nothing recent is removed.
+find "$CACHE" -mindepth 1 -maxdepth 1 -name 'initramfs-*' -mmin +60 \
+	! -path "$OUT" ! -path "$ROOT" -exec rm -rf {} + 2>/dev/null || true
 echo "$OUT/initramfs.cpio.gz"
