@@ -194,7 +194,8 @@ Test(ctl_request, link_down_and_link_up_move_a_ports_data_link_layer_state)
 	devs[0] = (struct ctl_dev){"rp0", "root_port", &rp->dev, NULL};
 	devs[1] = (struct ctl_dev){"nvme0", "nvme", NULL, t.c};
 	cr_assert(req(&tg, "{\"cmd\":\"info\"}"), "%s", reply);
-	cr_assert(strstr(reply, "\"id\":\"rp0\",\"kind\":\"root_port\",\"bdf\":\"none\",\"link\":\"up\""),
+	cr_assert(strstr(reply,
+			 "\"id\":\"rp0\",\"kind\":\"root_port\",\"bdf\":\"none\",\"link\":\"up\""),
 		  "%s", reply);
 
 	cr_assert(req(&tg, "{\"cmd\":\"link_down\",\"port\":\"rp0\"}"), "%s", reply);
@@ -206,7 +207,8 @@ Test(ctl_request, link_down_and_link_up_move_a_ports_data_link_layer_state)
 
 	/* bad requests change nothing */
 	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\",\"port\":\"nvme0\"}"));
-	cr_assert(strstr(reply, "\\\"nvme0\\\" is not a root port or downstream port"), "%s", reply);
+	cr_assert(strstr(reply, "\\\"nvme0\\\" is not a root port or downstream port"), "%s",
+		  reply);
 	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\",\"port\":\"rp9\"}"));
 	cr_assert(strstr(reply, "no port \\\"rp9\\\""), "%s", reply);
 	cr_assert_not(req(&tg, "{\"cmd\":\"link_up\"}"));

@@ -93,7 +93,8 @@ static bool path_forwards(const struct pci_dev *dev, const struct pci_bar *b, ui
 
 		if (++depth > PCI_MAX_DEPTH)
 			return false;
-		if (br->link_down) /* PCIe 5.0 2.9.1: nothing is forwarded onto a link that is down */
+		if (br->link_down) /* PCIe 5.0 2.9.1: nothing is forwarded onto a link that is down
+				    */
 			return false;
 		if (io) {
 			if (!(cmd & PCI_COMMAND_IO) ||
