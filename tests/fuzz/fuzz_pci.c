@@ -201,8 +201,24 @@ static bool dev_owns_ram(const struct pci_dev *d, const void *hva)
 	return false;
 }
 
+/* PCIe 5.0 2.9.1: nothing from below a root or downstream port whose Link Status has Data
+ * Link Layer Link Active clear goes up (read from the ports' registers, not the core's flag) */
+static bool links_up(const struct pci_dev *d)
+{
+	for (int depth = 0; d->bus && d->bus->self && depth < 16; depth++) {
+		struct pci_dev *br = d->bus->self;
+		struct pcie_port *p = pcie_port_of(br);
+
+		if (p && p->type != PCIE_TYPE_UPSTREAM && !pcie_port_link_active(br))
+			return false;
+		d = br;
+	}
+	return true;
+}
+
 /* What [a, a + len) should reach for requester d: guest RAM, else a RAM BAR mapped now
- * that is not d's own, else nothing; nothing at all without Bus Master Enable. */
+ * that is not d's own, else nothing; nothing at all without Bus Master Enable or with a
+ * link above it down. */
 static void *dma_expect(struct rig *r, const struct pci_dev *d, uint64_t a, uint64_t len)
 {
 	uint64_t off, end;
@@ -210,6 +226,8 @@ static void *dma_expect(struct rig *r, const struct pci_dev *d, uint64_t a, uint
 	if (add_overflows_u64(a, len ? len : 1, &end))
 		return NULL;
 	if (d && !(d->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER))
+		return NULL;
+	if (d && !links_up(d))
 		return NULL;
 	for (int i = 0; i < r->mem.nregions; i++)
 		if (as_range_offset(r->mem.regions[i].gpa, r->mem.regions[i].size, a, len, &off))
