@@ -157,7 +157,7 @@ static bool do_info(const struct ctl_target *t, char *reply, size_t cap)
 		out_printf(&o, ",\"kind\":");
 		out_string(&o, d->kind);
 		out_printf(&o, ",\"bdf\":\"%s\"", b);
-		if (pcie_port_of(d->pci) && strcmp(d->kind, "switch"))
+		if (pcie_port_has_link(d->pci))
 			out_printf(&o, ",\"link\":\"%s\"",
 				   pcie_port_link_active(d->pci) ? "up" : "down");
 		if (d->nvme) {

@@ -132,43 +132,55 @@ struct pcie_port *pcie_port_of(struct pci_dev *dev)
 	return dev && dev->ops == &pcie_port_ops ? dev->opaque : NULL;
 }
 
-int pcie_port_set_link(struct pci_dev *port, bool device_present)
+/* A root port or downstream port: one with a link below it. */
+static struct pcie_port *downstream_port(struct pci_dev *port)
 {
 	struct pcie_port *p = pcie_port_of(port);
 
-	if (!p || p->type == PCIE_TYPE_UPSTREAM)
+	return p && p->type != PCIE_TYPE_UPSTREAM ? p : NULL;
+}
+
+/* Presence (forced = false) or the forced link state changes, under the root's lock; only a
+ * forced change is an event (DLLSC): the machine's attach at build time is the power-on state. */
+static int relink(struct pci_dev *port, bool forced, bool value)
+{
+	struct pcie_port *p = downstream_port(port);
+
+	if (!p)
 		return -EINVAL;
 	/* root->lock is recursive: a caller that already holds it is fine */
 	if (port->root)
 		pthread_mutex_lock(&port->root->lock);
-	p->present = device_present;
-	update_link(p, false);
+	if (forced)
+		p->forced_down = !value;
+	else
+		p->present = value;
+	update_link(p, forced);
 	if (port->root)
 		pthread_mutex_unlock(&port->root->lock);
 	return 0;
+}
+
+int pcie_port_set_link(struct pci_dev *port, bool device_present)
+{
+	return relink(port, false, device_present);
 }
 
 int pcie_port_force_link(struct pci_dev *port, bool up)
 {
-	struct pcie_port *p = pcie_port_of(port);
+	return relink(port, true, up);
+}
 
-	if (!p || p->type == PCIE_TYPE_UPSTREAM)
-		return -EINVAL;
-	if (port->root)
-		pthread_mutex_lock(&port->root->lock);
-	p->forced_down = !up;
-	update_link(p, true);
-	if (port->root)
-		pthread_mutex_unlock(&port->root->lock);
-	return 0;
+bool pcie_port_has_link(struct pci_dev *port)
+{
+	return downstream_port(port) != NULL;
 }
 
 bool pcie_port_link_active(struct pci_dev *port)
 {
-	struct pcie_port *p = pcie_port_of(port);
+	struct pcie_port *p = downstream_port(port);
 
-	return p && p->type != PCIE_TYPE_UPSTREAM &&
-	       (pci_get16(port, p->exp + PCIE_LNKSTA) & PCIE_LNKSTA_DLLLA);
+	return p && (pci_get16(port, p->exp + PCIE_LNKSTA) & PCIE_LNKSTA_DLLLA);
 }
 
 void pcie_port_init(struct pcie_port *p, const char *name, uint16_t vendor, uint16_t device,

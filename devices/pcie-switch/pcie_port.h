@@ -149,6 +149,8 @@ int pcie_port_set_link(struct pci_dev *port, bool device_present);
  * root's lock. -EINVAL when `port` is not a root port or downstream port made here.
  */
 int pcie_port_force_link(struct pci_dev *port, bool up);
+/* A root port or downstream port made here (a port with a link below it). */
+bool pcie_port_has_link(struct pci_dev *port);
 /* Data Link Layer Link Active of a root or downstream port now (false for anything else). */
 bool pcie_port_link_active(struct pci_dev *port);
 

@@ -207,9 +207,7 @@ static bool links_up(const struct pci_dev *d)
 {
 	for (int depth = 0; d->bus && d->bus->self && depth < 16; depth++) {
 		struct pci_dev *br = d->bus->self;
-		struct pcie_port *p = pcie_port_of(br);
-
-		if (p && p->type != PCIE_TYPE_UPSTREAM && !pcie_port_link_active(br))
+		if (pcie_port_has_link(br) && !pcie_port_link_active(br))
 			return false;
 		d = br;
 	}
