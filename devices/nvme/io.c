@@ -465,6 +465,8 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	ns = nvme_ns_get(c, cmd->nsid);
 	if (!ns)
 		return NVME_SC_INVALID_NS | DNR;
+	if (nvme_ana_io_status(c, ns))
+		return nvme_ana_io_status(c, ns); /* no DNR: another path may take it */
 	r->ns = ns;
 	switch (cmd->opcode) {
 	case NVME_CMD_FLUSH:
