@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "devices/nvme/inject.h"
+#include "devices/nvme/subsys.h"
 #include "vmm/ctl_json.h"
 #include "vmm/pci/pci.h"
 
@@ -94,6 +95,11 @@ static const struct field f_fail[] = {F_CMD,
 static const struct field f_delay[] = {
 	F_CMD, F_CTRL, F_MATCH, {"ms", JSON_INT, 1, NVME_INJECT_MAX_DELAY, true}, {.key = NULL}};
 static const struct field f_drop[] = {F_CMD, F_CTRL, F_MATCH, {.key = NULL}};
+static const struct field f_ana[] = {F_CMD,
+				     F_CTRL,
+				     {"group", JSON_INT, 1, NVME_ANA_MAX_GROUPS, false},
+				     {"state", JSON_STRING, 0, 0, true},
+				     {.key = NULL}};
 
 static bool check_fields(const struct json_doc *d, const struct field *f, char *reply, size_t cap)
 {
@@ -230,6 +236,33 @@ static bool do_inject(const struct ctl_target *t, const struct json_doc *d,
 	return true;
 }
 
+/* ANA group state through one controller (devices/nvme/subsys.h, nvme_ana_set). */
+static bool do_ana(const struct ctl_target *t, const struct json_doc *d, char *reply, size_t cap)
+{
+	const char *name = json_get(d, 0, "state")->s;
+	uint32_t group = (uint32_t)get_int(d, "group", 1);
+	uint8_t state = nvme_ana_state_parse(name);
+	struct nvme_ctrl *c;
+	int ret;
+
+	if (!state)
+		return reply_error(reply, cap,
+				   "\"state\" must be optimized, non-optimized, inaccessible, "
+				   "persistent-loss or change");
+	c = find_ctrl(t, d, reply, cap);
+	if (!c)
+		return false;
+	ret = nvme_ana_set(c, group, state);
+	if (ret == -ENODEV)
+		return reply_error(reply, cap, "\"%s\" is in no [[nvme_subsystem]]: no ANA",
+				   json_get(d, 0, "ctrl")->s);
+	if (ret)
+		return reply_error(reply, cap, "no namespace of ANA group %u on \"%s\"", group,
+				   json_get(d, 0, "ctrl")->s);
+	snprintf(reply, cap, "{\"ok\":true}");
+	return true;
+}
+
 bool ctl_handle(const struct ctl_target *t, const char *line, size_t len, char *reply, size_t cap)
 {
 	static struct json_doc doc; /* one request at a time (see do_info) */
@@ -268,7 +301,9 @@ bool ctl_handle(const struct ctl_target *t, const char *line, size_t len, char *
 		snprintf(reply, cap, "{\"ok\":true}");
 		return true;
 	}
-	if (!strcmp(name, "nvme_ana") || !strcmp(name, "link_down"))
+	if (!strcmp(name, "nvme_ana"))
+		return check_fields(d, f_ana, reply, cap) && do_ana(t, d, reply, cap);
+	if (!strcmp(name, "link_down"))
 		return reply_error(reply, cap, "%s: not built", name);
 	return reply_error(reply, cap, "unknown cmd \"%.64s\"", name);
 }

@@ -8,6 +8,7 @@
 
 #include "devices/nvme/subsys.h"
 #include "tests/unit/test_nvme.h"
+#include "vmm/ctl.h"
 
 #define NNS 3
 
@@ -395,5 +396,73 @@ Test(nvme_subsys, concurrent_paths_never_tear_a_block)
 	w.stop = true;
 	pthread_join(th, NULL);
 	cr_assert_gt(w.n, 0);
+	pair_destroy(&p);
+}
+
+/* ---- the control socket's nvme_ana (vmm/ctl.c, docs/control.md) ---- */
+
+static bool ctl(struct pair *p, const char *req, char *reply, size_t cap)
+{
+	struct ctl_dev devs[2] = {{"nvme0", "nvme", NULL, p->a.c}, {"nvme1", "nvme", NULL, p->b.c}};
+	struct ctl_target tg = {devs, 2};
+
+	return ctl_handle(&tg, req, strlen(req), reply, cap);
+}
+
+Test(ctl_nvme_ana, request_changes_one_controllers_group_and_raises_the_aen)
+{
+	struct pair p;
+	struct nvme_cqe e;
+	char reply[512];
+	uint64_t buf;
+
+	pair_start(&p);
+	enable_ana_notices(&p.b);
+	tn_put(&p.b, 0, &(struct nvme_sqe){.opcode = NVME_ADM_ASYNC_EVENT});
+	tn_ring_sq(&p.b, 0);
+	cr_assert(ctl(&p, "{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme1\",\"state\":\"inaccessible\"}",
+		      reply, sizeof(reply)),
+		  "%s", reply);
+	cr_assert_str_eq(reply, "{\"ok\":true}");
+	cr_assert(tn_poll(&p.b, 0, &e), "no AEN on nvme1");
+	cr_assert_eq((e.dw0 >> 8) & 0xff, NVME_AER_NOTICE_ANA);
+	buf = tn_alloc(&p.b, 4096, 4096);
+	cr_assert_eq(tn_rw(&p.b, NVME_CMD_READ, 1, 0, 8, buf, 0), NVME_SC_ANA_INACCESSIBLE);
+	cr_assert_eq(tn_rw(&p.b, NVME_CMD_READ, 2, 0, 8, buf, 0), 0, "group 2 untouched");
+	buf = tn_alloc(&p.a, 4096, 4096);
+	cr_assert_eq(tn_rw(&p.a, NVME_CMD_READ, 1, 0, 8, buf, 0), 0, "nvme0 untouched");
+	cr_assert(ctl(&p,
+		      "{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme1\",\"group\":1,\"state\":\"optimized\"}",
+		      reply, sizeof(reply)),
+		  "%s", reply);
+	buf = tn_alloc(&p.b, 4096, 4096);
+	cr_assert_eq(tn_rw(&p.b, NVME_CMD_READ, 1, 0, 8, buf, 0), 0, "optimized again");
+	pair_destroy(&p);
+}
+
+Test(ctl_nvme_ana, bad_requests_change_nothing)
+{
+	static const char *const bad[] = {
+		"{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme0\",\"state\":\"inaccessible\",\"group\":3}",
+		"{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme0\",\"state\":\"sideways\"}",
+		"{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme7\",\"state\":\"inaccessible\"}",
+		"{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme0\",\"state\":\"inaccessible\",\"x\":1}",
+		"{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme0\",\"state\":\"inaccessible\",\"group\":-1}",
+	};
+	struct pair p;
+	char reply[512];
+
+	pair_start(&p);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_not(ctl(&p, bad[i], reply, sizeof(reply)), "accepted %s", bad[i]);
+		cr_assert(!strncmp(reply, "{\"ok\":false,\"error\":\"", 21), "%s", reply);
+	}
+	for (uint32_t g = 1; g <= 2; g++) {
+		cr_assert_eq(nvme_ana_get(p.a.c, g), NVME_ANA_OPTIMIZED);
+		cr_assert_eq(nvme_ana_get(p.b.c, g), NVME_ANA_OPTIMIZED);
+	}
+	cr_assert_eq(get64(ana_log(&p.a, false)), 0);
+	ctl(&p, bad[0], reply, sizeof(reply));
+	cr_assert(strstr(reply, "ANA group 3"), "%s", reply);
 	pair_destroy(&p);
 }
