@@ -273,7 +273,8 @@ int topology_build(struct topology *t, const struct machine_config *cfg,
 		const struct nvme_subsys_config *s = &cfg->subsystems[i];
 		char serr[256];
 
-		t->subsys[i] = nvme_subsys_create(s->name, s->subnqn, s->serial, serr, sizeof(serr));
+		t->subsys[i] =
+			nvme_subsys_create(s->name, s->subnqn, s->serial, serr, sizeof(serr));
 		if (!t->subsys[i]) {
 			snprintf(err, errlen, "%s: %s", s->name, serr);
 			return -EINVAL;

@@ -21,8 +21,10 @@ static const struct {
 	const char *name;
 	uint8_t state;
 } states[] = {
-	{"optimized", NVME_ANA_OPTIMIZED},	   {"non-optimized", NVME_ANA_NONOPTIMIZED},
-	{"inaccessible", NVME_ANA_INACCESSIBLE}, {"persistent-loss", NVME_ANA_PERSISTENT_LOSS},
+	{"optimized", NVME_ANA_OPTIMIZED},
+	{"non-optimized", NVME_ANA_NONOPTIMIZED},
+	{"inaccessible", NVME_ANA_INACCESSIBLE},
+	{"persistent-loss", NVME_ANA_PERSISTENT_LOSS},
 	{"change", NVME_ANA_CHANGE},
 };
 
@@ -54,8 +56,8 @@ void nvme_ana_init(struct nvme_ctrl *c)
 /* Figure 275 (Identify Controller) CMIC, OAES, ANATT, ANACAP, ANAGRPMAX, NANAGRPID, MNAN */
 void nvme_ana_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 {
-	uint32_t oaes = id[92] | (uint32_t)id[93] << 8 | (uint32_t)id[94] << 16 |
-			(uint32_t)id[95] << 24;
+	uint32_t oaes =
+		id[92] | (uint32_t)id[93] << 8 | (uint32_t)id[94] << 16 | (uint32_t)id[95] << 24;
 
 	if (!c->subsys)
 		return;

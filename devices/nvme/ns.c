@@ -56,8 +56,9 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 	int ret;
 
 	if (c->subsys && (cfg->zoned || cfg->ana_group > NVME_ANA_MAX_GROUPS)) {
-		snprintf(err, errlen, "%s: namespace %u: in a subsystem: not zoned, ANA group 1..%d",
-			 c->name, nsid, NVME_ANA_MAX_GROUPS);
+		snprintf(err, errlen,
+			 "%s: namespace %u: in a subsystem: not zoned, ANA group 1..%d", c->name,
+			 nsid, NVME_ANA_MAX_GROUPS);
 		return -EINVAL;
 	}
 	if (lba != 512 && lba != 4096) {

@@ -40,10 +40,12 @@ struct nvme_subsys *nvme_subsys_create(const char *name, const char *subnqn, con
 	struct nvme_subsys *s;
 
 	/* 5.27.1 (Identify SUBNQN): a UTF-8 NQN of at most 223 bytes, NUL terminated. */
-	if (!name || !name[0] || strlen(name) > 32 || (subnqn && (!subnqn[0] || strlen(subnqn) > 223)) ||
+	if (!name || !name[0] || strlen(name) > 32 ||
+	    (subnqn && (!subnqn[0] || strlen(subnqn) > 223)) ||
 	    (serial && (!serial[0] || strlen(serial) > 20))) {
-		snprintf(err, errlen, "nvme subsystem: name 1..32, subnqn 1..223, serial 1..20 "
-				      "characters");
+		snprintf(err, errlen,
+			 "nvme subsystem: name 1..32, subnqn 1..223, serial 1..20 "
+			 "characters");
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));

@@ -34,8 +34,8 @@ struct nvme_subsys;
 #define NVME_ANA_PERSISTENT_LOSS 0x04
 #define NVME_ANA_CHANGE		 0x0f
 
-#define NVME_LOG_ANA		0x0c
-#define NVME_AER_NOTICE_ANA	0x03 /* Asymmetric Namespace Access Change (5.27.1.3) */
+#define NVME_LOG_ANA	    0x0c
+#define NVME_AER_NOTICE_ANA 0x03 /* Asymmetric Namespace Access Change (5.27.1.3) */
 /* Path Related Status (SCT 3h, NVMe 2.0 Figure 104) */
 #define NVME_SC_ANA_PERSISTENT_LOSS 0x301
 #define NVME_SC_ANA_INACCESSIBLE    0x302

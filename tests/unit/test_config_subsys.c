@@ -68,7 +68,8 @@ static const struct {
 } bad[] = {
 	{"[[nvme]]\nid = \"n\"\nbus = \"sw0.0\"\nsubsystem = \"nope\"\n",
 	 "t.toml:11:13: 'subsystem' names \"nope\", but there is no [[nvme_subsystem]]"},
-	{"[[nvme_subsystem]]\nname = \"mp\"\nnamespaces = [ { controllers = [\"nvme9\"] } ]\n" CTRLS,
+	{"[[nvme_subsystem]]\nname = \"mp\"\nnamespaces = [ { controllers = [\"nvme9\"] } "
+	 "]\n" CTRLS,
 	 "t.toml:10:32: 'controllers' names \"nvme9\", but there is no device with that id"},
 	{"[[nvme_subsystem]]\nname = \"mp\"\nnamespaces = [ { controllers = [\"rp0\"] } ]\n" CTRLS,
 	 "t.toml:10:32: 'controllers' names \"rp0\", which is no [[nvme]] with subsystem = \"mp\""},
@@ -87,7 +88,8 @@ static const struct {
 	 "t.toml:11:1: [[nvme_subsystem]] name \"mp\" is used twice"},
 	{"[[nvme_subsystem]]\nnamespaces = [ {} ]\n", "missing key 'name' in [[nvme_subsystem]]"},
 	{"[[nvme_subsystem]]\nname = \"mp\"\n", "missing key 'namespaces' in [[nvme_subsystem]]"},
-	{"[[nvme_subsystem]]\nname = \"mp\"\nserial = \"123456789012345678901\"\nnamespaces = [ {} ]\n",
+	{"[[nvme_subsystem]]\nname = \"mp\"\nserial = \"123456789012345678901\"\nnamespaces = [ {} "
+	 "]\n",
 	 "'serial' must be 1 to 20 characters"},
 	{"[[nvme_subsystem]]\nname = \"m p\"\nnamespaces = [ {} ]\n", "'name' must be 1 to 32"},
 	{"[[nvme_subsystem]]\nname = \"mp\"\nnqn = \"x\"\nnamespaces = [ {} ]\n",

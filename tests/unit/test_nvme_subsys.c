@@ -312,7 +312,8 @@ Test(nvme_subsys, format_of_a_shared_namespace_is_refused)
 	struct pair p;
 
 	pair_start(&p);
-	cr_assert_eq(admin(&p.a, (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 1},
+	cr_assert_eq(admin(&p.a,
+			   (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 1},
 			   NULL),
 		     NVME_SC_INVALID_FORMAT);
 	pair_destroy(&p);
@@ -431,10 +432,11 @@ Test(ctl_nvme_ana, request_changes_one_controllers_group_and_raises_the_aen)
 	cr_assert_eq(tn_rw(&p.b, NVME_CMD_READ, 2, 0, 8, buf, 0), 0, "group 2 untouched");
 	buf = tn_alloc(&p.a, 4096, 4096);
 	cr_assert_eq(tn_rw(&p.a, NVME_CMD_READ, 1, 0, 8, buf, 0), 0, "nvme0 untouched");
-	cr_assert(ctl(&p,
-		      "{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme1\",\"group\":1,\"state\":\"optimized\"}",
-		      reply, sizeof(reply)),
-		  "%s", reply);
+	cr_assert(
+		ctl(&p,
+		    "{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme1\",\"group\":1,\"state\":\"optimized\"}",
+		    reply, sizeof(reply)),
+		"%s", reply);
 	buf = tn_alloc(&p.b, 4096, 4096);
 	cr_assert_eq(tn_rw(&p.b, NVME_CMD_READ, 1, 0, 8, buf, 0), 0, "optimized again");
 	pair_destroy(&p);

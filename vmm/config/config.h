@@ -62,7 +62,7 @@ struct nvme_ns_spec {
 /* [[nvme_subsystem]]: one NVM subsystem shared by the [[nvme]] controllers naming it. */
 struct nvme_subsys_config {
 	char *name;
-	char *subnqn, *serial; /* NULL: generated */
+	char *subnqn, *serial;	 /* NULL: generated */
 	struct nvme_ns_spec *ns; /* nsid = index + 1 */
 	int nns;
 	int line, col;

@@ -116,8 +116,8 @@ static char *get_ascii(struct ctx *c, const struct toml_keyval *kv, size_t max)
 	return cfg_dup(c, s);
 }
 
-static const char *const subsys_ns_keys[] = {
-	"backend", "size", "path", "lba_size", "cache", "controllers", "ana_group", NULL};
+static const char *const subsys_ns_keys[] = {"backend", "size",	       "path",	    "lba_size",
+					     "cache",	"controllers", "ana_group", NULL};
 
 /* [[nvme_subsystem]] namespaces: 'controllers' = ["nvme0", ...] and 'ana_group'. */
 static bool load_subsys_ns_key(struct ctx *c, const struct toml_keyval *kv, struct nvme_ns_spec *ns)
@@ -145,8 +145,9 @@ static bool load_subsys_ns_key(struct ctx *c, const struct toml_keyval *kv, stru
 		const struct toml_value *v = a->array.items[i];
 
 		if (v->type != TOML_STRING || strlen(v->string.ptr) != v->string.len) {
-			cfg_report(c, a->array.items[i]->pos, "'controllers' lists [[nvme]] ids "
-							     "(strings)");
+			cfg_report(c, a->array.items[i]->pos,
+				   "'controllers' lists [[nvme]] ids "
+				   "(strings)");
 			continue;
 		}
 		ns->ctrls[ns->nctrls++] = cfg_dup(c, v->string.ptr);

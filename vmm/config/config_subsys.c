@@ -11,7 +11,6 @@
 #include "vmm/config/config_internal.h"
 
 #define MAX_SUBSYSTEMS 32
-#define MAX_ANA_GROUP  16 /* NVME_ANA_MAX_GROUPS */
 
 static const char *const subsys_keys[] = {"name", "subnqn", "serial", "namespaces", NULL};
 
@@ -27,10 +26,11 @@ static void load_one(struct ctx *c, const struct toml_value *t, struct nvme_subs
 		if (!strcmp(kv->key, "name")) {
 			v = cfg_get_string(c, kv);
 			if (v && !cfg_valid_id(v))
-				cfg_report(c, kv->value->pos,
-					   "'name' must be 1 to 32 letters, digits, '_' or '-', found "
-					   "\"%s\"",
-					   cfg_printable(v, shown, sizeof(shown)));
+				cfg_report(
+					c, kv->value->pos,
+					"'name' must be 1 to 32 letters, digits, '_' or '-', found "
+					"\"%s\"",
+					cfg_printable(v, shown, sizeof(shown)));
 			else if (v)
 				s->name = cfg_dup(c, v);
 		} else if (!strcmp(kv->key, "subnqn")) {
@@ -45,8 +45,9 @@ static void load_one(struct ctx *c, const struct toml_value *t, struct nvme_subs
 		}
 	}
 	if (!toml_table_find(t, "name"))
-		cfg_report(c, t->pos, "missing key 'name' in [[nvme_subsystem]] (what [[nvme]] "
-				      "'subsystem' names)");
+		cfg_report(c, t->pos,
+			   "missing key 'name' in [[nvme_subsystem]] (what [[nvme]] "
+			   "'subsystem' names)");
 	if (!toml_table_find(t, "namespaces"))
 		cfg_report(c, t->pos, "missing key 'namespaces' in [[nvme_subsystem]]");
 }
@@ -56,8 +57,9 @@ void cfg_load_subsystems(struct ctx *c, const struct toml_keyval *kv, struct mac
 	const struct toml_value *arr = kv->value;
 
 	if (arr->type != TOML_ARRAY) {
-		cfg_report(c, kv->pos, "'nvme_subsystem' must be an array of tables: write "
-				       "[[nvme_subsystem]]");
+		cfg_report(c, kv->pos,
+			   "'nvme_subsystem' must be an array of tables: write "
+			   "[[nvme_subsystem]]");
 		return;
 	}
 	for (size_t i = 0; i < arr->array.len; i++) {
@@ -69,7 +71,8 @@ void cfg_load_subsystems(struct ctx *c, const struct toml_keyval *kv, struct mac
 			continue;
 		}
 		if (cfg->nsubsystems >= MAX_SUBSYSTEMS) {
-			cfg_report(c, t->pos, "too many NVM subsystems (at most %d)", MAX_SUBSYSTEMS);
+			cfg_report(c, t->pos, "too many NVM subsystems (at most %d)",
+				   MAX_SUBSYSTEMS);
 			return;
 		}
 		ns = realloc(cfg->subsystems, (size_t)(cfg->nsubsystems + 1) * sizeof(*ns));
@@ -103,7 +106,8 @@ void cfg_check_subsystems(struct ctx *c, struct machine_config *cfg)
 		for (int n = 0; n < s->nns; n++)
 			if (s->ns[n].zoned)
 				cfg_report(c, at,
-					   "namespace %d of subsystem \"%s\": zoned namespaces are not "
+					   "namespace %d of subsystem \"%s\": zoned namespaces are "
+					   "not "
 					   "built for subsystems",
 					   n + 1, s->name ? s->name : "?");
 	}
@@ -115,8 +119,9 @@ void cfg_check_subsystems(struct ctx *c, struct machine_config *cfg)
 			continue;
 		n->subsys = find_subsys(cfg, n->subsystem, cfg->nsubsystems);
 		if (n->subsys < 0)
-			cfg_report(c, at, "'subsystem' names \"%s\", but there is no "
-					  "[[nvme_subsystem]] with that name",
+			cfg_report(c, at,
+				   "'subsystem' names \"%s\", but there is no "
+				   "[[nvme_subsystem]] with that name",
 				   cfg_printable(n->subsystem, shown, sizeof(shown)));
 	}
 	/* Each namespace's controllers: [[nvme]] ids in this subsystem. */
@@ -142,10 +147,11 @@ void cfg_check_subsystems(struct ctx *c, struct machine_config *cfg)
 						   shown);
 				else if (cfg->devices[d].kind != DEV_NVME ||
 					 cfg->devices[d].nvme.subsys != i)
-					cfg_report(c, at,
-						   "'controllers' names \"%s\", which is no [[nvme]] "
-						   "with subsystem = \"%s\"",
-						   shown, s->name ? s->name : "?");
+					cfg_report(
+						c, at,
+						"'controllers' names \"%s\", which is no [[nvme]] "
+						"with subsystem = \"%s\"",
+						shown, s->name ? s->name : "?");
 			}
 		}
 	}
