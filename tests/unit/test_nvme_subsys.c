@@ -32,8 +32,13 @@ static void pair_start(struct pair *p)
 	ns[0].ana_group = 1;
 	ns[1].ana_group = 2;
 	ns[2].ana_group = 1;
+	/* different names and serials: what the subsystem shares must not come from them */
+	cfg.name = "nvme0";
+	cfg.serial = "CTRLA";
 	tn_start_cfg(&p->a, &cfg);
 	ns[2].detached = true;
+	cfg.name = "nvme1";
+	cfg.serial = "CTRLB";
 	tn_start_cfg(&p->b, &cfg);
 }
 
