@@ -74,6 +74,8 @@ void nvme_ana_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	nvme_put32(id + 348, NVME_ANA_MAX_GROUPS); /* NANAGRPID */
 	/* MNAN: Linux sizes its ANA log buffer by it and wants 1..NN. */
 	nvme_put32(id + 540, c->nr_ns);
+	/* ONCS bit 5: Reservations (resv.c) */
+	nvme_put16(id + 520, (uint16_t)(id[520] | id[521] << 8 | 1u << 5));
 }
 
 /* Figure 279 (Identify Namespace) NMIC, ANAGRPID */
@@ -82,6 +84,9 @@ void nvme_ana_identify_ns(const struct nvme_ns *ns, uint8_t *id)
 	if (!ns->shared)
 		return;
 	id[30] = 1u << 0; /* NMIC: may be attached to two or more controllers */
+	/* RESCAP: the six reservation types and Ignore Existing Key; no Persist Through
+	 * Power Loss (bit 0) */
+	id[31] = 0xfe;
 	nvme_put32(id + 92, ns->anagrpid);
 }
 

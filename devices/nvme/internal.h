@@ -355,7 +355,32 @@ void nvme_zns_identify_ns(const struct nvme_ns *ns, uint8_t *id);
 /* Tests and error injection: force zone zidx into state zs (Read Only, Offline...). */
 void nvme_zns_set_zone_state(struct nvme_ns *ns, uint64_t zidx, uint8_t zs);
 
+/* Reservations of a shared namespace (resv.c), in its subsystem under the subsystem lock. */
+#define NVME_CMD_RESV_REGISTER	     0x0d
+#define NVME_CMD_RESV_REPORT	     0x0e
+#define NVME_CMD_RESV_ACQUIRE	     0x11
+#define NVME_CMD_RESV_RELEASE	     0x15
+#define NVME_SC_RESERVATION_CONFLICT 0x83
+struct nvme_resv_reg {
+	uint16_t cntlid;
+	uint64_t key;
+};
+struct nvme_resv {
+	uint32_t gen;	 /* bumped by registration changes and preemptions */
+	uint8_t rtype;	 /* 0: no reservation */
+	uint16_t holder; /* cntlid (types 1-4) */
+	struct nvme_resv_reg reg[NVME_SUBSYS_MAX_CTRL];
+	unsigned nreg;
+};
+
 /* subsys.c */
+struct nvme_resv *nvme_subsys_resv(struct nvme_subsys *s, uint32_t nsid);
+void nvme_subsys_lock(struct nvme_subsys *s);
+void nvme_subsys_unlock(struct nvme_subsys *s);
+/* resv.c (controller lock held) */
+uint16_t nvme_resv_exec(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns);
+/* 0, or Reservation Conflict for an I/O command with this opcode to ns through c. */
+uint16_t nvme_resv_check(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t opcode);
 const char *nvme_subsys_subnqn(const struct nvme_subsys *s);
 const char *nvme_subsys_serial(const struct nvme_subsys *s);
 /* A CNTLID unique in the subsystem; -ENOSPC past NVME_SUBSYS_MAX_CTRL controllers. */

@@ -22,6 +22,7 @@ struct nvme_subsys_ns {
 	void *mem; /* NULL until the first controller opens it */
 	uint64_t size;
 	pthread_rwlock_t rw;
+	struct nvme_resv resv; /* resv.c, under the subsystem lock */
 };
 
 struct nvme_subsys {
@@ -96,6 +97,21 @@ const char *nvme_subsys_subnqn(const struct nvme_subsys *s)
 const char *nvme_subsys_serial(const struct nvme_subsys *s)
 {
 	return s->serial;
+}
+
+struct nvme_resv *nvme_subsys_resv(struct nvme_subsys *s, uint32_t nsid)
+{
+	return &s->ns[nsid - 1].resv; /* nsid: an allocated namespace, 1..NVME_MAX_NAMESPACES */
+}
+
+void nvme_subsys_lock(struct nvme_subsys *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void nvme_subsys_unlock(struct nvme_subsys *s)
+{
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Linux nvme_validate_cntlid refuses a second controller with the same CNTLID. */

@@ -473,3 +473,196 @@ Test(ctl_nvme_ana, bad_requests_change_nothing)
 	cr_assert(strstr(reply, "ANA group 3"), "%s", reply);
 	pair_destroy(&p);
 }
+
+/* ---- reservations (devices/nvme/resv.c) ---- */
+
+#define RESV_CONFLICT 0x83
+
+/* A reservation command on nsid 1 with CRKEY k1 and NRKEY/PRKEY k2 in its data. */
+static uint16_t resv(struct tnvme *t, uint8_t opc, uint32_t cdw10, uint64_t k1, uint64_t k2)
+{
+	uint64_t buf = tn_alloc(t, 4096, 4096);
+	struct nvme_sqe cmd = {.opcode = opc, .nsid = 1, .cdw10 = cdw10, .prp1 = buf};
+
+	memcpy(tn_ptr(t, buf), &k1, 8);
+	memcpy((uint8_t *)tn_ptr(t, buf) + 8, &k2, 8);
+	return tn_cmd(t, 1, &cmd, NULL);
+}
+
+#define REGISTER(t, rrega, crkey, nrkey)       resv(t, 0x0d, (rrega) | 3u << 30, crkey, nrkey)
+#define ACQUIRE(t, racqa, rtype, crkey, prkey) resv(t, 0x11, (racqa) | (rtype) << 8, crkey, prkey)
+#define RELEASE(t, rrela, rtype, crkey)	       resv(t, 0x15, (rrela) | (rtype) << 8, crkey, 0)
+
+static uint8_t *report(struct tnvme *t, bool eds)
+{
+	uint64_t buf = tn_alloc(t, 4096, 4096);
+	struct nvme_sqe cmd = {
+		.opcode = 0x0e, .nsid = 1, .cdw10 = 4096 / 4 - 1, .cdw11 = eds, .prp1 = buf};
+
+	cr_assert_eq(tn_cmd(t, 1, &cmd, NULL), 0);
+	return tn_ptr(t, buf);
+}
+
+static uint16_t rw1(struct tnvme *t, uint8_t opc)
+{
+	return tn_rw(t, opc, 1, 0, 1, tn_alloc(t, 4096, 4096), 0);
+}
+
+Test(nvme_resv, identify_reports_reservations)
+{
+	struct pair p;
+
+	pair_start(&p);
+	cr_assert(identify(&p.a, NVME_ID_CNS_CTRL, 0)[520] & (1u << 5), "ONCS reservations");
+	cr_assert_eq(identify(&p.a, NVME_ID_CNS_NS, 1)[31], 0xfe, "RESCAP");
+	pair_destroy(&p);
+}
+
+Test(nvme_resv, write_exclusive_holder_writes_others_only_read)
+{
+	struct pair p;
+	uint8_t *rep;
+
+	pair_start(&p);
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 0xaaaa), 0);
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 0xaaaa), 0, "the same key again is no change");
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 0xbbbb), RESV_CONFLICT, "another key while registered");
+	cr_assert_eq(ACQUIRE(&p.a, 0, 1, 0x1234, 0), RESV_CONFLICT, "wrong CRKEY");
+	cr_assert_eq(ACQUIRE(&p.b, 0, 1, 0, 0), RESV_CONFLICT, "B is no registrant");
+	cr_assert_eq(ACQUIRE(&p.a, 0, 1, 0xaaaa, 0), 0);
+	cr_assert_eq(rw1(&p.a, NVME_CMD_WRITE), 0, "the holder writes");
+	cr_assert_eq(rw1(&p.b, NVME_CMD_WRITE), RESV_CONFLICT, "B may not write");
+	cr_assert_eq(rw1(&p.b, NVME_CMD_WRITE_ZEROES), RESV_CONFLICT);
+	cr_assert_eq(rw1(&p.b, NVME_CMD_READ), 0, "B may read");
+	cr_assert_eq(rw1(&p.b, NVME_CMD_FLUSH), RESV_CONFLICT, "Flush is in the write group");
+	rep = report(&p.b, false);
+	cr_assert_eq(get32(rep), 1, "GEN: one registration");
+	cr_assert_eq(rep[4], 1, "RTYPE");
+	cr_assert_eq(rep[5] | rep[6] << 8, 1, "REGCTL");
+	cr_assert_eq(rep[24] | rep[25] << 8, identify(&p.a, NVME_ID_CNS_CTRL, 0)[78], "CNTLID");
+	cr_assert_eq(rep[26], 1, "RCSTS: holds");
+	cr_assert_eq(get64(rep + 40), 0xaaaa, "RKEY");
+	rep = report(&p.b, true);
+	cr_assert_eq(get64(rep + 64 + 8), 0xaaaa, "RKEY of the extended structure");
+	/* release with the wrong type: Invalid Field; with the right one: B writes again */
+	cr_assert_eq(RELEASE(&p.a, 0, 2, 0xaaaa), NVME_SC_INVALID_FIELD);
+	cr_assert_eq(RELEASE(&p.a, 0, 1, 0xaaaa), 0);
+	cr_assert_eq(rw1(&p.b, NVME_CMD_WRITE), 0);
+	pair_destroy(&p);
+}
+
+Test(nvme_resv, exclusive_access_registrants_only_admits_registrants)
+{
+	struct pair p;
+
+	pair_start(&p);
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 1), 0);
+	cr_assert_eq(ACQUIRE(&p.a, 0, 4, 1, 0), 0);
+	cr_assert_eq(rw1(&p.b, NVME_CMD_READ), RESV_CONFLICT, "B is no registrant");
+	cr_assert_eq(REGISTER(&p.b, 0, 0, 2), 0);
+	cr_assert_eq(rw1(&p.b, NVME_CMD_READ), 0);
+	cr_assert_eq(rw1(&p.b, NVME_CMD_WRITE), 0);
+	cr_assert_eq(ACQUIRE(&p.b, 0, 4, 2, 0), RESV_CONFLICT, "A holds it");
+	/* the holder unregisters: the reservation goes with it */
+	cr_assert_eq(REGISTER(&p.a, 1, 1, 0), 0);
+	cr_assert_eq(report(&p.a, false)[4], 0, "no reservation");
+	cr_assert_eq(ACQUIRE(&p.b, 0, 2, 2, 0), 0);
+	cr_assert_eq(rw1(&p.a, NVME_CMD_READ), RESV_CONFLICT, "Exclusive Access");
+	pair_destroy(&p);
+}
+
+Test(nvme_resv, preempt_takes_the_reservation_and_removes_the_holder)
+{
+	struct pair p;
+	uint8_t *rep;
+
+	pair_start(&p);
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 0xa), 0);
+	cr_assert_eq(REGISTER(&p.b, 0, 0, 0xb), 0);
+	cr_assert_eq(ACQUIRE(&p.a, 0, 1, 0xa, 0), 0);
+	cr_assert_eq(ACQUIRE(&p.b, 1, 1, 0xb, 0x99), RESV_CONFLICT, "no registrant has key 99");
+	cr_assert_eq(ACQUIRE(&p.b, 1, 2, 0xb, 0xa), 0);
+	rep = report(&p.a, false);
+	cr_assert_eq(rep[4], 2, "B's type");
+	cr_assert_eq(rep[5], 1, "A was unregistered");
+	cr_assert_eq(get64(rep + 40), 0xb);
+	cr_assert_eq(rw1(&p.a, NVME_CMD_READ), RESV_CONFLICT);
+	cr_assert_eq(REGISTER(&p.a, 2, 0xa, 0xc), RESV_CONFLICT, "A is no registrant any more");
+	/* Clear: no reservation, no registrants */
+	cr_assert_eq(RELEASE(&p.b, 1, 0, 0xb), 0);
+	rep = report(&p.a, false);
+	cr_assert_eq(rep[4], 0);
+	cr_assert_eq(rep[5], 0);
+	cr_assert_eq(rw1(&p.a, NVME_CMD_WRITE), 0);
+	pair_destroy(&p);
+}
+
+Test(nvme_resv, all_registrants_types_make_every_registrant_a_holder)
+{
+	struct pair p;
+	uint8_t *rep;
+
+	pair_start(&p);
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 5), 0);
+	cr_assert_eq(REGISTER(&p.b, 0, 0, 6), 0);
+	cr_assert_eq(ACQUIRE(&p.a, 0, 6, 5, 0), 0);
+	cr_assert_eq(ACQUIRE(&p.b, 0, 6, 6, 0), 0, "B holds it too");
+	rep = report(&p.a, false);
+	cr_assert_eq(rep[26] & rep[50] & 1, 1, "both RCSTS hold");
+	cr_assert_eq(rw1(&p.b, NVME_CMD_WRITE), 0);
+	/* A unregisters: B still holds it; B unregisters: it is gone */
+	cr_assert_eq(REGISTER(&p.a, 1, 5, 0), 0);
+	cr_assert_eq(report(&p.b, false)[4], 6);
+	cr_assert_eq(REGISTER(&p.b, 1, 0, 0) /* IEKEY below */, RESV_CONFLICT, "wrong key");
+	cr_assert_eq(resv(&p.b, 0x0d, 1 | 1u << 3, 0, 0), 0, "IEKEY ignores the key");
+	cr_assert_eq(report(&p.a, false)[4], 0);
+	pair_destroy(&p);
+}
+
+Test(nvme_resv, bad_fields_and_lone_controllers)
+{
+	struct pair p;
+	struct tnvme t;
+
+	pair_start(&p);
+	cr_assert_eq(resv(&p.a, 0x0d, 3, 0, 1), NVME_SC_INVALID_FIELD, "RREGA 3");
+	cr_assert_eq(resv(&p.a, 0x0d, 1u << 30, 0, 1), NVME_SC_INVALID_FIELD, "CPTPL 01b");
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 1), 0);
+	cr_assert_eq(ACQUIRE(&p.a, 0, 0, 1, 0), NVME_SC_INVALID_FIELD, "RTYPE 0");
+	cr_assert_eq(ACQUIRE(&p.a, 0, 7, 1, 0), NVME_SC_INVALID_FIELD, "RTYPE 7");
+	cr_assert_eq(ACQUIRE(&p.a, 3, 1, 1, 0), NVME_SC_INVALID_FIELD, "RACQA 3");
+	cr_assert_eq(RELEASE(&p.a, 2, 1, 1), NVME_SC_INVALID_FIELD, "RRELA 2");
+	/* a data pointer outside guest memory */
+	cr_assert_eq(tn_cmd(&p.a, 1,
+			    &(struct nvme_sqe){.opcode = 0x0d, .nsid = 1, .prp1 = 0xfff00000},
+			    NULL) != 0,
+		     1);
+	/* Report longer than MDTS */
+	cr_assert_eq(tn_cmd(&p.a, 1,
+			    &(struct nvme_sqe){.opcode = 0x0e,
+					       .nsid = 1,
+					       .cdw10 = 0xffffffffu,
+					       .prp1 = tn_alloc(&p.a, 4096, 4096)},
+			    NULL),
+		     NVME_SC_INVALID_FIELD);
+	pair_destroy(&p);
+	tn_start(&t);
+	cr_assert_eq(resv(&t, 0x0d, 0, 0, 1), NVME_SC_INVALID_OPCODE, "no reservations alone");
+	cr_assert_eq(identify(&t, NVME_ID_CNS_CTRL, 0)[520] & (1u << 5), 0);
+	tn_destroy(&t);
+}
+
+Test(nvme_resv, write_exclusive_registrants_only_lets_registrants_write)
+{
+	struct pair p;
+
+	pair_start(&p);
+	cr_assert_eq(REGISTER(&p.a, 0, 0, 1), 0);
+	cr_assert_eq(ACQUIRE(&p.a, 0, 3, 1, 0), 0);
+	cr_assert_eq(rw1(&p.b, NVME_CMD_WRITE), RESV_CONFLICT, "B is no registrant");
+	cr_assert_eq(rw1(&p.b, NVME_CMD_READ), 0, "anyone reads");
+	cr_assert_eq(REGISTER(&p.b, 0, 0, 2), 0);
+	cr_assert_eq(rw1(&p.b, NVME_CMD_WRITE), 0, "a registrant writes");
+	cr_assert_eq(report(&p.a, false)[50], 0, "B registered, not holding");
+	pair_destroy(&p);
+}
