@@ -29,6 +29,13 @@ enum {
 	RTYPE_EAAR = 6, /* Exclusive Access - All Registrants */
 };
 
+/* rtype is written under the subsystem lock and read without it on the I/O path: nothing
+ * reserved (the common case) costs one load, no lock shared by the controllers' threads. */
+static void set_rtype(struct nvme_resv *rv, unsigned rtype)
+{
+	__atomic_store_n(&rv->rtype, (uint8_t)rtype, __ATOMIC_RELEASE);
+}
+
 static bool all_registrants(uint8_t rtype)
 {
 	return rtype == RTYPE_WEAR || rtype == RTYPE_EAAR;
@@ -64,7 +71,7 @@ static void after_unregister(struct nvme_resv *rv, uint16_t cntlid)
 	if (!rv->rtype)
 		return;
 	if (all_registrants(rv->rtype) ? rv->nreg == 0 : rv->holder == cntlid) {
-		rv->rtype = 0;
+		set_rtype(rv, 0);
 		rv->holder = 0;
 	}
 }
@@ -82,6 +89,8 @@ uint16_t nvme_resv_check(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t 
 	if (!c->subsys || !ns->shared)
 		return 0;
 	rv = nvme_subsys_resv(c->subsys, ns->nsid);
+	if (!__atomic_load_n(&rv->rtype, __ATOMIC_ACQUIRE))
+		return 0;
 	nvme_subsys_lock(c->subsys);
 	if (rv->rtype && !holds(rv, c->cntlid)) {
 		reg = find_reg(rv, c->cntlid) >= 0;
@@ -181,7 +190,7 @@ static uint16_t do_acquire(struct nvme_ctrl *c, struct nvme_resv *rv, uint32_t c
 		return NVME_SC_RESERVATION_CONFLICT | DNR;
 	if (racqa == 0) {
 		if (!rv->rtype) {
-			rv->rtype = (uint8_t)rtype;
+			set_rtype(rv, rtype);
 			rv->holder = c->cntlid;
 			return 0;
 		}
@@ -203,13 +212,13 @@ static uint16_t do_acquire(struct nvme_ctrl *c, struct nvme_resv *rv, uint32_t c
 				drop_reg(rv, k);
 			else
 				k++;
-		rv->rtype = (uint8_t)rtype;
+		set_rtype(rv, rtype);
 		rv->holder = c->cntlid;
 	} else if (holder_key_owner) {
 		/* the holder is preempted: its registration goes (unless it is ours), the
 		 * reservation is ours with the new type */
 		drop_key(rv, prkey, c->cntlid);
-		rv->rtype = (uint8_t)rtype;
+		set_rtype(rv, rtype);
 		rv->holder = c->cntlid;
 	} else if (!drop_key(rv, prkey, c->cntlid)) {
 		return NVME_SC_RESERVATION_CONFLICT | DNR;
@@ -231,7 +240,7 @@ static uint16_t do_release(struct nvme_ctrl *c, struct nvme_resv *rv, uint32_t c
 	if (i < 0 || (!iekey && rv->reg[i].key != get64le(data)))
 		return NVME_SC_RESERVATION_CONFLICT | DNR;
 	if (rrela == 1) { /* Clear: no reservation, no registrants */
-		rv->rtype = 0;
+		set_rtype(rv, 0);
 		rv->holder = 0;
 		rv->nreg = 0;
 		rv->gen++;
@@ -241,7 +250,7 @@ static uint16_t do_release(struct nvme_ctrl *c, struct nvme_resv *rv, uint32_t c
 		return 0; /* nothing to release: success, no effect */
 	if (rv->rtype != rtype)
 		return NVME_SC_INVALID_FIELD | DNR;
-	rv->rtype = 0;
+	set_rtype(rv, 0);
 	rv->holder = 0;
 	return 0;
 }
