@@ -145,6 +145,29 @@ static void bdf(const struct pci_dev *dev, char *buf, size_t len)
 	snprintf(buf, len, "%02x:%02x.%x", bus, PCI_SLOT(dev->devfn), PCI_FUNC(dev->devfn));
 }
 
+/* A subsystem's controller: "subsystem", "cntlid" and the ANA state of each of its groups. */
+static void out_ana(struct out *o, struct nvme_ctrl *c)
+{
+	uint8_t state[NVME_ANA_MAX_GROUPS + 1];
+	const char *name;
+	uint16_t cntlid;
+	bool first = true;
+
+	if (nvme_ana_info(c, &name, &cntlid, state))
+		return;
+	out_printf(o, ",\"subsystem\":");
+	out_string(o, name);
+	out_printf(o, ",\"cntlid\":%u,\"ana\":{", cntlid);
+	for (unsigned g = 1; g <= NVME_ANA_MAX_GROUPS; g++) {
+		if (!state[g])
+			continue;
+		out_printf(o, "%s\"%u\":\"%s\"", first ? "" : ",", g,
+			   nvme_ana_state_name(state[g]));
+		first = false;
+	}
+	out_printf(o, "}");
+}
+
 static bool do_info(const struct ctl_target *t, char *reply, size_t cap)
 {
 	struct out o = {reply, cap, 0, false};
@@ -174,6 +197,7 @@ static bool do_info(const struct ctl_target *t, char *reply, size_t cap)
 				out_printf(&o, "%s{\"qid\":%u,\"cqid\":%u,\"depth\":%u}",
 					   k ? "," : "", q[k].qid, q[k].cqid, q[k].depth);
 			out_printf(&o, "]");
+			out_ana(&o, d->nvme);
 		}
 		out_printf(&o, "}");
 	}

@@ -163,6 +163,23 @@ uint8_t nvme_ana_get(struct nvme_ctrl *c, uint32_t grpid)
 	return st;
 }
 
+int nvme_ana_info(struct nvme_ctrl *c, const char **subsys, uint16_t *cntlid,
+		  uint8_t state[NVME_ANA_MAX_GROUPS + 1])
+{
+	int ret = -ENODEV;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->subsys) {
+		*subsys = nvme_subsys_name(c->subsys);
+		*cntlid = c->cntlid;
+		for (uint32_t g = 0; g <= NVME_ANA_MAX_GROUPS; g++)
+			state[g] = g && group_present(c, g) ? c->ana_state[g] : 0;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 int nvme_ana_set(struct nvme_ctrl *c, uint32_t grpid, uint8_t state)
 {
 	int ret = 0;

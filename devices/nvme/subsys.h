@@ -59,5 +59,9 @@ const char *nvme_ana_state_name(uint8_t state);
 int nvme_ana_set(struct nvme_ctrl *c, uint32_t grpid, uint8_t state);
 /* The state of group grpid through c (0 if none). */
 uint8_t nvme_ana_get(struct nvme_ctrl *c, uint32_t grpid);
+/* For the control socket's info: c's subsystem name and CNTLID, and in state[g] the state
+ * of each group g with a namespace attached to c (0 for the others). -ENODEV: no subsystem. */
+int nvme_ana_info(struct nvme_ctrl *c, const char **subsys, uint16_t *cntlid,
+		  uint8_t state[NVME_ANA_MAX_GROUPS + 1]);
 
 #endif

@@ -53,6 +53,10 @@ if need_kvm "nvme_ana_on_a_running_machine"; then
 		expect "ctl_nvme_ana_sets_a_state" 0 '^\{"ok":true\}'
 		ctl nvme_ana ctrl=nvme1 group=2 state=non-optimized
 		expect "ctl_nvme_ana_group_2_on_nvme1" 0 '^\{"ok":true\}'
+		ctl info
+		expect "ctl_info_shows_the_ana_states" 0 \
+			'"id":"nvme0",[^}]*"subsystem":"mp0","cntlid":1,"ana":\{"1":"inaccessible"\}' \
+			'"id":"nvme1",[^}]*"cntlid":2,"ana":\{"1":"optimized","2":"non-optimized"\}'
 		ctl nvme_ana ctrl=nvme0 group=2 state=inaccessible
 		expect "ctl_nvme_ana_group_without_namespace_is_refused" 1 \
 			'"error":"no namespace of ANA group 2 on \\"nvme0\\""'

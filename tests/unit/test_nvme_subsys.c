@@ -666,3 +666,23 @@ Test(nvme_resv, write_exclusive_registrants_only_lets_registrants_write)
 	cr_assert_eq(report(&p.a, false)[50], 0, "B registered, not holding");
 	pair_destroy(&p);
 }
+
+Test(ctl_nvme_ana, info_shows_subsystem_cntlid_and_ana_states)
+{
+	struct pair p;
+	static char reply[65536];
+
+	pair_start(&p);
+	cr_assert(ctl(&p,
+		      "{\"cmd\":\"nvme_ana\",\"ctrl\":\"nvme1\",\"group\":2,\"state\":\"change\"}",
+		      reply, sizeof(reply)),
+		  "%s", reply);
+	cr_assert(ctl(&p, "{\"cmd\":\"info\"}", reply, sizeof(reply)), "%s", reply);
+	cr_assert(strstr(reply, "\"subsystem\":\"s0\",\"cntlid\":1,\"ana\":{\"1\":\"optimized\","
+				"\"2\":\"optimized\"}"),
+		  "%s", reply);
+	cr_assert(strstr(reply, "\"subsystem\":\"s0\",\"cntlid\":2,\"ana\":{\"1\":\"optimized\","
+				"\"2\":\"change\"}"),
+		  "%s", reply);
+	pair_destroy(&p);
+}
