@@ -10,6 +10,7 @@
 
 #include "devices/nvme/inject.h"
 #include "devices/pcie-switch/pcie_port.h"
+#include "devices/nvme/subsys.h"
 #include "vmm/ctl_json.h"
 #include "vmm/pci/pci.h"
 
@@ -96,6 +97,11 @@ static const struct field f_delay[] = {
 	F_CMD, F_CTRL, F_MATCH, {"ms", JSON_INT, 1, NVME_INJECT_MAX_DELAY, true}, {.key = NULL}};
 static const struct field f_drop[] = {F_CMD, F_CTRL, F_MATCH, {.key = NULL}};
 static const struct field f_port[] = {F_CMD, {"port", JSON_STRING, 0, 0, true}, {.key = NULL}};
+static const struct field f_ana[] = {F_CMD,
+				     F_CTRL,
+				     {"group", JSON_INT, 1, NVME_ANA_MAX_GROUPS, false},
+				     {"state", JSON_STRING, 0, 0, true},
+				     {.key = NULL}};
 
 static bool check_fields(const struct json_doc *d, const struct field *f, char *reply, size_t cap)
 {
@@ -141,6 +147,29 @@ static void bdf(const struct pci_dev *dev, char *buf, size_t len)
 	snprintf(buf, len, "%02x:%02x.%x", bus, PCI_SLOT(dev->devfn), PCI_FUNC(dev->devfn));
 }
 
+/* A subsystem's controller: "subsystem", "cntlid" and the ANA state of each of its groups. */
+static void out_ana(struct out *o, struct nvme_ctrl *c)
+{
+	uint8_t state[NVME_ANA_MAX_GROUPS + 1];
+	const char *name;
+	uint16_t cntlid;
+	bool first = true;
+
+	if (nvme_ana_info(c, &name, &cntlid, state))
+		return;
+	out_printf(o, ",\"subsystem\":");
+	out_string(o, name);
+	out_printf(o, ",\"cntlid\":%u,\"ana\":{", cntlid);
+	for (unsigned g = 1; g <= NVME_ANA_MAX_GROUPS; g++) {
+		if (!state[g])
+			continue;
+		out_printf(o, "%s\"%u\":\"%s\"", first ? "" : ",", g,
+			   nvme_ana_state_name(state[g]));
+		first = false;
+	}
+	out_printf(o, "}");
+}
+
 static bool do_info(const struct ctl_target *t, char *reply, size_t cap)
 {
 	struct out o = {reply, cap, 0, false};
@@ -173,6 +202,7 @@ static bool do_info(const struct ctl_target *t, char *reply, size_t cap)
 				out_printf(&o, "%s{\"qid\":%u,\"cqid\":%u,\"depth\":%u}",
 					   k ? "," : "", q[k].qid, q[k].cqid, q[k].depth);
 			out_printf(&o, "]");
+			out_ana(&o, d->nvme);
 		}
 		out_printf(&o, "}");
 	}
@@ -256,6 +286,33 @@ static bool do_link(const struct ctl_target *t, const struct json_doc *d, bool u
 	return reply_error(reply, cap, "no port \"%s\"", id);
 }
 
+/* ANA group state through one controller (devices/nvme/subsys.h, nvme_ana_set). */
+static bool do_ana(const struct ctl_target *t, const struct json_doc *d, char *reply, size_t cap)
+{
+	const char *name = json_get(d, 0, "state")->s;
+	uint32_t group = (uint32_t)get_int(d, "group", 1);
+	uint8_t state = nvme_ana_state_parse(name);
+	struct nvme_ctrl *c;
+	int ret;
+
+	if (!state)
+		return reply_error(reply, cap,
+				   "\"state\" must be optimized, non-optimized, inaccessible, "
+				   "persistent-loss or change");
+	c = find_ctrl(t, d, reply, cap);
+	if (!c)
+		return false;
+	ret = nvme_ana_set(c, group, state);
+	if (ret == -ENODEV)
+		return reply_error(reply, cap, "\"%s\" is in no [[nvme_subsystem]]: no ANA",
+				   json_get(d, 0, "ctrl")->s);
+	if (ret)
+		return reply_error(reply, cap, "no namespace of ANA group %u on \"%s\"", group,
+				   json_get(d, 0, "ctrl")->s);
+	snprintf(reply, cap, "{\"ok\":true}");
+	return true;
+}
+
 bool ctl_handle(const struct ctl_target *t, const char *line, size_t len, char *reply, size_t cap)
 {
 	static struct json_doc doc; /* one request at a time (see do_info) */
@@ -298,6 +355,6 @@ bool ctl_handle(const struct ctl_target *t, const char *line, size_t len, char *
 		return check_fields(d, f_port, reply, cap) &&
 		       do_link(t, d, !strcmp(name, "link_up"), reply, cap);
 	if (!strcmp(name, "nvme_ana"))
-		return reply_error(reply, cap, "%s: not built", name);
+		return check_fields(d, f_ana, reply, cap) && do_ana(t, d, reply, cap);
 	return reply_error(reply, cap, "unknown cmd \"%.64s\"", name);
 }

@@ -355,6 +355,7 @@ static const char usage_ctl[] =
 	"reply. REQUEST is a JSON object as one argument, or CMD [key=value...]:\n"
 	"  vmm ctl /tmp/vmm.sock info\n"
 	"  vmm ctl /tmp/vmm.sock nvme_fail ctrl=nvme0 opcode=0x02 count=1 sc=0x06\n"
+	"  vmm ctl /tmp/vmm.sock nvme_ana ctrl=nvme0 state=inaccessible\n"
 	"  vmm ctl /tmp/vmm.sock '{\"cmd\":\"clear\",\"ctrl\":\"nvme0\"}'\n"
 	"Requests: docs/control.md. Exit status: 0 ok, 1 error reply, 2 usage or connection\n"
 	"error.\n";

@@ -8,6 +8,7 @@
 
 #include "devices/ntb/ntb.h"
 #include "devices/nvme/nvme_pci.h"
+#include "devices/nvme/subsys.h"
 #include "devices/pcie-switch/pcie_port.h"
 #include "devices/plx-dma/plx_dma.h"
 #include "devices/testdev/testdev.h"
@@ -80,6 +81,32 @@ static int next_root_slot(struct topology *t)
 		if (!t->root.bus0.devs[PCI_DEVFN(s, 0)])
 			return s;
 	return -1;
+}
+
+/* A controller of [[nvme_subsystem]] d->nvme.subsys: its namespaces are the subsystem's,
+ * attached where 'controllers' lists it (or everywhere). */
+static void topo_subsys_ns(struct topology *t, const struct machine_config *cfg,
+			   const struct dev_config *d, struct nvme_ctrl_config *nc,
+			   struct nvme_ns_config *ns)
+{
+	const struct nvme_subsys_config *s = &cfg->subsystems[d->nvme.subsys];
+
+	nc->subsys = t->subsys[d->nvme.subsys];
+	nc->nr_ns = (unsigned)s->nns;
+	for (int k = 0; k < s->nns && k < NVME_MAX_NAMESPACES; k++) {
+		const struct nvme_ns_spec *sp = &s->ns[k];
+		bool attached = sp->nctrls == 0;
+
+		for (int j = 0; j < sp->nctrls; j++)
+			attached |= !strcmp(sp->ctrls[j], d->id);
+		ns[k] = (struct nvme_ns_config){.size = sp->size,
+						.lba_size = sp->lba_size,
+						.backend = sp->backend,
+						.path = sp->path,
+						.cache = sp->cache,
+						.ana_group = (uint32_t)sp->ana_group,
+						.detached = !attached};
+	}
 }
 
 static int build_one(struct topology *t, const struct machine_config *cfg, int i,
@@ -182,7 +209,10 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 		struct nvme_pci *np;
 		char nerr[256];
 
-		for (int k = 0; k < d->nvme.nns && k < NVME_MAX_NAMESPACES; k++)
+		if (d->nvme.subsys >= 0)
+			topo_subsys_ns(t, cfg, d, &nc, ns);
+		for (int k = 0; d->nvme.subsys < 0 && k < d->nvme.nns && k < NVME_MAX_NAMESPACES;
+		     k++)
 			ns[k] = (struct nvme_ns_config){
 				.size = d->nvme.ns[k].size,
 				.lba_size = d->nvme.ns[k].lba_size,
@@ -232,6 +262,24 @@ int topology_build(struct topology *t, const struct machine_config *cfg,
 	if (!t->nodes) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
+	/* NVM subsystems before the controllers that join them (devices/nvme/subsys.h) */
+	t->subsys = calloc((size_t)(cfg->nsubsystems ? cfg->nsubsystems : 1), sizeof(*t->subsys));
+	if (!t->subsys) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < cfg->nsubsystems; i++) {
+		const struct nvme_subsys_config *s = &cfg->subsystems[i];
+		char serr[256];
+
+		t->subsys[i] =
+			nvme_subsys_create(s->name, s->subnqn, s->serial, serr, sizeof(serr));
+		if (!t->subsys[i]) {
+			snprintf(err, errlen, "%s: %s", s->name, serr);
+			return -EINVAL;
+		}
+		t->nsubsys++;
 	}
 	pci_root_init(&t->root, host, opaque, mem, MEM_ECAM_BASE);
 	/* PCI 3.0 6.1: a host bridge function at 00.0, class 06 00 00 */
@@ -350,6 +398,12 @@ void topology_destroy(struct topology *t)
 	}
 	free(t->nodes);
 	t->nodes = NULL;
+	/* after every controller in them */
+	for (int i = 0; i < t->nsubsys; i++)
+		nvme_subsys_destroy(t->subsys[i]);
+	free(t->subsys);
+	t->subsys = NULL;
+	t->nsubsys = 0;
 }
 
 void topology_fw_platform(struct topology *t, int ncpus, const struct e820_entry *e820, int ne820,

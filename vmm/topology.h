@@ -19,6 +19,7 @@
 #define TOPO_MMIO64_SIZE	(32ULL << 30)
 
 struct ntb_link;
+struct nvme_subsys;
 
 struct topology {
 	struct pci_root root;
@@ -31,6 +32,8 @@ struct topology {
 		struct pci_dev *dev;   /* the function attached to its parent's bus */
 		struct ntb_link *link; /* NTB: the rendezvous thread (vmm run only) */
 	} * nodes;		       /* parallel to cfg->devices */
+	struct nvme_subsys **subsys;   /* parallel to cfg->subsystems */
+	int nsubsys;
 };
 
 /* The 64-bit MMIO window for a guest with `mem` RAM: above RAM, 4 GiB aligned. */

@@ -197,6 +197,9 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 	}
 	if (lbaf > 1 || pi)
 		return NVME_SC_INVALID_FORMAT | DNR; /* two formats, no metadata, no PI */
+	/* Not built: a shared namespace would change format on one path only (subsys.h). */
+	if (c->subsys)
+		return NVME_SC_INVALID_FORMAT | DNR;
 	if (ses > 1)
 		return NVME_SC_INVALID_FIELD | DNR; /* FNA: no cryptographic erase */
 	if (!nvme_req_bes(r, n))

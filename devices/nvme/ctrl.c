@@ -56,6 +56,10 @@ static int check_config(const struct nvme_ctrl_config *cfg, char *err, size_t er
 		snprintf(err, errlen, "nvme: serial/model/firmware longer than 20/40/8 characters");
 		return -EINVAL;
 	}
+	if (cfg->subsys && cfg->nsmgmt_capacity) {
+		snprintf(err, errlen, "nvme: Namespace Management is not built for a subsystem");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -92,6 +96,20 @@ struct nvme_ctrl *nvme_ctrl_create(const struct nvme_ctrl_config *cfg, const str
 	c->vid = cfg->vid;
 	c->ssvid = cfg->ssvid;
 	c->cntlid = cfg->cntlid;
+	/* NVMe 2.0 5.17.2.1: SN and SUBNQN name the NVM subsystem, CNTLID the controller. */
+	if (cfg->subsys) {
+		c->subsys = cfg->subsys;
+		copy_padded(c->serial, 20, nvme_subsys_serial(c->subsys));
+		snprintf(c->subnqn, sizeof(c->subnqn), "%s", nvme_subsys_subnqn(c->subsys));
+		if (nvme_subsys_add_ctrl(c->subsys, &c->cntlid)) {
+			snprintf(err, errlen, "nvme: subsystem %s has %d controllers already",
+				 nvme_subsys_name(c->subsys), NVME_SUBSYS_MAX_CTRL);
+			c->subsys = NULL;
+			nvme_ctrl_destroy(c);
+			return NULL;
+		}
+	}
+	nvme_ana_init(c);
 	c->max_queues = cfg->max_queues ? cfg->max_queues : NVME_DEFAULT_MAX_QUEUES;
 	c->nr_vectors = cfg->nr_vectors ? cfg->nr_vectors : c->max_queues + 1;
 	c->mdts_bytes = (uint32_t)KiB(cfg->mdts_kib ? cfg->mdts_kib : NVME_DEFAULT_MDTS_KIB);

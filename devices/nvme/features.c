@@ -267,7 +267,8 @@ uint16_t nvme_set_features(struct nvme_ctrl *c, struct nvme_req *r)
 		f->write_atomic = v & 1;
 		break;
 	case NVME_FEAT_ASYNC_EVENT:
-		f->async_event = v & AEC_SUPPORTED;
+		/* bit 11 ANA Change Notices with ANA (OAES bit 11) */
+		f->async_event = v & (AEC_SUPPORTED | (c->subsys ? 1u << 11 : 0));
 		break;
 	case NVME_FEAT_TIMESTAMP: {
 		uint8_t buf[8];
@@ -376,7 +377,10 @@ static void aen_unmask(struct nvme_ctrl *c, unsigned lid)
 					  [NVME_LOG_SMART] = NVME_AER_TYPE_SMART,
 					  [NVME_LOG_CHANGED_NS] = NVME_AER_TYPE_NOTICE};
 
-	if (lid == NVME_LOG_ERROR || lid == NVME_LOG_SMART || lid == NVME_LOG_CHANGED_NS) {
+	if (lid == NVME_LOG_ANA) {
+		c->aen_masked &= (uint8_t) ~(1u << NVME_AER_TYPE_NOTICE); /* 5.27.1.3 */
+		aen_deliver(c);
+	} else if (lid == NVME_LOG_ERROR || lid == NVME_LOG_SMART || lid == NVME_LOG_CHANGED_NS) {
 		c->aen_masked &= (uint8_t) ~(1u << type_of[lid]);
 		aen_deliver(c);
 	}
@@ -426,6 +430,13 @@ uint16_t nvme_get_log_page(struct nvme_ctrl *c, struct nvme_req *r)
 		if (cmd->cdw14 >> 24 != NVME_CSI_NVM && cmd->cdw14 >> 24 != NVME_CSI_ZNS)
 			return NVME_SC_INVALID_FIELD | DNR;
 		size = log_effects(c, log, (uint8_t)(cmd->cdw14 >> 24));
+		break;
+	case NVME_LOG_ANA:
+		if (!c->subsys)
+			return NVME_SC_INVALID_LOG_PAGE | DNR;
+		size = nvme_ana_log(c, log, sizeof(log), cmd->cdw10 & (1u << 8));
+		if (!rae) /* the notice still queued would point at what was just read */
+			aen_drop(c, NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_ANA);
 		break;
 	default:
 		return NVME_SC_INVALID_LOG_PAGE | DNR;

@@ -12,6 +12,7 @@
 #include "devices/nvme/inject.h"
 #include "devices/nvme/nvme.h"
 #include "devices/nvme/spec.h"
+#include "devices/nvme/subsys.h"
 #include "vmm/addr_space.h"
 
 #define NVME_AERL	      3	   /* Identify AERL: 4 outstanding AERs */
@@ -74,6 +75,8 @@ struct nvme_ns {
 	bool attached;	/* to this controller: active, takes I/O (5.21) */
 	bool pool;	/* created by Namespace Management: its size counts against the pool */
 	struct nvme_zns *zns; /* zoned (CSI 02h); NULL: NVM command set */
+	bool shared;	      /* a namespace of the controller's subsystem (subsys.c) */
+	uint32_t anagrpid;    /* its ANA group, 1..NVME_ANA_MAX_GROUPS (ana.c) */
 };
 
 /* A data pointer resolved to host memory (NVMe 1.4 4.3 PRP, 4.4 SGL). */
@@ -229,6 +232,11 @@ struct nvme_ctrl {
 	struct nvme_ring *ring; /* io_uring and I/O thread (iothread.h) */
 	struct nvme_dbbuf dbbuf;
 	struct nvme_inject_state inj;
+
+	/* NVM subsystem shared with other controllers (subsys.h); NULL: on its own */
+	struct nvme_subsys *subsys;
+	uint8_t ana_state[NVME_ANA_MAX_GROUPS + 1]; /* per ANA group, as seen through c */
+	uint64_t ana_chgcnt, ana_grp_chgcnt[NVME_ANA_MAX_GROUPS + 1];
 };
 
 /* ctrl.c */
@@ -346,6 +354,49 @@ uint16_t nvme_zns_exec(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *
 void nvme_zns_identify_ns(const struct nvme_ns *ns, uint8_t *id);
 /* Tests and error injection: force zone zidx into state zs (Read Only, Offline...). */
 void nvme_zns_set_zone_state(struct nvme_ns *ns, uint64_t zidx, uint8_t zs);
+
+/* Reservations of a shared namespace (resv.c), in its subsystem under the subsystem lock. */
+#define NVME_CMD_RESV_REGISTER	     0x0d
+#define NVME_CMD_RESV_REPORT	     0x0e
+#define NVME_CMD_RESV_ACQUIRE	     0x11
+#define NVME_CMD_RESV_RELEASE	     0x15
+#define NVME_SC_RESERVATION_CONFLICT 0x83
+struct nvme_resv_reg {
+	uint16_t cntlid;
+	uint64_t key;
+};
+struct nvme_resv {
+	uint32_t gen;	 /* bumped by registration changes and preemptions */
+	uint8_t rtype;	 /* 0: no reservation */
+	uint16_t holder; /* cntlid (types 1-4) */
+	struct nvme_resv_reg reg[NVME_SUBSYS_MAX_CTRL];
+	unsigned nreg;
+};
+
+/* subsys.c */
+struct nvme_resv *nvme_subsys_resv(struct nvme_subsys *s, uint32_t nsid);
+void nvme_subsys_lock(struct nvme_subsys *s);
+void nvme_subsys_unlock(struct nvme_subsys *s);
+/* resv.c (controller lock held) */
+uint16_t nvme_resv_exec(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns);
+/* 0, or Reservation Conflict for an I/O command with this opcode to ns through c. */
+uint16_t nvme_resv_check(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t opcode);
+const char *nvme_subsys_subnqn(const struct nvme_subsys *s);
+const char *nvme_subsys_serial(const struct nvme_subsys *s);
+/* A CNTLID unique in the subsystem; -ENOSPC past NVME_SUBSYS_MAX_CTRL controllers. */
+int nvme_subsys_add_ctrl(struct nvme_subsys *s, uint16_t *cntlid);
+/* The shared "ram" storage of namespace nsid as be (the first caller maps it). */
+int nvme_subsys_open_ram(struct nvme_subsys *s, uint32_t nsid, uint64_t size,
+			 struct nvme_backend *be, char *err, size_t errlen);
+
+/* ana.c (controller lock held) */
+void nvme_ana_init(struct nvme_ctrl *c);
+void nvme_ana_identify_ctrl(struct nvme_ctrl *c, uint8_t *id);
+void nvme_ana_identify_ns(const struct nvme_ns *ns, uint8_t *id);
+/* 0, or the Path Related status for I/O to ns through c. */
+uint16_t nvme_ana_io_status(struct nvme_ctrl *c, const struct nvme_ns *ns);
+/* The ANA log page into b (cap bytes); returns its size. rgo: LSP bit 0. */
+size_t nvme_ana_log(struct nvme_ctrl *c, uint8_t *b, size_t cap, bool rgo);
 
 /* ns.c */
 /* Slots c->ns needs for cfg (NN). */

@@ -453,6 +453,10 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	case NVME_CMD_ZONE_MGMT_SEND:
 	case NVME_CMD_ZONE_MGMT_RECV:
 	case NVME_CMD_ZONE_APPEND:
+	case NVME_CMD_RESV_REGISTER:
+	case NVME_CMD_RESV_REPORT:
+	case NVME_CMD_RESV_ACQUIRE:
+	case NVME_CMD_RESV_RELEASE:
 		break;
 	default:
 		pr_ratelimited("%s: unsupported I/O opcode 0x%02x", c->name, cmd->opcode);
@@ -465,7 +469,18 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	ns = nvme_ns_get(c, cmd->nsid);
 	if (!ns)
 		return NVME_SC_INVALID_NS | DNR;
+	if (nvme_ana_io_status(c, ns))
+		return nvme_ana_io_status(c, ns); /* no DNR: another path may take it */
 	r->ns = ns;
+	switch (cmd->opcode) {
+	case NVME_CMD_RESV_REGISTER:
+	case NVME_CMD_RESV_REPORT:
+	case NVME_CMD_RESV_ACQUIRE:
+	case NVME_CMD_RESV_RELEASE:
+		return nvme_resv_exec(c, r, ns);
+	}
+	if (nvme_resv_check(c, ns, cmd->opcode))
+		return nvme_resv_check(c, ns, cmd->opcode);
 	switch (cmd->opcode) {
 	case NVME_CMD_FLUSH:
 		r->be = (struct nvme_be_req){.op = NVME_BE_FLUSH};

@@ -52,8 +52,15 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 					 .ring = c->ring};
 	char why[200] = "";
 	uint64_t h1, h2, h3;
+	const char *seed;
 	int ret;
 
+	if (c->subsys && (cfg->zoned || cfg->ana_group > NVME_ANA_MAX_GROUPS)) {
+		snprintf(err, errlen,
+			 "%s: namespace %u: in a subsystem: not zoned, ANA group 1..%d", c->name,
+			 nsid, NVME_ANA_MAX_GROUPS);
+		return -EINVAL;
+	}
 	if (lba != 512 && lba != 4096) {
 		snprintf(err, errlen, "%s: namespace %u: lba_size must be 512 or 4096", c->name,
 			 nsid);
@@ -65,7 +72,10 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 			 nsid);
 		return -EINVAL;
 	}
-	ret = nvme_backend_open(&ns->be, &args, why, sizeof(why));
+	if (c->subsys && !strcmp(args.name, "ram"))
+		ret = nvme_subsys_open_ram(c->subsys, nsid, cfg->size, &ns->be, why, sizeof(why));
+	else
+		ret = nvme_backend_open(&ns->be, &args, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "%s: namespace %u: %s", c->name, nsid, why);
 		return ret;
@@ -88,9 +98,11 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 	nvme_zns_format(ns);
 	/* 5.15.2.4: NGUID, EUI64 and UUID unique per namespace, stable for a serial. */
 	/* A namespace created later under a reused NSID is a new one: gen tells them apart. */
-	h1 = id_hash(c->serial, nsid, 1 + (gen << 2));
-	h2 = id_hash(c->serial, nsid, 2 + (gen << 2));
-	h3 = id_hash(c->serial, nsid, 3 + (gen << 2));
+	/* In a subsystem the same on every controller (Linux nvme_ns_ids_equal). */
+	seed = c->subsys ? nvme_subsys_subnqn(c->subsys) : c->serial;
+	h1 = id_hash(seed, nsid, 1 + (gen << 2));
+	h2 = id_hash(seed, nsid, 2 + (gen << 2));
+	h3 = id_hash(seed, nsid, 3 + (gen << 2));
 	memcpy(ns->nguid, nvme_oui, 3);
 	memcpy(ns->nguid + 3, &h1, 8);
 	memcpy(ns->nguid + 11, &h2, 5);
@@ -101,7 +113,9 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 	ns->uuid[6] = (ns->uuid[6] & 0x0f) | 0x80; /* RFC 9562 version 8 (custom) */
 	ns->uuid[8] = (ns->uuid[8] & 0x3f) | 0x80; /* variant 10b */
 	ns->allocated = true;
-	ns->attached = true;
+	ns->attached = !(c->subsys && cfg->detached);
+	ns->shared = c->subsys != NULL;
+	ns->anagrpid = c->subsys ? (cfg->ana_group ? cfg->ana_group : 1) : 0;
 	return 0;
 }
 
@@ -162,6 +176,7 @@ void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id
 	id[80] = NVME_COPY_MSRC;
 	memcpy(id + 104, ns->nguid, 16);
 	memcpy(id + 120, ns->eui64, 8);
+	nvme_ana_identify_ns(ns, id);
 }
 
 static uint8_t *put_desc(uint8_t *p, uint8_t type, const void *id, uint8_t len)
@@ -235,4 +250,5 @@ void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	snprintf((char *)id + 768, 256, "%s", c->subnqn);
 	/* Power state 0: MP 25.00 W, operational */
 	nvme_put16(ps0 + 0, 2500);
+	nvme_ana_identify_ctrl(c, id);
 }

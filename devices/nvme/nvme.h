@@ -58,6 +58,10 @@ struct nvme_ns_config {
 	bool zoned;
 	uint64_t zone_size, zone_capacity;
 	unsigned max_open, max_active;
+	/* With nvme_ctrl_config.subsys: the namespace's ANA group (1..NVME_ANA_MAX_GROUPS in
+	 * subsys.h; 0: 1), and detached: allocated in the subsystem, not attached here. */
+	uint32_t ana_group;
+	bool detached;
 };
 #define NVME_ZNS_DEFAULT_ZONE_SIZE (64ULL << 20)
 
@@ -112,6 +116,11 @@ struct nvme_ctrl_config {
 	 */
 	uint64_t nsmgmt_capacity;
 	const char *nsmgmt_backend;
+	/* The NVM subsystem (subsys.h) this controller is one of: its SUBNQN and serial, a
+	 * CNTLID from it, namespace n is the subsystem's namespace n (shared storage and
+	 * identifiers), ANA reporting. NULL: a subsystem of its own. Not with nsmgmt_capacity
+	 * or zoned namespaces. */
+	struct nvme_subsys *subsys;
 };
 #define NVME_POLL_OFF 0xffffffffu
 

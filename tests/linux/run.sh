@@ -20,7 +20,8 @@
 # the kernel command line, e.g. "initcall_debug" to see where boot time goes),
 # VMM_LINUX_KERNEL (boot this vmlinux instead of the cached one),
 # VMM_LINUX_MACHINES (which to boot, default "testdev nvme ntb ntb-lut ntb-epf ntb-dma").
-# VMM_LINUX_USER (full mode: which machines boot with the initramfs, default "nvme ntb-net ntb-idt").
+# VMM_LINUX_USER (full mode: which machines boot with the initramfs, default "nvme nvme-mpath
+# ntb-net ntb-idt").
 # Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -466,6 +467,49 @@ namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
 	fi
 }
 
+# full mode, multipath: one [[nvme_subsystem]] with one namespace and two controllers, one below
+# each downstream port. /init (vmmtest.user=nvme-mpath) checks that Linux made one subsystem,
+# one nvme0n1 head with two hidden paths, both ANA optimized, and I/O through the head; then
+# vmm ctl makes nvme0's path inaccessible (nvme_ana): Linux reads the ANA log after the
+# notice and the I/O goes on through nvme1.
+test_mpath_userspace() {
+	local initrd=$1 nqn=nqn.2026-12.org.vmm:mpath0
+	machine nvme-mpath-user "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
+		"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok" "
+[[root_port]]
+id = \"rp0\"
+[[switch]]
+id = \"sw0\"
+bus = \"rp0\"
+downstream = 2
+[[nvme_subsystem]]
+name = \"mpath0\"
+subnqn = \"$nqn\"
+namespaces = [ { backend = \"ram\", size = \"16M\" } ]
+[[nvme]]
+id = \"nvme0\"
+bus = \"sw0.0\"
+queues = 2
+cmb = \"64M\"
+subsystem = \"mpath0\"
+[[nvme]]
+id = \"nvme1\"
+bus = \"sw0.1\"
+queues = 2
+cmb = \"64M\"
+subsystem = \"mpath0\"" "" \
+		"rdinit=/init vmmtest.poweroff=0 vmmtest.user=nvme-mpath vmmtest.mpath_nqn=$nqn vmmtest.inject=0000:03:00.0 nvme_core.multipath=Y"
+	sed -i -e 's/^memory = .*/memory = "512M"/' \
+		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/nvme-mpath-user.toml"
+	can_build nvme-mpath-user || return
+	rm -f "$TMP"/nvme-mpath-user.ctl-*
+	echo "user-inject-ready nvme_ana ctrl=nvme0 state=inaccessible" >"$TMP/nvme-mpath-user.steps"
+	BOOT_CTL="$TMP/nvme-mpath-user.ctl" test_machine nvme-mpath-user
+	ctl_step nvme-mpath-user user-inject-ready ana-set '"ok":true'
+	rm -f "$TMP/nvme-mpath-user.steps"
+	user_done nvme-mpath-user
+}
+
 # user_done NAME: /init's last line is in NAME's console log
 user_done() {
 	if grep -q "VMMTEST user-done" "$BUILD/linux-console-$1.log"; then
@@ -548,12 +592,13 @@ ntb_idt_window_stats() {
 if [ "$MODE" = full ]; then
 	if initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
 		echo "linux: initramfs $initrd"
-		for u in ${VMM_LINUX_USER:-nvme ntb-net ntb-idt}; do
+		for u in ${VMM_LINUX_USER:-nvme nvme-mpath ntb-net ntb-idt}; do
 			case "$u" in
 			nvme) test_userspace "$initrd" ;;
+			nvme-mpath) test_mpath_userspace "$initrd" ;;
 			ntb-net) test_ntb_userspace "$initrd" ;;
 			ntb-idt) test_ntb_idt_userspace "$initrd" ;;
-			*) echo "VMM_LINUX_USER: no full-mode machine '$u' (nvme, ntb-net, ntb-idt)" >&2; exit 2 ;;
+			*) echo "VMM_LINUX_USER: no full-mode machine '$u' (nvme, nvme-mpath, ntb-net, ntb-idt)" >&2; exit 2 ;;
 			esac
 		done
 	else

@@ -657,6 +657,10 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 			cfg_load_devices(c, kv, cfg);
 			continue;
 		}
+		if (!strcmp(kv->key, "nvme_subsystem")) {
+			cfg_load_subsystems(c, kv, cfg);
+			continue;
+		}
 		if (!strcmp(kv->key, "firmware")) {
 			firmware = kv;
 			if (cfg_want_type(c, kv, TOML_TABLE))
@@ -693,6 +697,7 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 				   hint ? "]?" : "");
 	}
 	cfg_check_devices(c, cfg);
+	cfg_check_subsystems(c, cfg);
 	if (cfg->vcpu_affinity && cfg->nvcpu_affinity != cfg->cpus)
 		cfg_report(c, (struct toml_pos){1, 1},
 			   "[cpu] affinity lists %d host CPUs for %d vCPUs: give one per vCPU",
@@ -731,14 +736,17 @@ void config_free(struct machine_config *cfg)
 		free(n->model);
 		free(n->pmr);
 		free(n->nsmgmt_backend);
-		for (int j = 0; j < n->nns; j++) {
-			free(n->ns[j].backend);
-			free(n->ns[j].path);
-			free(n->ns[j].cache);
-		}
-		free(n->ns);
+		free(n->subsystem);
+		cfg_free_namespaces(n->ns, n->nns);
 	}
 	free(cfg->devices);
+	for (int i = 0; i < cfg->nsubsystems; i++) {
+		free(cfg->subsystems[i].name);
+		free(cfg->subsystems[i].subnqn);
+		free(cfg->subsystems[i].serial);
+		cfg_free_namespaces(cfg->subsystems[i].ns, cfg->subsystems[i].nns);
+	}
+	free(cfg->subsystems);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

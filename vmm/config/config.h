@@ -51,6 +51,21 @@ struct nvme_ns_spec {
 	bool zoned;
 	uint64_t zone_size, zone_capacity;
 	int max_open, max_active; /* 0: no limit */
+	/* [[nvme_subsystem]] namespaces: the ids of the [[nvme]] controllers it is attached to
+	 * (nctrls 0: every controller of the subsystem), where 'controllers' is written, and
+	 * its ANA group (1..16). */
+	char **ctrls;
+	int nctrls, ctrls_line, ctrls_col;
+	int ana_group;
+};
+
+/* [[nvme_subsystem]]: one NVM subsystem shared by the [[nvme]] controllers naming it. */
+struct nvme_subsys_config {
+	char *name;
+	char *subnqn, *serial;	 /* NULL: generated */
+	struct nvme_ns_spec *ns; /* nsid = index + 1 */
+	int nns;
+	int line, col;
 };
 
 struct nvme_dev_config {
@@ -70,6 +85,9 @@ struct nvme_dev_config {
 	int iothread_cpu;	   /* host CPU the I/O thread runs on; -1: any */
 	uint64_t nsmgmt_capacity;  /* Namespace Management pool bytes; 0: feature off */
 	char *nsmgmt_backend;	   /* "ram" or "null" for created namespaces; NULL: "ram" */
+	char *subsystem;	   /* [[nvme_subsystem]] name; NULL: a subsystem of its own */
+	int subsys;		   /* resolved: index in machine_config.subsystems, else -1 */
+	int subsys_line, subsys_col;
 };
 
 #define CONFIG_ROOT_BUS	      "pcie0"
@@ -128,6 +146,8 @@ struct machine_config {
 
 	struct dev_config *devices;
 	int ndevices;
+	struct nvme_subsys_config *subsystems;
+	int nsubsystems;
 };
 
 /*

@@ -42,7 +42,7 @@ static const struct {
 	 (const char *const[]){"id", "bus", "serial", "model", "queues", "queue_size", "mdts",
 			       "namespaces", "cmb", "pmr", "pmr_size", "iothread", "poll_idle_us",
 			       "poll_inflight_us", "nsmgmt_capacity", "nsmgmt_backend",
-			       "iothread_cpu", NULL}},
+			       "iothread_cpu", "subsystem", NULL}},
 };
 
 const char *dev_kind_name(enum dev_kind kind)
@@ -116,13 +116,53 @@ static char *get_ascii(struct ctx *c, const struct toml_keyval *kv, size_t max)
 	return cfg_dup(c, s);
 }
 
-static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvme_ns_spec *ns)
+static const char *const subsys_ns_keys[] = {"backend", "size",	       "path",	    "lba_size",
+					     "cache",	"controllers", "ana_group", NULL};
+
+/* [[nvme_subsystem]] namespaces: 'controllers' = ["nvme0", ...] and 'ana_group'. */
+static bool load_subsys_ns_key(struct ctx *c, const struct toml_keyval *kv, struct nvme_ns_spec *ns)
+{
+	const struct toml_value *a = kv->value;
+
+	if (!strcmp(kv->key, "ana_group"))
+		return get_int(c, kv, 1, 16, &ns->ana_group), true;
+	if (strcmp(kv->key, "controllers"))
+		return false;
+	ns->ctrls_line = a->pos.line;
+	ns->ctrls_col = a->pos.col;
+	if (!cfg_want_type(c, kv, TOML_ARRAY))
+		return true;
+	if (a->array.len == 0 || a->array.len > 64) {
+		cfg_report(c, a->pos, "'controllers' must list 1 to 64 [[nvme]] ids");
+		return true;
+	}
+	ns->ctrls = calloc(a->array.len, sizeof(*ns->ctrls));
+	if (!ns->ctrls) {
+		c->oom = true;
+		return true;
+	}
+	for (size_t i = 0; i < a->array.len; i++) {
+		const struct toml_value *v = a->array.items[i];
+
+		if (v->type != TOML_STRING || strlen(v->string.ptr) != v->string.len) {
+			cfg_report(c, a->array.items[i]->pos,
+				   "'controllers' lists [[nvme]] ids "
+				   "(strings)");
+			continue;
+		}
+		ns->ctrls[ns->nctrls++] = cfg_dup(c, v->string.ptr);
+	}
+	return true;
+}
+
+static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvme_ns_spec *ns,
+			   bool subsys)
 {
 	struct toml_pos path_pos = t->pos, size_pos = t->pos, zcap_pos = t->pos;
 	struct toml_pos open_pos = t->pos;
 	bool have_size = false, have_zone_key = false;
 
-	*ns = (struct nvme_ns_spec){.lba_size = 512};
+	*ns = (struct nvme_ns_spec){.lba_size = 512, .ana_group = 1};
 	for (size_t i = 0; i < t->table.len; i++) {
 		const struct toml_keyval *kv = &t->table.items[i];
 		const char *s;
@@ -179,8 +219,8 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 		} else if (!strcmp(kv->key, "max_active")) {
 			have_zone_key = true;
 			get_int(c, kv, 0, 1 << 20, &ns->max_active);
-		} else {
-			cfg_unknown_key(c, kv, "namespace", ns_keys);
+		} else if (!subsys || !load_subsys_ns_key(c, kv, ns)) {
+			cfg_unknown_key(c, kv, "namespace", subsys ? subsys_ns_keys : ns_keys);
 		}
 	}
 	if (!ns->backend)
@@ -236,9 +276,11 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 		cfg_report(c, size_pos, "namespace 'size' must be a non-zero multiple of 4 KiB");
 }
 
-static void load_namespaces(struct ctx *c, const struct toml_keyval *kv, struct nvme_dev_config *n)
+void cfg_load_namespaces(struct ctx *c, const struct toml_keyval *kv, struct nvme_ns_spec **nsp,
+			 int *nns, bool subsys)
 {
 	const struct toml_value *a = kv->value;
+	struct nvme_ns_spec *ns;
 
 	if (!cfg_want_type(c, kv, TOML_ARRAY))
 		return;
@@ -246,8 +288,8 @@ static void load_namespaces(struct ctx *c, const struct toml_keyval *kv, struct 
 		cfg_report(c, a->pos, "'namespaces' must list 1 to 256 namespaces");
 		return;
 	}
-	n->ns = calloc(a->array.len, sizeof(*n->ns));
-	if (!n->ns) {
+	ns = *nsp = calloc(a->array.len, sizeof(*ns));
+	if (!ns) {
 		c->oom = true;
 		return;
 	}
@@ -260,8 +302,31 @@ static void load_namespaces(struct ctx *c, const struct toml_keyval *kv, struct 
 				   "\"1G\" }");
 			continue;
 		}
-		load_namespace(c, t, &n->ns[n->nns++]);
+		load_namespace(c, t, &ns[(*nns)++], subsys);
 	}
+}
+
+void cfg_free_namespaces(struct nvme_ns_spec *ns, int nns)
+{
+	for (int j = 0; j < nns; j++) {
+		free(ns[j].backend);
+		free(ns[j].path);
+		free(ns[j].cache);
+		for (int k = 0; k < ns[j].nctrls; k++)
+			free(ns[j].ctrls[k]);
+		free(ns[j].ctrls);
+	}
+	free(ns);
+}
+
+bool cfg_valid_id(const char *s)
+{
+	return valid_id(s);
+}
+
+char *cfg_get_ascii(struct ctx *c, const struct toml_keyval *kv, size_t max)
+{
+	return get_ascii(c, kv, max);
 }
 
 static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct dev_config *d,
@@ -290,7 +355,14 @@ static void load_nvme_key(struct ctx *c, const struct toml_keyval *kv, struct de
 		else
 			n->mdts = v;
 	} else if (!strcmp(kv->key, "namespaces")) {
-		load_namespaces(c, kv, n);
+		cfg_load_namespaces(c, kv, &n->ns, &n->nns, false);
+	} else if (!strcmp(kv->key, "subsystem")) {
+		const char *sn = cfg_get_string(c, kv);
+
+		n->subsys_line = kv->value->pos.line;
+		n->subsys_col = kv->value->pos.col;
+		if (sn)
+			n->subsystem = cfg_dup(c, sn);
 	} else if (!strcmp(kv->key, "cmb")) {
 		if (!cfg_get_size(c, kv, &v))
 			return;
@@ -555,6 +627,7 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 		d->nvme.queues = NVME_MAX_QUEUES;
 		d->nvme.queue_size = 1024;
 		d->nvme.mdts = KiB(512);
+		d->nvme.subsys = -1;
 	}
 	for (size_t i = 0; i < t->table.len; i++) {
 		const struct toml_keyval *kv = &t->table.items[i];
@@ -611,7 +684,11 @@ static void load_one(struct ctx *c, enum dev_kind kind, const char *kname, const
 			cfg_unknown_key(c, kv, table, keys);
 		}
 	}
-	if (kind == DEV_NVME && !d->nvme.ns && !c->oom) {
+	if (kind == DEV_NVME && d->nvme.subsystem && (d->nvme.ns || d->nvme.nsmgmt_capacity))
+		cfg_report(c, (struct toml_pos){d->nvme.subsys_line, d->nvme.subsys_col},
+			   "a controller in a subsystem has its namespaces from the "
+			   "[[nvme_subsystem]]: no 'namespaces' or 'nsmgmt_capacity' here");
+	if (kind == DEV_NVME && !d->nvme.ns && !d->nvme.subsystem && !c->oom) {
 		/* default: one 64 MiB RAM namespace */
 		d->nvme.ns = calloc(1, sizeof(*d->nvme.ns));
 		if (d->nvme.ns) {

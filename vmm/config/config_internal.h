@@ -52,5 +52,16 @@ char *cfg_resolve(struct ctx *c, const char *p);
 bool cfg_is_device_table(const char *name);
 void cfg_load_devices(struct ctx *c, const struct toml_keyval *kv, struct machine_config *cfg);
 void cfg_check_devices(struct ctx *c, struct machine_config *cfg);
+bool cfg_valid_id(const char *s);
+char *cfg_get_ascii(struct ctx *c, const struct toml_keyval *kv, size_t max);
+/* 'namespaces' = [ {...}, ... ]; subsys: the keys of [[nvme_subsystem]] namespaces too. */
+void cfg_load_namespaces(struct ctx *c, const struct toml_keyval *kv, struct nvme_ns_spec **ns,
+			 int *nns, bool subsys);
+void cfg_free_namespaces(struct nvme_ns_spec *ns, int nns);
+
+/* config_subsys.c: [[nvme_subsystem]] */
+void cfg_load_subsystems(struct ctx *c, const struct toml_keyval *kv, struct machine_config *cfg);
+/* After the devices: resolve [[nvme]] 'subsystem' and namespace 'controllers'. */
+void cfg_check_subsystems(struct ctx *c, struct machine_config *cfg);
 
 #endif

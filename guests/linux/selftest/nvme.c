@@ -97,6 +97,13 @@ static void nvme_check_namespace(struct nvme_ctrl_under_test *c, int idx)
 		return;
 	}
 	disk = dev_to_disk(c->disk);
+	/* Native multipath (nvme_alloc_ns): a path is a hidden disk with no block device of its
+	 * own; I/O goes through the head disk, which the full-mode /init checks (nvme-mpath). */
+	if (disk->flags & GENHD_FL_HIDDEN) {
+		vmmtest_skip("nvme-namespace", "%s (%s): a hidden multipath path", disk->disk_name,
+			     pci_name(c->pdev));
+		return;
+	}
 	ios = part_stat_read(disk->part0, ios[STAT_READ]);
 	sectors = part_stat_read(disk->part0, sectors[STAT_READ]);
 	vmmtest_check(ios > 0, "nvme-partscan",
