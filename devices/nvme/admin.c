@@ -187,6 +187,7 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 {
 	uint32_t cdw10 = r->cmd.cdw10, nsid = r->cmd.nsid;
 	unsigned lbaf = cdw10 & 0xf, pi = (cdw10 >> 5) & 7, ses = (cdw10 >> 9) & 7;
+	bool mset = cdw10 & (1u << 4), pil = cdw10 & (1u << 8); /* MSET, PIL (pi.c) */
 	unsigned first = nsid - 1, n = 1;
 
 	if (nsid == NVME_NSID_ALL) {
@@ -195,8 +196,15 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 	} else if (!nvme_ns_get(c, nsid)) {
 		return NVME_SC_INVALID_NS | DNR;
 	}
-	if (lbaf > 1 || pi)
-		return NVME_SC_INVALID_FORMAT | DNR; /* two formats, no metadata, no PI */
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t st;
+
+		if (!c->ns[first + i].attached)
+			continue;
+		st = nvme_meta_format_check(&c->ns[first + i], lbaf, pi);
+		if (st)
+			return st;
+	}
 	if (ses > 1)
 		return NVME_SC_INVALID_FIELD | DNR; /* FNA: no cryptographic erase */
 	if (!nvme_req_bes(r, n))
@@ -209,6 +217,7 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 		if (!ns->attached)
 			continue;
 		nvme_ns_set_format(ns, lbaf);
+		nvme_meta_set_format(ns, mset, pi, pil);
 		nvme_zns_format(ns);
 		*b = (struct nvme_be_req){.op = NVME_BE_WRITE_ZEROES,
 					  .len = ns->size,

@@ -56,8 +56,11 @@ static void io_finish(struct nvme_req *r)
 	    (r->cmd.opcode == NVME_CMD_READ || r->cmd.opcode == NVME_CMD_COMPARE))
 		nvme_zns_read_mask(r->ns, r->cmd.cdw10 | (uint64_t)r->cmd.cdw11 << 32,
 				   (r->cmd.cdw12 & 0xffff) + 1, r->be.iov, r->be.iovcnt);
+	/* pi.c: metadata, protection checks and the copy out on a namespace with metadata */
+	if (r->meta)
+		nvme_meta_finish(r);
 	/* 6.6 Compare: the data read (bounce) against the host's buffer. */
-	if (!r->status && r->cmd.opcode == NVME_CMD_COMPARE) {
+	else if (!r->status && r->cmd.opcode == NVME_CMD_COMPARE) {
 		const uint8_t *p = r->bounce;
 
 		for (int i = 0; i < r->sg.niov; i++) {
@@ -111,6 +114,18 @@ static void submit(struct nvme_req *r, struct nvme_ns *ns, struct nvme_be_req *b
 	}
 }
 
+void nvme_io_submit(struct nvme_req *r, struct nvme_ns *ns, struct nvme_be_req *b)
+{
+	submit(r, ns, b);
+}
+
+uint16_t nvme_io_submit_end(struct nvme_req *r)
+{
+	if (--r->pending == 0)
+		io_finish(r);
+	return NVME_STATUS_PENDING;
+}
+
 static uint16_t submit_one(struct nvme_req *r, struct nvme_ns *ns)
 {
 	r->pending = 1;
@@ -142,6 +157,10 @@ static uint16_t rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 	/* ZNS 3.3.1: Zone Append needs a zoned namespace. ZASL is 0: MDTS is its limit. */
 	if (append && !ns->zns)
 		return NVME_SC_INVALID_OPCODE | DNR;
+	if (ns->ms) {
+		st = check_range(ns, slba, nlb);
+		return st ? st : nvme_meta_rw(c, r, ns); /* pi.c */
+	}
 	if (len > c->mdts_bytes)
 		return NVME_SC_INVALID_FIELD | DNR; /* Identify MDTS */
 	st = check_range(ns, slba, nlb);
@@ -204,6 +223,8 @@ static uint16_t write_zeroes(struct nvme_ctrl *c, struct nvme_req *r, struct nvm
 		.len = nlb << ns->lba_shift,
 		.fua = fua || !(c->feat.vwc & 1),
 	};
+	if (ns->ms)
+		return nvme_meta_write_zeroes(c, r, ns, slba, nlb); /* pi.c */
 	return submit_one(r, ns);
 }
 
@@ -229,7 +250,7 @@ static uint16_t dsm(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 	}
 	if (!ad)
 		return NVME_SC_SUCCESS;
-	bes = nvme_req_bes(r, nr);
+	bes = nvme_req_bes(r, ns->ms ? 2 * nr : nr);
 	if (!bes)
 		return NVME_SC_INTERNAL;
 	r->pending = 1;
@@ -245,6 +266,14 @@ static uint16_t dsm(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 					      .offset = slba << ns->lba_shift,
 					      .len = (uint64_t)nlb << ns->lba_shift};
 		submit(r, ns, &bes[i]);
+		/* pi.c: the metadata of a deallocated block reads as zeroes, its PI as all
+		 * ones (NVM Command Set 1.0 3.2.3.2.1) */
+		if (ns->ms) {
+			bes[nr + i] = (struct nvme_be_req){.op = NVME_BE_WRITE_ZEROES,
+							   .offset = ns->meta_off + slba * ns->ms,
+							   .len = (uint64_t)nlb * ns->ms};
+			submit(r, ns, &bes[nr + i]);
+		}
 	}
 	if (--r->pending == 0)
 		io_finish(r);
@@ -478,6 +507,9 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 		/* Not built for zoned namespaces (the destination would need zone checks). */
 		if (ns->zns)
 			return NVME_SC_INVALID_OPCODE | DNR;
+		/* Not built for namespaces with metadata (the metadata and PRINFOR/PRINFOW). */
+		if (ns->ms)
+			return NVME_SC_INVALID_FIELD | DNR;
 		return copy_cmd(c, r, ns);
 	case NVME_CMD_ZONE_MGMT_SEND:
 	case NVME_CMD_ZONE_MGMT_RECV:
@@ -487,6 +519,8 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 		uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
 		uint16_t st = check_range(ns, slba, (cmd->cdw12 & 0xffff) + 1);
 
+		if (!st && ns->ms)
+			return nvme_meta_rw(c, r, ns); /* pi.c: reads and checks the PI */
 		if (!st)
 			account(c, r);
 		return st;

@@ -51,6 +51,11 @@ struct nvme_ns_spec {
 	bool zoned;
 	uint64_t zone_size, zone_capacity;
 	int max_open, max_active; /* 0: no limit */
+	/* Metadata and protection information (docs/config.md "Metadata and PI") */
+	int metadata_size; /* 0, 8, 16 or 64 bytes per block */
+	bool extended_lba; /* metadata = "extended"; else "separate" (MPTR) */
+	int pi_type;	   /* 0-3 */
+	bool pi_first;	   /* pi_location = "first"; else "last" */
 };
 
 struct nvme_dev_config {
