@@ -397,7 +397,8 @@ done
 # full mode: the nvme machine again (a PMR on nvme0 too), with the initramfs from
 # guests/linux/initramfs: the kernel self-test runs and stays up (vmmtest.poweroff=0), then
 # /init runs lspci -tv, nvme list/id-ctrl/show-regs, fio verify on each namespace, checks
-# p2pmem in sysfs and stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
+# p2pmem in sysfs, the PI namespace (nvme1n2: Type 1, 8 bytes of metadata) registering
+# T10-DIF-TYPE1-CRC and nvme read with and without PRACT, stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
 # and powers off; the PMR's backing file must then start with the tag.
 test_userspace() {
 	local initrd=$1 tag pmr=$TMP/pmr0
@@ -423,8 +424,8 @@ id = \"nvme1\"
 bus = \"sw0.1\"
 queues = 2
 cmb = \"64M\"
-namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
-		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0"
+namespaces = [ { backend = \"ram\", size = \"16M\" }, { backend = \"ram\", size = \"16M\", metadata_size = 8, pi_type = 1 } ]" "" \
+		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0 vmmtest.pi=T10-DIF-TYPE1-CRC"
 	# 90 MB of initramfs (fio's libraries) unpacked in RAM
 	sed -i -e 's/^memory = .*/memory = "512M"/' \
 		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/nvme-user.toml"
