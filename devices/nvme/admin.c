@@ -156,10 +156,14 @@ static uint16_t identify(struct nvme_ctrl *c, struct nvme_req *r)
 			return NVME_SC_INVALID_FIELD | DNR;
 		break;
 	case NVME_ID_CNS_CS_CTRL:
-		/* NVMe 2.0 5.17.2.7: NVM limits all 0 (none); ZNS 4.1.5.2: ZASL 0, Zone Append
+		/* NVMe 2.0 5.17.2.7: NVM limits 0 (none) but VSL; ZNS 4.1.5.2: ZASL 0, Zone Append
 		 * limited by MDTS alone (Linux nvme_set_max_append). */
 		if (csi != NVME_CSI_NVM && csi != NVME_CSI_ZNS)
 			return NVME_SC_INVALID_FIELD | DNR;
+		/* NVM Command Set 1.0 Figure 98 VSL: Verify reads through a bounce buffer on
+		 * namespaces with PI (pi.c), so MDTS limits it */
+		if (csi == NVME_CSI_NVM)
+			buf[0] = c->mdts;
 		break;
 	case NVME_ID_CNS_CS_LIST:
 		/* NVMe 2.0 Figure 290: one combination, NVM and Zoned Namespace */

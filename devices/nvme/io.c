@@ -27,7 +27,9 @@ struct nvme_be_req *nvme_req_bes(struct nvme_req *r, unsigned n)
 /* SMART counters (5.14.1.2) move only for commands that succeed. */
 static void account(struct nvme_ctrl *c, struct nvme_req *r)
 {
-	uint64_t units = r->sg.len >> 9;
+	/* r->sg holds the metadata too on a namespace with metadata: count the data alone */
+	uint64_t units = r->meta ? ((uint64_t)((r->cmd.cdw12 & 0xffff) + 1) << r->ns->lba_shift) >> 9
+				 : r->sg.len >> 9;
 
 	switch (r->cmd.opcode) {
 	case NVME_CMD_READ:
@@ -519,7 +521,7 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 		uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
 		uint16_t st = check_range(ns, slba, (cmd->cdw12 & 0xffff) + 1);
 
-		if (!st && ns->ms)
+		if (!st && (ns->dps & 7))
 			return nvme_meta_rw(c, r, ns); /* pi.c: reads and checks the PI */
 		if (!st)
 			account(c, r);

@@ -411,7 +411,8 @@ uint16_t nvme_meta_rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *n
 		return NVME_SC_INVALID_PI | DNR;
 	/* MDTS counts the metadata when it is interleaved with the data (Base 2.0 5.17.2.1). */
 	xfer = verify ? 0 : data + (ns->ext && md_xfer ? md : 0);
-	if (xfer > c->mdts_bytes)
+	/* Verify reads the blocks to check them: Identify VSL (admin.c) is MDTS. */
+	if (xfer > c->mdts_bytes || (verify && data > c->mdts_bytes))
 		return NVME_SC_INVALID_FIELD | DNR;
 	r->sg.niov = 0;
 	r->sg.len = 0;

@@ -948,6 +948,44 @@ Test(nvme_pi, verify_checks_stored_pi)
 	tn_destroy(&t);
 }
 
+Test(nvme_pi, verify_on_pi_is_limited_by_vsl_and_smart_counts_data_only)
+{
+	struct tnvme t;
+	struct nvme_ctrl_config cfg;
+	struct nvme_ns_config ns[1];
+	uint64_t buf;
+	struct nvme_sqe v = {.opcode = NVME_CMD_VERIFY, .nsid = 1, .cdw12 = 32 | PRCHK_G};
+	struct nvme_sqe id = {.opcode = NVME_ADM_IDENTIFY,
+			      .cdw10 = NVME_ID_CNS_CS_CTRL,
+			      .cdw11 = (uint32_t)NVME_CSI_NVM << 24};
+	struct sep w;
+
+	tn_config(&cfg, ns, 1);
+	ns[0].metadata_size = 64;
+	ns[0].pi_type = 1;
+	cfg.mdts_kib = 16;
+	cfg.no_iothread = true;
+	tn_start_cfg(&t, &cfg);
+	buf = tn_alloc(&t, 4096, 4096);
+	id.prp1 = buf;
+	cr_assert_eq(tn_cmd(&t, 0, &id, NULL), 0);
+	cr_assert_eq(((uint8_t *)tn_ptr(&t, buf))[0], 2, "VSL: 16 KiB in 4 KiB units (as MDTS)");
+	cr_assert_eq(tn_cmd(&t, 1, &v, NULL), NVME_SC_INVALID_FIELD, "33 blocks > 16 KiB");
+	v.cdw12 = 31 | PRCHK_G;
+	cr_assert_eq(tn_cmd(&t, 1, &v, NULL), 0);
+	/* SMART Data Units Read: 8 blocks of data read (512 bytes of metadata not counted) */
+	w = sep_buffers(&t, 8, 64);
+	uint64_t before = t.c->units_read;
+	cr_assert_eq(io(&t, (struct io){.opc = NVME_CMD_READ,
+					.nlb = 8,
+					.buf = w.buf,
+					.len = 4096,
+					.mptr = w.md}),
+		     0);
+	cr_assert_eq(t.c->units_read - before, 8);
+	tn_destroy(&t);
+}
+
 Test(nvme_pi, copy_on_a_metadata_namespace_is_not_built)
 {
 	struct tnvme t;
