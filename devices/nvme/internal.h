@@ -40,9 +40,16 @@ struct nvme_copy {
 	bool submitting, done_inline; /* a synchronous backend completed inside submit() */
 	void *buf;		      /* NVME_COPY_CHUNK bytes, 4 KiB aligned (O_DIRECT) */
 	struct iovec iov;
+	/* Namespaces with metadata (pi.c): each half moves the chunk's metadata too */
+	unsigned half_pending;	/* backend requests of the half in flight */
+	void *mbuf;		/* the chunk's metadata */
+	struct iovec miov;
+	struct nvme_be_req mbe;
 	struct {
 		uint64_t slba;
-		uint32_t nlb; /* 1-based */
+		uint32_t nlb;	/* 1-based */
+		uint32_t elbt;	/* expected initial Reference Tag (format 0h bytes 27:24) */
+		uint16_t elbat, elbatm; /* bytes 29:28, 31:30 */
 	} range[NVME_COPY_MSRC + 1];
 };
 
@@ -365,6 +372,13 @@ void nvme_meta_identify_ns(const struct nvme_ns *ns, uint8_t *id, unsigned nlbaf
 uint16_t nvme_meta_rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns);
 uint16_t nvme_meta_write_zeroes(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns,
 				uint64_t slba, uint64_t nlb);
+/* Copy on a namespace with metadata: the command's checks (Type 1 ILBRT) and, per chunk read
+ * (n blocks from range cp->idx at cp->off, to cp->dlba), the source checks (PRINFOR) and the
+ * destination tuples (PRINFOW: PRACT generates, else checked). */
+uint16_t nvme_meta_copy_check(const struct nvme_ns *ns, const struct nvme_sqe *cmd,
+			      const struct nvme_copy *cp);
+uint16_t nvme_meta_copy_chunk(const struct nvme_ns *ns, const struct nvme_sqe *cmd,
+			      const struct nvme_copy *cp, uint8_t *data, uint8_t *md, uint32_t n);
 void nvme_meta_finish(struct nvme_req *r);
 void nvme_meta_free(struct nvme_req *r);
 

@@ -284,8 +284,10 @@ static uint16_t dsm(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 
 void nvme_req_free_copy(struct nvme_req *r)
 {
-	if (r->copy)
+	if (r->copy) {
 		free(r->copy->buf);
+		free(r->copy->mbuf);
+	}
 	free(r->copy);
 	r->copy = NULL;
 }
@@ -300,6 +302,17 @@ static void copy_be_done(struct nvme_be_req *b, int err)
 
 	if (err && !r->status)
 		r->status = be_status(b, err);
+	/* pi.c: a half is a data and a metadata request on a namespace with metadata; after the
+	 * read half, the chunk's protection information */
+	if (cp->half_pending && --cp->half_pending)
+		return;
+	if (!cp->writing && !r->status && r->ns->ms) {
+		uint16_t st = nvme_meta_copy_chunk(r->ns, &r->cmd, cp, cp->buf, cp->mbuf,
+						   (uint32_t)cp->chunk);
+
+		if (st)
+			r->status = st;
+	}
 	if (cp->writing) {
 		cp->off += cp->chunk;
 		cp->dlba += cp->chunk;
@@ -353,10 +366,23 @@ static void copy_run(struct nvme_req *r)
 		};
 		cp->submitting = true;
 		cp->done_inline = false;
+		if (ns->ms) {
+			cp->miov = (struct iovec){.iov_base = cp->mbuf, .iov_len = cp->chunk * ns->ms};
+			cp->mbe = r->be;
+			cp->mbe.iov = &cp->miov;
+			cp->mbe.offset = ns->meta_off + lba * ns->ms;
+			cp->mbe.len = cp->chunk * ns->ms;
+			cp->half_pending = 2;
+		}
 		if (ns->be.ops->submit(&ns->be, &r->be) < 0) {
 			cp->submitting = false;
 			r->status = NVME_SC_INTERNAL;
 			continue;
+		}
+		if (ns->ms && ns->be.ops->submit(&ns->be, &cp->mbe) < 0) {
+			if (!r->status)
+				r->status = NVME_SC_INTERNAL;
+			copy_be_done(&cp->mbe, 0); /* the half ends with the data request */
 		}
 		cp->submitting = false;
 		if (!cp->done_inline)
@@ -403,6 +429,9 @@ static uint16_t copy_cmd(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns
 
 		cp->range[i].slba = bus_load_le(d + 8, 8);
 		cp->range[i].nlb = (uint32_t)bus_load_le(d + 16, 2) + 1;
+		cp->range[i].elbt = (uint32_t)bus_load_le(d + 24, 4);
+		cp->range[i].elbat = (uint16_t)bus_load_le(d + 28, 2);
+		cp->range[i].elbatm = (uint16_t)bus_load_le(d + 30, 2);
 		/* 3.2.2: a range above MSSRL, or all of them above MCL: Command Size Limit
 		 * Exceeded. total stays below 2^24: no overflow. */
 		total += cp->range[i].nlb;
@@ -417,6 +446,11 @@ static uint16_t copy_cmd(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns
 	st = check_range(ns, sdlba, total);
 	if (st)
 		return st;
+	if (ns->ms) {
+		st = nvme_meta_copy_check(ns, cmd, cp); /* pi.c */
+		if (st)
+			return st;
+	}
 	/* The null backend has nothing to copy: the checks are the whole command. */
 	if (ns->be.ops == &nvme_backend_null_ops)
 		return NVME_SC_SUCCESS;
@@ -426,6 +460,11 @@ static uint16_t copy_cmd(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns
 	if (posix_memalign(&cp->buf, 4096, NVME_COPY_CHUNK)) {
 		cp->buf = NULL;
 		return NVME_SC_INTERNAL;
+	}
+	if (ns->ms) {
+		cp->mbuf = malloc((NVME_COPY_CHUNK >> ns->lba_shift) * ns->ms);
+		if (!cp->mbuf)
+			return NVME_SC_INTERNAL;
 	}
 	copy_run(r);
 	return NVME_STATUS_PENDING;
@@ -509,9 +548,6 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 		/* Not built for zoned namespaces (the destination would need zone checks). */
 		if (ns->zns)
 			return NVME_SC_INVALID_OPCODE | DNR;
-		/* Not built for namespaces with metadata (the metadata and PRINFOR/PRINFOW). */
-		if (ns->ms)
-			return NVME_SC_INVALID_FIELD | DNR;
 		return copy_cmd(c, r, ns);
 	case NVME_CMD_ZONE_MGMT_SEND:
 	case NVME_CMD_ZONE_MGMT_RECV:

@@ -48,20 +48,39 @@ static void start(struct tnvme *t, struct pins p)
 	tn_start_cfg(t, &cfg);
 }
 
-/* PRP1/PRP2 (and a list) for len bytes at page-aligned buf. */
+/* Submit on queue 1 and wait for the CQE (it may come from the I/O thread). */
+static uint16_t tn_cmd_wait(struct tnvme *t, struct nvme_sqe *cmd)
+{
+	struct nvme_cqe e;
+	uint16_t cid = tn_put(t, 1, cmd);
+
+	tn_ring_sq(t, 1);
+	for (int i = 0; i < 5000000; i++) {
+		if (tn_poll(t, 1, &e)) {
+			cr_assert_eq(e.cid, cid);
+			return tn_status(&e);
+		}
+		usleep(1);
+	}
+	cr_assert_fail("no completion for opcode 0x%x", cmd->opcode);
+	return 0xffff;
+}
+
+/* PRP1/PRP2 (and a list) for len bytes at buf (PRP1 may start inside a page). */
 static void set_prps(struct tnvme *t, struct nvme_sqe *cmd, uint64_t buf, uint64_t len)
 {
-	uint64_t pages = (len + 4095) / 4096;
+	uint64_t first = 4096 - (buf & 4095), next = buf + first;
+	uint64_t pages = len > first ? (len - first + 4095) / 4096 : 0;
 
 	cmd->prp1 = buf;
-	if (pages == 2) {
-		cmd->prp2 = buf + 4096;
-	} else if (pages > 2) {
-		uint64_t list = tn_alloc(t, (pages - 1) * 8, 4096);
+	if (pages == 1) {
+		cmd->prp2 = next;
+	} else if (pages > 1) {
+		uint64_t list = tn_alloc(t, pages * 8, 4096);
 		uint64_t *e = tn_ptr(t, list);
 
-		for (uint64_t i = 1; i < pages; i++)
-			e[i - 1] = buf + i * 4096;
+		for (uint64_t i = 0; i < pages; i++)
+			e[i] = next + i * 4096;
 		cmd->prp2 = list;
 	}
 }
@@ -986,17 +1005,222 @@ Test(nvme_pi, verify_on_pi_is_limited_by_vsl_and_smart_counts_data_only)
 	tn_destroy(&t);
 }
 
-Test(nvme_pi, copy_on_a_metadata_namespace_is_not_built)
+/* Copy of one range (format 0h) from slba, nlb blocks, to sdlba; PRINFOR/PRINFOW, tags. */
+struct copy_args {
+	uint64_t slba, sdlba;
+	uint16_t nlb;
+	uint32_t prinfor, prinfow, elbt, ilbrt;
+	uint16_t elbat, elbatm, lbat, lbatm;
+};
+
+static uint16_t copy1(struct tnvme *t, struct copy_args a)
+{
+	uint64_t d = tn_alloc(t, 4096, 4096);
+	uint8_t *p = tn_ptr(t, d);
+	uint16_t nlb0 = (uint16_t)(a.nlb - 1);
+	struct nvme_sqe cmd = {.opcode = NVME_CMD_COPY,
+			       .nsid = 1,
+			       .prp1 = d,
+			       .cdw10 = (uint32_t)a.sdlba,
+			       .cdw11 = (uint32_t)(a.sdlba >> 32),
+			       .cdw12 = a.prinfor << 12 | a.prinfow << 26,
+			       .cdw14 = a.ilbrt,
+			       .cdw15 = a.lbat | (uint32_t)a.lbatm << 16};
+
+	memset(p, 0, 32);
+	memcpy(p + 8, &a.slba, 8);
+	memcpy(p + 16, &nlb0, 2);
+	memcpy(p + 24, &a.elbt, 4);
+	memcpy(p + 28, &a.elbat, 2);
+	memcpy(p + 30, &a.elbatm, 2);
+	return tn_cmd(t, 1, &cmd, NULL);
+}
+
+Test(nvme_pi, copy_moves_metadata_verbatim_without_pi)
 {
 	struct tnvme t;
-	uint64_t d;
-	struct nvme_sqe cmd = {.opcode = NVME_CMD_COPY, .nsid = 1, .cdw10 = 100};
+	struct sep w, r;
 
-	start(&t, (struct pins){.ms = 8});
-	d = tn_alloc(&t, 4096, 4096);
-	cmd.prp1 = d;
-	cr_assert_eq(tn_cmd(&t, 1, &cmd, NULL), NVME_SC_INVALID_FIELD);
+	start(&t, (struct pins){.ms = 16});
+	w = sep_buffers(&t, 4, 16);
+	r = sep_buffers(&t, 4, 16);
+	fill(w.d, 2048, 30);
+	fill(w.m, 64, 31);
+	cr_assert_eq(io(&t, (struct io){.opc = NVME_CMD_WRITE,
+					.slba = 10,
+					.nlb = 4,
+					.buf = w.buf,
+					.len = 2048,
+					.mptr = w.md}),
+		     0);
+	cr_assert_eq(copy1(&t, (struct copy_args){.slba = 10, .sdlba = 100, .nlb = 4}), 0);
+	cr_assert_eq(io(&t, (struct io){.opc = NVME_CMD_READ,
+					.slba = 100,
+					.nlb = 4,
+					.buf = r.buf,
+					.len = 2048,
+					.mptr = r.md}),
+		     0);
+	cr_assert_arr_eq(r.d, w.d, 2048);
+	cr_assert_arr_eq(r.m, w.m, 64);
 	tn_destroy(&t);
+}
+
+Test(nvme_pi, copy_checks_sources_and_regenerates_or_checks_the_destination)
+{
+	struct tnvme t;
+	struct sep w, r;
+	const uint32_t all = 7, pract = 8;
+
+	start(&t, (struct pins){.ms = 8, .pi = 1});
+	w = sep_buffers(&t, 4, 8);
+	r = sep_buffers(&t, 4, 8);
+	fill(w.d, 2048, 32);
+	cr_assert_eq(io(&t, (struct io){.opc = NVME_CMD_WRITE,
+					.slba = 10,
+					.nlb = 4,
+					.flags = PRACT,
+					.buf = w.buf,
+					.len = 2048,
+					.ilbrt = 10,
+					.lbat = 0x55}),
+		     0);
+	/* Source checks: a wrong ELBAT, an ELBT that is not the SLBA (Type 1) */
+	cr_assert_eq(copy1(&t, (struct copy_args){.slba = 10,
+						  .sdlba = 200,
+						  .nlb = 4,
+						  .prinfor = all,
+						  .elbt = 10,
+						  .elbat = 0x56,
+						  .elbatm = 0xffff,
+						  .prinfow = pract,
+						  .ilbrt = 200}),
+		     NVME_SC_APPTAG_CHECK);
+	cr_assert_eq(copy1(&t, (struct copy_args){.slba = 10,
+						  .sdlba = 200,
+						  .nlb = 4,
+						  .prinfor = all,
+						  .elbt = 11,
+						  .prinfow = pract,
+						  .ilbrt = 200}),
+		     NVME_SC_INVALID_PI);
+	cr_assert_eq(io(&t, (struct io){.opc = NVME_CMD_READ,
+					.slba = 200,
+					.nlb = 4,
+					.buf = r.buf,
+					.len = 2048,
+					.mptr = r.md}),
+		     0);
+	cr_assert_eq(r.m[0], 0xff, "a failed Copy wrote nothing");
+	/* Without PRACT the source tuples (Reference Tags 10..13) fail the destination check */
+	cr_assert_eq(copy1(&t, (struct copy_args){.slba = 10,
+						  .sdlba = 200,
+						  .nlb = 4,
+						  .prinfor = all,
+						  .elbt = 10,
+						  .elbat = 0x55,
+						  .elbatm = 0xffff,
+						  .prinfow = 1,
+						  .ilbrt = 200}),
+		     NVME_SC_REFTAG_CHECK);
+	/* PRINFOW.PRACT: new tuples for the destination (LBAT, ILBRT counting up) */
+	cr_assert_eq(copy1(&t, (struct copy_args){.slba = 10,
+						  .sdlba = 200,
+						  .nlb = 4,
+						  .prinfor = all,
+						  .elbt = 10,
+						  .elbat = 0x55,
+						  .elbatm = 0xffff,
+						  .prinfow = pract | all,
+						  .ilbrt = 200,
+						  .lbat = 0x66}),
+		     0);
+	cr_assert_eq(io(&t, (struct io){.opc = NVME_CMD_READ,
+					.slba = 200,
+					.nlb = 4,
+					.flags = PRCHK_ALL,
+					.buf = r.buf,
+					.len = 2048,
+					.mptr = r.md,
+					.ilbrt = 200,
+					.lbat = 0x66,
+					.lbatm = 0xffff}),
+		     0);
+	cr_assert_arr_eq(r.d, w.d, 2048);
+	cr_assert_eq(tuple_ref(r.m + 8 * 3), 203);
+	cr_assert_eq(tuple_app(r.m), 0x66);
+	tn_destroy(&t);
+}
+
+Test(nvme_pi, copy_with_pi_on_the_file_backend_through_the_iothread)
+{
+	char path[] = "/tmp/vmm-nvme-pi-copy-XXXXXX";
+	int fd = mkstemp(path);
+	struct nvme_ctrl_config cfg;
+	static struct nvme_ns_config ns[1];
+	struct tnvme t;
+	struct sep w, r;
+	const uint32_t nlb = 300; /* two chunks: 256 blocks (128 KiB), then 44 */
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(ftruncate(fd, 4 << 20), 0);
+	tn_config(&cfg, ns, 1);
+	ns[0] = (struct nvme_ns_config){
+		.lba_size = 512, .backend = "file", .path = path, .metadata_size = 8, .pi_type = 2};
+	tn_start_cfg(&t, &cfg);
+	w.buf = tn_alloc(&t, nlb * 512, 4096);
+	w.md = tn_alloc(&t, nlb * 8, 4096);
+	w.d = tn_ptr(&t, w.buf);
+	fill(w.d, nlb * 512, 33);
+	r = sep_buffers(&t, nlb, 8);
+	/* 150 blocks at a time (MDTS 512 KiB is plenty): PRACT with ILBRT 7000 + offset */
+	for (uint32_t half = 0; half < 2; half++) {
+		struct nvme_sqe cmd = {.opcode = NVME_CMD_WRITE,
+				       .nsid = 1,
+				       .cdw10 = 1000 + 150 * half,
+				       .cdw12 = 149 | PRACT,
+				       .cdw14 = 7000 + 150 * half};
+
+		set_prps(&t, &cmd, w.buf + 150 * 512 * half, 150 * 512);
+		uint16_t wst = tn_cmd_wait(&t, &cmd);
+		cr_assert_eq(wst, 0, "write status 0x%x", wst);
+	}
+	struct copy_args a = {.slba = 1000,
+			      .sdlba = 3000,
+			      .nlb = (uint16_t)nlb,
+			      .prinfor = 7,
+			      .elbt = 7000,
+			      .prinfow = 8 | 7,
+			      .ilbrt = 9000};
+	uint64_t d = tn_alloc(&t, 4096, 4096);
+	uint8_t *p = tn_ptr(&t, d);
+	uint16_t nlb0 = (uint16_t)(a.nlb - 1);
+	struct nvme_sqe cp = {.opcode = NVME_CMD_COPY,
+			      .nsid = 1,
+			      .prp1 = d,
+			      .cdw10 = (uint32_t)a.sdlba,
+			      .cdw12 = a.prinfor << 12 | a.prinfow << 26,
+			      .cdw14 = a.ilbrt};
+
+	memset(p, 0, 32);
+	memcpy(p + 8, &a.slba, 8);
+	memcpy(p + 16, &nlb0, 2);
+	memcpy(p + 24, &a.elbt, 4);
+	cr_assert_eq(tn_cmd_wait(&t, &cp), 0);
+	struct nvme_sqe rd = {.opcode = NVME_CMD_READ,
+			      .nsid = 1,
+			      .mptr = r.md,
+			      .cdw10 = 3000,
+			      .cdw12 = (nlb - 1) | PRCHK_ALL,
+			      .cdw14 = 9000};
+
+	set_prps(&t, &rd, r.buf, nlb * 512);
+	cr_assert_eq(tn_cmd_wait(&t, &rd), 0);
+	cr_assert_arr_eq(r.d, w.d, nlb * 512);
+	cr_assert_eq(tuple_ref(r.m + 8 * 299), 9299);
+	tn_destroy(&t);
+	close(fd);
+	unlink(path);
 }
 
 /* ---- Format NVM ---- */
