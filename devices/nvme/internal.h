@@ -41,14 +41,14 @@ struct nvme_copy {
 	void *buf;		      /* NVME_COPY_CHUNK bytes, 4 KiB aligned (O_DIRECT) */
 	struct iovec iov;
 	/* Namespaces with metadata (pi.c): each half moves the chunk's metadata too */
-	unsigned half_pending;	/* backend requests of the half in flight */
-	void *mbuf;		/* the chunk's metadata */
+	unsigned half_pending; /* backend requests of the half in flight */
+	void *mbuf;	       /* the chunk's metadata */
 	struct iovec miov;
 	struct nvme_be_req mbe;
 	struct {
 		uint64_t slba;
-		uint32_t nlb;	/* 1-based */
-		uint32_t elbt;	/* expected initial Reference Tag (format 0h bytes 27:24) */
+		uint32_t nlb;		/* 1-based */
+		uint32_t elbt;		/* expected initial Reference Tag (format 0h bytes 27:24) */
 		uint16_t elbat, elbatm; /* bytes 29:28, 31:30 */
 	} range[NVME_COPY_MSRC + 1];
 };
@@ -120,10 +120,10 @@ struct nvme_req {
 	unsigned bes_cap;
 	void *bounce; /* Compare reads the media here */
 	struct iovec bounce_iov;
-	struct nvme_copy *copy; /* Copy command state */
+	struct nvme_copy *copy;	   /* Copy command state */
 	struct nvme_meta_io *meta; /* pi.c: I/O on a namespace with metadata */
-	uint8_t inject;		/* enum nvme_inject_kind acting on this command; 0: none */
-	uint64_t inject_due;	/* delay: when its CQE may be posted (CLOCK_MONOTONIC ns) */
+	uint8_t inject;		   /* enum nvme_inject_kind acting on this command; 0: none */
+	uint64_t inject_due;	   /* delay: when its CQE may be posted (CLOCK_MONOTONIC ns) */
 };
 
 struct nvme_sq {

@@ -28,8 +28,9 @@ struct nvme_be_req *nvme_req_bes(struct nvme_req *r, unsigned n)
 static void account(struct nvme_ctrl *c, struct nvme_req *r)
 {
 	/* r->sg holds the metadata too on a namespace with metadata: count the data alone */
-	uint64_t units = r->meta ? ((uint64_t)((r->cmd.cdw12 & 0xffff) + 1) << r->ns->lba_shift) >> 9
-				 : r->sg.len >> 9;
+	uint64_t units =
+		r->meta ? ((uint64_t)((r->cmd.cdw12 & 0xffff) + 1) << r->ns->lba_shift) >> 9
+			: r->sg.len >> 9;
 
 	switch (r->cmd.opcode) {
 	case NVME_CMD_READ:
@@ -367,7 +368,8 @@ static void copy_run(struct nvme_req *r)
 		cp->submitting = true;
 		cp->done_inline = false;
 		if (ns->ms) {
-			cp->miov = (struct iovec){.iov_base = cp->mbuf, .iov_len = cp->chunk * ns->ms};
+			cp->miov =
+				(struct iovec){.iov_base = cp->mbuf, .iov_len = cp->chunk * ns->ms};
 			cp->mbe = r->be;
 			cp->mbe.iov = &cp->miov;
 			cp->mbe.offset = ns->meta_off + lba * ns->ms;

@@ -156,7 +156,7 @@ void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id
 	/* NLBAF, LBAF, FLBAS, MC, DPC, DPS (pi.c); a zoned namespace: the two plain formats
 	 * its LBAFE entries describe */
 	nvme_meta_identify_ns(ns, id, ns->zns ? 2 : NVME_NR_LBAF);
-	id[30] = 0;		    /* NMIC: private to this controller */
+	id[30] = 0; /* NMIC: private to this controller */
 	/* DLFEAT: deallocated blocks read as zeroes (001b) when the backend says so. */
 	id[33] = ns->be.discard_zeroes ? 0x01 : 0x00;
 	nvme_put64(id + 48, ns->size); /* NVMCAP (low 64 bits of 128) */

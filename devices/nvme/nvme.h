@@ -57,10 +57,12 @@ struct nvme_ns_config {
 	 * multiples of 4096; max_open <= max_active, 0: no limit. */
 	bool zoned;
 	uint64_t zone_size, zone_capacity;
-	unsigned max_open, max_active;	/* Metadata (pi.c): metadata_size bytes per block, 0, 8, 16 or 64 (not with zoned);
-	 * extended_lba: interleaved with the data (FLBAS bit 4), else a separate buffer (MPTR);
-	 * pi_type 0-3 (DPS; needs metadata); pi_first: the tuple is the first 8 bytes of the
-	 * metadata (DPS bit 3), else the last. */
+	unsigned max_open,
+		max_active; /* Metadata (pi.c): metadata_size bytes per block, 0, 8, 16 or 64 (not
+			     * with zoned); extended_lba: interleaved with the data (FLBAS bit 4),
+			     * else a separate buffer (MPTR); pi_type 0-3 (DPS; needs metadata);
+			     * pi_first: the tuple is the first 8 bytes of the metadata (DPS bit 3),
+			     * else the last. */
 	unsigned metadata_size;
 	bool extended_lba;
 	unsigned pi_type;

@@ -33,9 +33,9 @@ enum {
 	CFG_NSMGMT = 1 << 2,
 	CFG_LBA4K = 1 << 3,
 	CFG_FEWVEC = 1 << 4,
-	CFG_ZONED = 1 << 5, /* namespace 2 is zoned (ZNS, zns.c) instead of null */
-	CFG_PI = 1 << 6,    /* namespace 1 has metadata (8 or, with 4 KiB blocks, 64 bytes) and
-			     * Type 1 PI, separate (pi.c) */
+	CFG_ZONED = 1 << 5,  /* namespace 2 is zoned (ZNS, zns.c) instead of null */
+	CFG_PI = 1 << 6,     /* namespace 1 has metadata (8 or, with 4 KiB blocks, 64 bytes) and
+			      * Type 1 PI, separate (pi.c) */
 	CFG_PI_EXT = 1 << 7, /* with CFG_PI: extended LBA, Type 3, PI first */
 };
 

@@ -284,9 +284,10 @@ Test(config_devices, nvme_metadata_and_pi_keys)
 {
 	struct machine_config cfg;
 	int ret;
-	char *e = load(HEAD "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
-			    "namespaces = [ { metadata_size = 16, metadata = \"extended\", pi_type = 3, "
-			    "pi_location = \"first\" }, { metadata_size = 8, pi_type = 1 }, {} ]\n",
+	char *e = load(HEAD
+		       "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
+		       "namespaces = [ { metadata_size = 16, metadata = \"extended\", pi_type = 3, "
+		       "pi_location = \"first\" }, { metadata_size = 8, pi_type = 1 }, {} ]\n",
 		       &cfg, &ret);
 	const struct nvme_ns_spec *ns = cfg.devices[1].nvme.ns;
 

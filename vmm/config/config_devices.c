@@ -53,10 +53,10 @@ const char *dev_kind_name(enum dev_kind kind)
 	return "?";
 }
 
-static const char *const ns_keys[] = {"backend",  "size",	"path",	     "lba_size",
-				      "cache",	  "zoned",	"zone_size", "zone_capacity",
-				      "max_open", "max_active", "metadata_size", "metadata",
-				      "pi_type",  "pi_location", NULL};
+static const char *const ns_keys[] = {
+	"backend",	 "size",      "path",	       "lba_size",    "cache",
+	"zoned",	 "zone_size", "zone_capacity", "max_open",    "max_active",
+	"metadata_size", "metadata",  "pi_type",       "pi_location", NULL};
 
 #define positions  (c->dev_pos)
 #define npositions (c->ndev_pos)
@@ -183,15 +183,17 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 		} else if (!strcmp(kv->key, "metadata_size")) {
 			md_pos = kv->value->pos;
 			if (get_int(c, kv, 0, 64, &v) && v != 0 && v != 8 && v != 16 && v != 64)
-				cfg_report(c, kv->value->pos, "'metadata_size' must be 0, 8, 16 or 64");
+				cfg_report(c, kv->value->pos,
+					   "'metadata_size' must be 0, 8, 16 or 64");
 			else
 				ns->metadata_size = v;
 		} else if (!strcmp(kv->key, "metadata")) {
 			have_md_key = true;
 			s = cfg_get_string(c, kv);
 			if (s && strcmp(s, "separate") && strcmp(s, "extended"))
-				cfg_report(c, kv->value->pos,
-					   "'metadata' must be \"separate\" (MPTR) or \"extended\"");
+				cfg_report(
+					c, kv->value->pos,
+					"'metadata' must be \"separate\" (MPTR) or \"extended\"");
 			else if (s)
 				ns->extended_lba = !strcmp(s, "extended");
 		} else if (!strcmp(kv->key, "pi_type")) {
@@ -216,7 +218,8 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 	if (have_zone_key && !ns->zoned)
 		cfg_report(c, t->pos, "zone keys need 'zoned = true'");
 	if (have_md_key && !ns->metadata_size)
-		cfg_report(c, t->pos, "'metadata', 'pi_type' and 'pi_location' need 'metadata_size'");
+		cfg_report(c, t->pos,
+			   "'metadata', 'pi_type' and 'pi_location' need 'metadata_size'");
 	if (ns->zoned && ns->metadata_size)
 		cfg_report(c, md_pos, "a zoned namespace cannot have metadata");
 	if (ns->zoned) {
