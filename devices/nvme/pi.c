@@ -15,11 +15,11 @@
  * Storage: the backend holds the data of block n at n * block size from 0, and its metadata
  * at meta_off + n * MS, meta_off being the end of the data rounded up to 4 KiB (so both
  * regions live in the one ram mapping or file; docs/config.md, "Metadata and protection
- * information"). With PI enabled the 8 tuple
- * bytes are stored bitwise inverted: zeroed storage (a new namespace, a hole, Deallocate,
- * Write Zeroes without PRACT, Format NVM) then reads back as the all-ones tuple of a
- * deallocated block (NVM Command Set 1.0 3.2.3.2.1), whose Application Tag FFFFh disables
- * checking, and the other metadata bytes read back as zeroes (DLFEAT 001b).
+ * information"). With PI enabled the 8 tuple bytes are stored bitwise inverted: zeroed
+ * storage (a new namespace, a hole, Deallocate, Write Zeroes without PRACT, Format NVM) then
+ * reads back as the all-ones tuple of a deallocated block (NVM Command Set 1.0 3.2.3.2.1),
+ * whose Application Tag FFFFh disables checking, and the other metadata bytes read back as
+ * zeroes (DLFEAT 001b).
  *
  * Every I/O on a namespace with metadata goes through one bounce allocation (data and
  * metadata), so checks run on a stable copy the guest cannot change under us.
