@@ -171,6 +171,8 @@ ram_bar = "2M"'
 # nvme: examples/nvme-p2p.toml's tree: two NVMe controllers with 64 MiB CMBs below one switch.
 # The nvme driver probes them (admin queue, Identify, I/O queues; the partition scan reads
 # LBA 0) and registers each CMB as P2P memory; the self-test checks both and the distance.
+# nvme1's second namespace has 8 bytes of metadata with Type 1 PI (devices/nvme/pi.c): the
+# driver must register T10-DIF-TYPE1-CRC for it, and a page goes through it (vmmtest.pi).
 machine nvme "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
 	"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok" '
 [[root_port]]
@@ -190,7 +192,8 @@ id = "nvme1"
 bus = "sw0.1"
 queues = 2
 cmb = "64M"
-namespaces = [ { backend = "ram", size = "16M" } ]'
+namespaces = [ { backend = "ram", size = "16M" }, { backend = "ram", size = "16M", metadata_size = 8, pi_type = 1 } ]' \
+	"" "vmmtest.pi=T10-DIF-TYPE1-CRC"
 
 # ntb-a, ntb-b: the two hosts of one IDT switch (devices/ntb), ports 0 and 2 at one rendezvous,
 # booted together. ntb_hw_idt binds, ntb_pingpong (the first NTB client) takes the device; the
