@@ -223,7 +223,11 @@ static int build_one(struct topology *t, const struct machine_config *cfg, int i
 				.zone_size = d->nvme.ns[k].zone_size,
 				.zone_capacity = d->nvme.ns[k].zone_capacity,
 				.max_open = (unsigned)d->nvme.ns[k].max_open,
-				.max_active = (unsigned)d->nvme.ns[k].max_active};
+				.max_active = (unsigned)d->nvme.ns[k].max_active,
+				.metadata_size = (unsigned)d->nvme.ns[k].metadata_size,
+				.extended_lba = d->nvme.ns[k].extended_lba,
+				.pi_type = (unsigned)d->nvme.ns[k].pi_type,
+				.pi_first = d->nvme.ns[k].pi_first};
 		np = nvme_pci_create(&nc, nerr, sizeof(nerr));
 		if (!np) {
 			snprintf(err, errlen, "%s: %s", d->id, nerr);

@@ -156,10 +156,14 @@ static uint16_t identify(struct nvme_ctrl *c, struct nvme_req *r)
 			return NVME_SC_INVALID_FIELD | DNR;
 		break;
 	case NVME_ID_CNS_CS_CTRL:
-		/* NVMe 2.0 5.17.2.7: NVM limits all 0 (none); ZNS 4.1.5.2: ZASL 0, Zone Append
+		/* NVMe 2.0 5.17.2.7: NVM limits 0 (none) but VSL; ZNS 4.1.5.2: ZASL 0, Zone Append
 		 * limited by MDTS alone (Linux nvme_set_max_append). */
 		if (csi != NVME_CSI_NVM && csi != NVME_CSI_ZNS)
 			return NVME_SC_INVALID_FIELD | DNR;
+		/* NVM Command Set 1.0 Figure 98 VSL: Verify reads through a bounce buffer on
+		 * namespaces with PI (pi.c), so MDTS limits it */
+		if (csi == NVME_CSI_NVM)
+			buf[0] = c->mdts;
 		break;
 	case NVME_ID_CNS_CS_LIST:
 		/* NVMe 2.0 Figure 290: one combination, NVM and Zoned Namespace */
@@ -187,6 +191,7 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 {
 	uint32_t cdw10 = r->cmd.cdw10, nsid = r->cmd.nsid;
 	unsigned lbaf = cdw10 & 0xf, pi = (cdw10 >> 5) & 7, ses = (cdw10 >> 9) & 7;
+	bool mset = cdw10 & (1u << 4), pil = cdw10 & (1u << 8); /* MSET, PIL (pi.c) */
 	unsigned first = nsid - 1, n = 1;
 
 	if (nsid == NVME_NSID_ALL) {
@@ -195,11 +200,18 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 	} else if (!nvme_ns_get(c, nsid)) {
 		return NVME_SC_INVALID_NS | DNR;
 	}
-	if (lbaf > 1 || pi)
-		return NVME_SC_INVALID_FORMAT | DNR; /* two formats, no metadata, no PI */
 	/* Not built: a shared namespace would change format on one path only (subsys.h). */
 	if (c->subsys)
 		return NVME_SC_INVALID_FORMAT | DNR;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t st;
+
+		if (!c->ns[first + i].attached)
+			continue;
+		st = nvme_meta_format_check(&c->ns[first + i], lbaf, pi);
+		if (st)
+			return st;
+	}
 	if (ses > 1)
 		return NVME_SC_INVALID_FIELD | DNR; /* FNA: no cryptographic erase */
 	if (!nvme_req_bes(r, n))
@@ -212,6 +224,7 @@ static uint16_t format_nvm(struct nvme_ctrl *c, struct nvme_req *r)
 		if (!ns->attached)
 			continue;
 		nvme_ns_set_format(ns, lbaf);
+		nvme_meta_set_format(ns, mset, pi, pil);
 		nvme_zns_format(ns);
 		*b = (struct nvme_be_req){.op = NVME_BE_WRITE_ZEROES,
 					  .len = ns->size,

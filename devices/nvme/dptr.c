@@ -145,14 +145,14 @@ static bool is_segment(const struct nvme_sgl_desc *d)
 	return type == NVME_SGL_TYPE_SEGMENT || type == NVME_SGL_TYPE_LAST_SEGMENT;
 }
 
-static uint16_t map_sgl(struct nvme_ctrl *c, struct nvme_sg *sg, const struct nvme_sqe *cmd,
-			uint64_t len, bool to_device)
+/* Walk the SGL whose first descriptor is *first (SGL1, or the one MPTR points to). */
+static uint16_t walk_sgl(struct nvme_ctrl *c, struct nvme_sg *sg, const struct nvme_sgl_desc *first,
+			 uint64_t len, bool to_device)
 {
 	struct sgl_walk w = {.c = c, .sg = sg, .remaining = len, .to_device = to_device};
-	struct nvme_sgl_desc d;
+	struct nvme_sgl_desc d = *first;
 	uint16_t st;
 
-	memcpy(&d, &cmd->prp1, sizeof(d)); /* SGL1 occupies DPTR */
 	while (is_segment(&d)) {
 		bool last = (d.type >> 4) == NVME_SGL_TYPE_LAST_SEGMENT;
 		uint32_t count = d.len / 16;
@@ -193,6 +193,42 @@ static uint16_t map_sgl(struct nvme_ctrl *c, struct nvme_sg *sg, const struct nv
 	if (w.remaining)
 		return NVME_SC_SGL_INVALID_DATA | DNR;
 	return NVME_SC_SUCCESS;
+}
+
+static uint16_t map_sgl(struct nvme_ctrl *c, struct nvme_sg *sg, const struct nvme_sqe *cmd,
+			uint64_t len, bool to_device)
+{
+	struct nvme_sgl_desc d;
+
+	memcpy(&d, &cmd->prp1, sizeof(d)); /* SGL1 occupies DPTR */
+	return walk_sgl(c, sg, &d, len, to_device);
+}
+
+/*
+ * NVMe 2.0 4.1.1 MPTR. PSDT 00b/01b: the address of a contiguous metadata buffer, dword
+ * aligned (Identify SGLS bit 17 = 0: no byte-aligned buffers). PSDT 10b: the address of one
+ * SGL descriptor, qword aligned (SGLS bit 19), walked like SGL1. Outside memory the device
+ * may reach: Data Transfer Error.
+ */
+uint16_t nvme_map_mptr(struct nvme_ctrl *c, struct nvme_req *r, uint64_t len, bool to_device)
+{
+	const uint8_t *p;
+	struct nvme_sgl_desc d;
+
+	if (!len)
+		return NVME_SC_SUCCESS;
+	if (NVME_SQE_PSDT(r->cmd.flags) != NVME_PSDT_SGL_MPTR_SGL) {
+		if (r->cmd.mptr & 3)
+			return NVME_SC_INVALID_FIELD | DNR;
+		return sg_add(c, &r->sg, r->cmd.mptr, len);
+	}
+	if (r->cmd.mptr & 7)
+		return NVME_SC_INVALID_FIELD | DNR;
+	p = c->host.dma_map(c->host.opaque, r->cmd.mptr, sizeof(d));
+	if (!p)
+		return NVME_SC_DATA_XFER_ERROR | DNR;
+	memcpy(&d, p, sizeof(d)); /* read once: the guest may change it */
+	return walk_sgl(c, &r->sg, &d, len, to_device);
 }
 
 uint16_t nvme_map_dptr(struct nvme_ctrl *c, struct nvme_req *r, uint64_t len, bool to_device,

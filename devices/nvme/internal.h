@@ -41,9 +41,16 @@ struct nvme_copy {
 	bool submitting, done_inline; /* a synchronous backend completed inside submit() */
 	void *buf;		      /* NVME_COPY_CHUNK bytes, 4 KiB aligned (O_DIRECT) */
 	struct iovec iov;
+	/* Namespaces with metadata (pi.c): each half moves the chunk's metadata too */
+	unsigned half_pending; /* backend requests of the half in flight */
+	void *mbuf;	       /* the chunk's metadata */
+	struct iovec miov;
+	struct nvme_be_req mbe;
 	struct {
 		uint64_t slba;
-		uint32_t nlb; /* 1-based */
+		uint32_t nlb;		/* 1-based */
+		uint32_t elbt;		/* expected initial Reference Tag (format 0h bytes 27:24) */
+		uint16_t elbat, elbatm; /* bytes 29:28, 31:30 */
 	} range[NVME_COPY_MSRC + 1];
 };
 
@@ -77,6 +84,20 @@ struct nvme_ns {
 	struct nvme_zns *zns; /* zoned (CSI 02h); NULL: NVM command set */
 	bool shared;	      /* a namespace of the controller's subsystem (subsys.c) */
 	uint32_t anagrpid;    /* its ANA group, 1..NVME_ANA_MAX_GROUPS (ana.c) */
+	/* Metadata and protection information of the current format (pi.c) */
+	unsigned ms;	   /* LBAF MS: metadata bytes per block; 0: none */
+	bool ext;	   /* FLBAS bit 4: extended LBA (metadata after each block's data) */
+	uint8_t dps;	   /* DPS: PI type 2:0, bit 3 tuple in the first 8 bytes */
+	uint64_t meta_off; /* backend byte offset of block 0's metadata */
+};
+
+/* An I/O on a namespace with metadata (pi.c): bounce buffers and the metadata half. */
+struct nvme_meta_io {
+	struct nvme_be_req mbe;
+	struct iovec iov[2]; /* data, metadata */
+	uint8_t *data, *md;  /* nlb blocks; nlb * ms bytes */
+	uint32_t nlb;
+	bool md_xfer; /* the metadata moves to or from the host */
 };
 
 /* A data pointer resolved to host memory (NVMe 1.4 4.3 PRP, 4.4 SGL). */
@@ -102,9 +123,10 @@ struct nvme_req {
 	unsigned bes_cap;
 	void *bounce; /* Compare reads the media here */
 	struct iovec bounce_iov;
-	struct nvme_copy *copy; /* Copy command state */
-	uint8_t inject;		/* enum nvme_inject_kind acting on this command; 0: none */
-	uint64_t inject_due;	/* delay: when its CQE may be posted (CLOCK_MONOTONIC ns) */
+	struct nvme_copy *copy;	   /* Copy command state */
+	struct nvme_meta_io *meta; /* pi.c: I/O on a namespace with metadata */
+	uint8_t inject;		   /* enum nvme_inject_kind acting on this command; 0: none */
+	uint64_t inject_due;	   /* delay: when its CQE may be posted (CLOCK_MONOTONIC ns) */
 };
 
 struct nvme_sq {
@@ -324,6 +346,9 @@ uint16_t nvme_flush_all(struct nvme_ctrl *c, struct nvme_req *r);
 /* r->bes with room for n requests, or NULL */
 struct nvme_be_req *nvme_req_bes(struct nvme_req *r, unsigned n);
 void nvme_req_free_copy(struct nvme_req *r);
+/* For pi.c: submit b as one more part of r; then drop the submitter's reference. */
+void nvme_io_submit(struct nvme_req *r, struct nvme_ns *ns, struct nvme_be_req *b);
+uint16_t nvme_io_submit_end(struct nvme_req *r);
 
 /* dptr.c: PRP and SGL walkers */
 uint16_t nvme_map_dptr(struct nvme_ctrl *c, struct nvme_req *r, uint64_t len, bool to_device,
@@ -335,6 +360,35 @@ uint16_t nvme_dptr_read_to_host(struct nvme_ctrl *c, struct nvme_req *r, const v
 				uint64_t len);
 uint16_t nvme_dptr_from_host(struct nvme_ctrl *c, struct nvme_req *r, void *buf, uint64_t len);
 void nvme_sg_free(struct nvme_sg *sg);
+/* Append the metadata buffer of len bytes that MPTR describes to r->sg (PSDT 00b/01b: a
+ * contiguous buffer; 10b: one SGL descriptor). */
+uint16_t nvme_map_mptr(struct nvme_ctrl *c, struct nvme_req *r, uint64_t len, bool to_device);
+
+/* pi.c: metadata and end-to-end protection (NVM Command Set 1.0 5.2, 5.3) */
+#define NVME_NR_LBAF 8 /* 0: 512 B, 1: 4 KiB, 2-4: 512 B + 8/16/64, 5-7: 4 KiB + 8/16/64 */
+unsigned nvme_lbaf_shift(unsigned lbaf);
+unsigned nvme_lbaf_ms(unsigned lbaf);
+/* The LBAF index of lba_size + ms bytes of metadata, or -1. */
+int nvme_lbaf_find(unsigned lba_size, unsigned ms);
+uint16_t nvme_crc16_t10dif(uint16_t crc, const void *buf, size_t len);
+/* nsze and meta_off for ns->size, lba_shift and ms. */
+void nvme_meta_layout(struct nvme_ns *ns);
+uint16_t nvme_meta_format_check(const struct nvme_ns *ns, unsigned lbaf, unsigned pi);
+void nvme_meta_set_format(struct nvme_ns *ns, bool extended, unsigned pi, bool pi_first);
+/* NLBAF, the LBAF entries and (ns != NULL) FLBAS, MC, DPC, DPS. */
+void nvme_meta_identify_ns(const struct nvme_ns *ns, uint8_t *id, unsigned nlbaf);
+uint16_t nvme_meta_rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns);
+uint16_t nvme_meta_write_zeroes(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns,
+				uint64_t slba, uint64_t nlb);
+/* Copy on a namespace with metadata: the command's checks (Type 1 ILBRT) and, per chunk read
+ * (n blocks from range cp->idx at cp->off, to cp->dlba), the source checks (PRINFOR) and the
+ * destination tuples (PRINFOW: PRACT generates, else checked). */
+uint16_t nvme_meta_copy_check(const struct nvme_ns *ns, const struct nvme_sqe *cmd,
+			      const struct nvme_copy *cp);
+uint16_t nvme_meta_copy_chunk(const struct nvme_ns *ns, const struct nvme_sqe *cmd,
+			      const struct nvme_copy *cp, uint8_t *data, uint8_t *md, uint32_t n);
+void nvme_meta_finish(struct nvme_req *r);
+void nvme_meta_free(struct nvme_req *r);
 
 /* zns.c: Zoned Namespace Command Set 1.1 */
 /* Set up ns->zns for cfg->zoned after the backend is open (no-op otherwise). */

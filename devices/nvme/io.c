@@ -27,7 +27,10 @@ struct nvme_be_req *nvme_req_bes(struct nvme_req *r, unsigned n)
 /* SMART counters (5.14.1.2) move only for commands that succeed. */
 static void account(struct nvme_ctrl *c, struct nvme_req *r)
 {
-	uint64_t units = r->sg.len >> 9;
+	/* r->sg holds the metadata too on a namespace with metadata: count the data alone */
+	uint64_t units =
+		r->meta ? ((uint64_t)((r->cmd.cdw12 & 0xffff) + 1) << r->ns->lba_shift) >> 9
+			: r->sg.len >> 9;
 
 	switch (r->cmd.opcode) {
 	case NVME_CMD_READ:
@@ -56,8 +59,11 @@ static void io_finish(struct nvme_req *r)
 	    (r->cmd.opcode == NVME_CMD_READ || r->cmd.opcode == NVME_CMD_COMPARE))
 		nvme_zns_read_mask(r->ns, r->cmd.cdw10 | (uint64_t)r->cmd.cdw11 << 32,
 				   (r->cmd.cdw12 & 0xffff) + 1, r->be.iov, r->be.iovcnt);
+	/* pi.c: metadata, protection checks and the copy out on a namespace with metadata */
+	if (r->meta)
+		nvme_meta_finish(r);
 	/* 6.6 Compare: the data read (bounce) against the host's buffer. */
-	if (!r->status && r->cmd.opcode == NVME_CMD_COMPARE) {
+	else if (!r->status && r->cmd.opcode == NVME_CMD_COMPARE) {
 		const uint8_t *p = r->bounce;
 
 		for (int i = 0; i < r->sg.niov; i++) {
@@ -111,6 +117,18 @@ static void submit(struct nvme_req *r, struct nvme_ns *ns, struct nvme_be_req *b
 	}
 }
 
+void nvme_io_submit(struct nvme_req *r, struct nvme_ns *ns, struct nvme_be_req *b)
+{
+	submit(r, ns, b);
+}
+
+uint16_t nvme_io_submit_end(struct nvme_req *r)
+{
+	if (--r->pending == 0)
+		io_finish(r);
+	return NVME_STATUS_PENDING;
+}
+
 static uint16_t submit_one(struct nvme_req *r, struct nvme_ns *ns)
 {
 	r->pending = 1;
@@ -142,6 +160,10 @@ static uint16_t rw(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 	/* ZNS 3.3.1: Zone Append needs a zoned namespace. ZASL is 0: MDTS is its limit. */
 	if (append && !ns->zns)
 		return NVME_SC_INVALID_OPCODE | DNR;
+	if (ns->ms) {
+		st = check_range(ns, slba, nlb);
+		return st ? st : nvme_meta_rw(c, r, ns); /* pi.c */
+	}
 	if (len > c->mdts_bytes)
 		return NVME_SC_INVALID_FIELD | DNR; /* Identify MDTS */
 	st = check_range(ns, slba, nlb);
@@ -204,6 +226,8 @@ static uint16_t write_zeroes(struct nvme_ctrl *c, struct nvme_req *r, struct nvm
 		.len = nlb << ns->lba_shift,
 		.fua = fua || !(c->feat.vwc & 1),
 	};
+	if (ns->ms)
+		return nvme_meta_write_zeroes(c, r, ns, slba, nlb); /* pi.c */
 	return submit_one(r, ns);
 }
 
@@ -229,7 +253,7 @@ static uint16_t dsm(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 	}
 	if (!ad)
 		return NVME_SC_SUCCESS;
-	bes = nvme_req_bes(r, nr);
+	bes = nvme_req_bes(r, ns->ms ? 2 * nr : nr);
 	if (!bes)
 		return NVME_SC_INTERNAL;
 	r->pending = 1;
@@ -245,6 +269,14 @@ static uint16_t dsm(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 					      .offset = slba << ns->lba_shift,
 					      .len = (uint64_t)nlb << ns->lba_shift};
 		submit(r, ns, &bes[i]);
+		/* pi.c: the metadata of a deallocated block reads as zeroes, its PI as all
+		 * ones (NVM Command Set 1.0 3.2.3.2.1) */
+		if (ns->ms) {
+			bes[nr + i] = (struct nvme_be_req){.op = NVME_BE_WRITE_ZEROES,
+							   .offset = ns->meta_off + slba * ns->ms,
+							   .len = (uint64_t)nlb * ns->ms};
+			submit(r, ns, &bes[nr + i]);
+		}
 	}
 	if (--r->pending == 0)
 		io_finish(r);
@@ -253,8 +285,10 @@ static uint16_t dsm(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns)
 
 void nvme_req_free_copy(struct nvme_req *r)
 {
-	if (r->copy)
+	if (r->copy) {
 		free(r->copy->buf);
+		free(r->copy->mbuf);
+	}
 	free(r->copy);
 	r->copy = NULL;
 }
@@ -269,6 +303,17 @@ static void copy_be_done(struct nvme_be_req *b, int err)
 
 	if (err && !r->status)
 		r->status = be_status(b, err);
+	/* pi.c: a half is a data and a metadata request on a namespace with metadata; after the
+	 * read half, the chunk's protection information */
+	if (cp->half_pending && --cp->half_pending)
+		return;
+	if (!cp->writing && !r->status && r->ns->ms) {
+		uint16_t st = nvme_meta_copy_chunk(r->ns, &r->cmd, cp, cp->buf, cp->mbuf,
+						   (uint32_t)cp->chunk);
+
+		if (st)
+			r->status = st;
+	}
 	if (cp->writing) {
 		cp->off += cp->chunk;
 		cp->dlba += cp->chunk;
@@ -322,10 +367,24 @@ static void copy_run(struct nvme_req *r)
 		};
 		cp->submitting = true;
 		cp->done_inline = false;
+		if (ns->ms) {
+			cp->miov =
+				(struct iovec){.iov_base = cp->mbuf, .iov_len = cp->chunk * ns->ms};
+			cp->mbe = r->be;
+			cp->mbe.iov = &cp->miov;
+			cp->mbe.offset = ns->meta_off + lba * ns->ms;
+			cp->mbe.len = cp->chunk * ns->ms;
+			cp->half_pending = 2;
+		}
 		if (ns->be.ops->submit(&ns->be, &r->be) < 0) {
 			cp->submitting = false;
 			r->status = NVME_SC_INTERNAL;
 			continue;
+		}
+		if (ns->ms && ns->be.ops->submit(&ns->be, &cp->mbe) < 0) {
+			if (!r->status)
+				r->status = NVME_SC_INTERNAL;
+			copy_be_done(&cp->mbe, 0); /* the half ends with the data request */
 		}
 		cp->submitting = false;
 		if (!cp->done_inline)
@@ -372,6 +431,9 @@ static uint16_t copy_cmd(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns
 
 		cp->range[i].slba = bus_load_le(d + 8, 8);
 		cp->range[i].nlb = (uint32_t)bus_load_le(d + 16, 2) + 1;
+		cp->range[i].elbt = (uint32_t)bus_load_le(d + 24, 4);
+		cp->range[i].elbat = (uint16_t)bus_load_le(d + 28, 2);
+		cp->range[i].elbatm = (uint16_t)bus_load_le(d + 30, 2);
 		/* 3.2.2: a range above MSSRL, or all of them above MCL: Command Size Limit
 		 * Exceeded. total stays below 2^24: no overflow. */
 		total += cp->range[i].nlb;
@@ -386,6 +448,11 @@ static uint16_t copy_cmd(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns
 	st = check_range(ns, sdlba, total);
 	if (st)
 		return st;
+	if (ns->ms) {
+		st = nvme_meta_copy_check(ns, cmd, cp); /* pi.c */
+		if (st)
+			return st;
+	}
 	/* The null backend has nothing to copy: the checks are the whole command. */
 	if (ns->be.ops == &nvme_backend_null_ops)
 		return NVME_SC_SUCCESS;
@@ -395,6 +462,11 @@ static uint16_t copy_cmd(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns
 	if (posix_memalign(&cp->buf, 4096, NVME_COPY_CHUNK)) {
 		cp->buf = NULL;
 		return NVME_SC_INTERNAL;
+	}
+	if (ns->ms) {
+		cp->mbuf = malloc((NVME_COPY_CHUNK >> ns->lba_shift) * ns->ms);
+		if (!cp->mbuf)
+			return NVME_SC_INTERNAL;
 	}
 	copy_run(r);
 	return NVME_STATUS_PENDING;
@@ -502,6 +574,8 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 		uint64_t slba = cmd->cdw10 | (uint64_t)cmd->cdw11 << 32;
 		uint16_t st = check_range(ns, slba, (cmd->cdw12 & 0xffff) + 1);
 
+		if (!st && (ns->dps & 7))
+			return nvme_meta_rw(c, r, ns); /* pi.c: reads and checks the PI */
 		if (!st)
 			account(c, r);
 		return st;

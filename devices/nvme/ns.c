@@ -10,8 +10,6 @@
 /* Identify Controller IEEE OUI: a locally administered value (bit 1 of the first octet). */
 static const uint8_t nvme_oui[3] = {0x02, 0x56, 0x4d};
 
-static const unsigned lbaf_shift[] = {9, 12}; /* LBA format 0: 512 B, 1: 4096 B */
-
 /* 64-bit FNV-1a, then a splitmix finaliser: stable, well spread identifiers. */
 static uint64_t id_hash(const char *s, uint32_t nsid, uint64_t salt)
 {
@@ -30,8 +28,9 @@ static uint64_t id_hash(const char *s, uint32_t nsid, uint64_t salt)
 void nvme_ns_set_format(struct nvme_ns *ns, unsigned lbaf)
 {
 	ns->lbaf = lbaf;
-	ns->lba_shift = lbaf_shift[lbaf];
-	ns->nsze = ns->size >> ns->lba_shift;
+	ns->lba_shift = nvme_lbaf_shift(lbaf);
+	ns->ms = nvme_lbaf_ms(lbaf);
+	nvme_meta_layout(ns); /* nsze: what data and metadata leave room for (pi.c) */
 }
 
 unsigned nvme_ns_slots(const struct nvme_ctrl_config *cfg)
@@ -53,7 +52,7 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 	char why[200] = "";
 	uint64_t h1, h2, h3;
 	const char *seed;
-	int ret;
+	int ret, lbaf = nvme_lbaf_find(lba, cfg->metadata_size);
 
 	if (c->subsys && (cfg->zoned || cfg->ana_group > NVME_ANA_MAX_GROUPS)) {
 		snprintf(err, errlen,
@@ -64,6 +63,14 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 	if (lba != 512 && lba != 4096) {
 		snprintf(err, errlen, "%s: namespace %u: lba_size must be 512 or 4096", c->name,
 			 nsid);
+		return -EINVAL;
+	}
+	if (lbaf < 0 || cfg->pi_type > 3 || (cfg->pi_type && !cfg->metadata_size) ||
+	    (cfg->zoned && cfg->metadata_size)) {
+		snprintf(err, errlen,
+			 "%s: namespace %u: metadata_size must be 0, 8, 16 or 64, pi_type 0-3 "
+			 "(PI needs metadata), and a zoned namespace has no metadata",
+			 c->name, nsid);
 		return -EINVAL;
 	}
 	/* 0: the size of the file or device (backends that have storage) */
@@ -94,7 +101,14 @@ int nvme_ns_init(struct nvme_ctrl *c, struct nvme_ns *ns, uint32_t nsid,
 		return ret;
 	}
 	ns->nsid = nsid;
-	nvme_ns_set_format(ns, lba == 512 ? 0 : 1);
+	nvme_ns_set_format(ns, (unsigned)lbaf);
+	nvme_meta_set_format(ns, cfg->extended_lba, cfg->pi_type, cfg->pi_first);
+	if (!ns->nsze) {
+		snprintf(err, errlen, "%s: namespace %u: too small for one block and its metadata",
+			 c->name, nsid);
+		nvme_ns_fini(ns);
+		return -EINVAL;
+	}
 	nvme_zns_format(ns);
 	/* 5.15.2.4: NGUID, EUI64 and UUID unique per namespace, stable for a serial. */
 	/* A namespace created later under a reused NSID is a new one: gen tells them apart. */
@@ -139,22 +153,11 @@ struct nvme_ns *nvme_ns_get(struct nvme_ctrl *c, uint32_t nsid)
 	return ns && ns->attached ? ns : NULL;
 }
 
-static void put_lbafs(uint8_t *id)
-{
-	id[25] = (uint8_t)(ARRAY_SIZE(lbaf_shift) - 1); /* NLBAF, 0-based */
-	for (unsigned i = 0; i < ARRAY_SIZE(lbaf_shift); i++) {
-		/* LBAF: MS 0, LBADS, RP: 4 KiB is the better (00b), 512 B good (01b) */
-		uint32_t rp = lbaf_shift[i] == 12 ? 0 : 1;
-
-		nvme_put32(id + 128 + 4 * i, (uint32_t)lbaf_shift[i] << 16 | rp << 24);
-	}
-}
-
 /* 5.15.2.1: with Namespace Management, NSID FFFFFFFFh reports what all namespaces share;
  * nvme-cli reads the LBA formats here before Namespace Management create. */
 void nvme_identify_ns_common(uint8_t *id)
 {
-	put_lbafs(id);
+	nvme_meta_identify_ns(NULL, id, NVME_NR_LBAF);
 }
 
 /* Figure 245 Identify Namespace data structure */
@@ -164,9 +167,10 @@ void nvme_identify_ns(struct nvme_ctrl *c, const struct nvme_ns *ns, uint8_t *id
 	nvme_put64(id + 8, ns->nsze);  /* NCAP */
 	nvme_put64(id + 16, ns->nsze); /* NUSE */
 	id[24] = 0;		       /* NSFEAT: no thin provisioning */
-	put_lbafs(id);
-	id[26] = (uint8_t)ns->lbaf; /* FLBAS */
-	id[30] = 0;		    /* NMIC: private to this controller */
+	/* NLBAF, LBAF, FLBAS, MC, DPC, DPS (pi.c); a zoned namespace: the two plain formats
+	 * its LBAFE entries describe */
+	nvme_meta_identify_ns(ns, id, ns->zns ? 2 : NVME_NR_LBAF);
+	id[30] = 0; /* NMIC: private to this controller */
 	/* DLFEAT: deallocated blocks read as zeroes (001b) when the backend says so. */
 	id[33] = ns->be.discard_zeroes ? 0x01 : 0x00;
 	nvme_put64(id + 48, ns->size); /* NVMCAP (low 64 bits of 128) */
@@ -245,8 +249,8 @@ void nvme_identify_ctrl(struct nvme_ctrl *c, uint8_t *id)
 	id[525] = 0x1 | 0x6; /* VWC present; Flush with NSID FFFFFFFFh supported */
 	/* OCFS (bytes 535:534, NVMe 2.0): 0, Copy Descriptor Format 0h only, which has no bit */
 	nvme_put16(id + 534, 0);
-	/* SGLS: supported (no alignment), Bit Bucket */
-	nvme_put32(id + 536, 1u << 0 | 1u << 16);
+	/* SGLS: supported (no alignment), Bit Bucket, MPTR to one SGL descriptor (bit 19) */
+	nvme_put32(id + 536, 1u << 0 | 1u << 16 | 1u << 19);
 	snprintf((char *)id + 768, 256, "%s", c->subnqn);
 	/* Power state 0: MP 25.00 W, operational */
 	nvme_put16(ps0 + 0, 2500);

@@ -62,6 +62,14 @@ struct nvme_ns_config {
 	 * subsys.h; 0: 1), and detached: allocated in the subsystem, not attached here. */
 	uint32_t ana_group;
 	bool detached;
+	/* Metadata (pi.c): metadata_size bytes per block, 0, 8, 16 or 64 (not with zoned);
+	 * extended_lba: interleaved with the data (FLBAS bit 4), else a separate buffer (MPTR);
+	 * pi_type 0-3 (DPS; needs metadata); pi_first: the tuple is the first 8 bytes of the
+	 * metadata (DPS bit 3), else the last. */
+	unsigned metadata_size;
+	bool extended_lba;
+	unsigned pi_type;
+	bool pi_first;
 };
 #define NVME_ZNS_DEFAULT_ZONE_SIZE (64ULL << 20)
 

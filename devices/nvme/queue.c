@@ -74,6 +74,7 @@ void nvme_sq_delete(struct nvme_ctrl *c, uint16_t qid)
 		free(sq->reqs[i].bes);
 		free(sq->reqs[i].bounce);
 		nvme_req_free_copy(&sq->reqs[i]);
+		nvme_meta_free(&sq->reqs[i]);
 	}
 	free(sq->reqs);
 	free(sq);
@@ -138,6 +139,7 @@ void nvme_req_release(struct nvme_req *r)
 	free(r->bounce);
 	r->bounce = NULL;
 	nvme_req_free_copy(r);
+	nvme_meta_free(r);
 	r->next = sq->free;
 	sq->free = r;
 }

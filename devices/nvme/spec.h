@@ -276,6 +276,7 @@ enum {
 	NVME_SC_THIN_PROV_NOT_SUPP = 0x11b,
 	NVME_SC_CTRL_LIST_INVALID = 0x11c,
 	/* NVM Command Set 1.0: command specific status values of NVM commands */
+	NVME_SC_INVALID_PI = 0x181,	/* Invalid Protection Information */
 	NVME_SC_CMD_SIZE_LIMIT = 0x183, /* Command Size Limit Exceeded (Copy) */
 	/* ZNS 1.1 Figure 26: command specific status values of the Zoned Namespace set */
 	NVME_SC_ZONE_BOUNDARY_ERROR = 0x1b8,
@@ -289,6 +290,10 @@ enum {
 
 	NVME_SC_WRITE_FAULT = 0x280,
 	NVME_SC_READ_ERROR = 0x281,
+	/* NVM Command Set 1.0 Figure 22: end-to-end protection check errors */
+	NVME_SC_GUARD_CHECK = 0x282,
+	NVME_SC_APPTAG_CHECK = 0x283,
+	NVME_SC_REFTAG_CHECK = 0x284,
 	NVME_SC_COMPARE_FAILED = 0x285,
 
 	NVME_SC_DNR = 0x4000,

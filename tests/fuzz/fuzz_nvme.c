@@ -33,7 +33,10 @@ enum {
 	CFG_NSMGMT = 1 << 2,
 	CFG_LBA4K = 1 << 3,
 	CFG_FEWVEC = 1 << 4,
-	CFG_ZONED = 1 << 5, /* namespace 2 is zoned (ZNS, zns.c) instead of null */
+	CFG_ZONED = 1 << 5,  /* namespace 2 is zoned (ZNS, zns.c) instead of null */
+	CFG_PI = 1 << 6,     /* namespace 1 has metadata (8 or, with 4 KiB blocks, 64 bytes) and
+			      * Type 1 PI, separate (pi.c) */
+	CFG_PI_EXT = 1 << 7, /* with CFG_PI: extended LBA, Type 3, PI first */
 };
 
 struct drv_queue {
@@ -88,6 +91,12 @@ static void rig_init(struct rig *r, uint8_t bits)
 	};
 	/* eight 16 KiB zones of 12 KiB capacity, at most 2 open and 3 active: every limit is
 	 * a few commands away */
+	if (bits & CFG_PI) {
+		ns[0].metadata_size = bits & CFG_LBA4K ? 64 : 8;
+		ns[0].pi_type = bits & CFG_PI_EXT ? 3 : 1;
+		ns[0].extended_lba = bits & CFG_PI_EXT;
+		ns[0].pi_first = bits & CFG_PI_EXT;
+	}
 	if (bits & CFG_ZONED)
 		ns[1] = (struct nvme_ns_config){.size = KiB(128),
 						.lba_size = bits & CFG_LBA4K ? 512 : 4096,

@@ -43,7 +43,7 @@ def write(name, seeds):
 # ---- nvme (fuzz_nvme.c) ----
 
 class Nvme:
-    CMB, PMR, NSMGMT, LBA4K, FEWVEC, ZONED = 1, 2, 4, 8, 16, 32
+    CMB, PMR, NSMGMT, LBA4K, FEWVEC, ZONED, PI, PI_EXT = 1, 2, 4, 8, 16, 32, 64, 128
     # address neighbourhoods (addr_of)
     RAM, RAM_END, HIGH, HIGH_END, BAR0, BAR2, BAR4, PEER, HOLE, TOP, PAGE, RAW = range(12)
 
@@ -173,6 +173,25 @@ def nvme_seeds():
     for zsa, slba in ((3, 4), (2, 4), (4, 4), (1 | 0x100, 0)):
         n.cmd(1, 0x79, nsid=2, cdw=(slba, 0, 0), more=(zsa, 0, 0, n.page(0)))
     s['zns'] = n.b
+    # Metadata and PI (namespace 1: 8 bytes, Type 1, separate): a PRACT write (PRCHK all,
+    # ILBRT = SLBA), a read with the tuples to MPTR, one with MPTR at the end of RAM, one with
+    # MPTR to an SGL descriptor (PSDT 10b), Compare, Verify, Write Zeroes with PRACT
+    n = Nvme(Nvme.PI).enable().pair()
+    pract, prchk = 1 << 29, 7 << 26
+    n.cmd(1, 0x01, cdw=(8, 0, 3 | pract | prchk), more=(0, 8, 0, n.page(5)))
+    n.cmd(1, 0x02, cdw=(8, 0, 3 | prchk), more=(0, 8, 0, n.page(5)))
+    n.cmd(1, 0x02, cdw=(8, 0, 3 | prchk), more=(0, 8, 0, n.addr(Nvme.RAM_END, 240)))
+    n.sgl(n.page(20), n.page(6), 32, 0x00)
+    n.cmd(1, 0x02, flags=0x80, prp1=n.page(1), sgl=(0x00, 2048), cdw=(8, 0, 3),
+          more=(0, 8, 0, n.page(20)))
+    n.cmd(1, 0x05, cdw=(8, 0, 3 | prchk), more=(0, 8, 0, n.page(5)))
+    n.cmd(1, 0x0c, cdw=(8, 0, 3 | prchk), more=(0, 8, 0, n.page(5)))
+    n.cmd(1, 0x08, cdw=(0, 0, 15 | pract), more=(0, 0, 0x1234, n.page(5)))
+    s['pi'] = n.b
+    n = Nvme(Nvme.PI | Nvme.PI_EXT | Nvme.LBA4K).enable().pair()
+    n.cmd(1, 0x01, cdw=(0, 0, 1 | pract), more=(0, 7, 0, n.page(5)))
+    n.cmd(1, 0x02, cdw=(0, 0, 1 | prchk), more=(0, 7, 0, n.page(5)))
+    s['pi-ext'] = n.b
     # Doorbell Buffer Config, then a command whose tail only the shadow doorbell carries
     n = Nvme().enable().pair()
     n.cmd(0, 0x7c, nsid=0, prp1=n.page(30), prp2=n.page(31))

@@ -172,6 +172,8 @@ ram_bar = "2M"'
 # nvme: examples/nvme-p2p.toml's tree: two NVMe controllers with 64 MiB CMBs below one switch.
 # The nvme driver probes them (admin queue, Identify, I/O queues; the partition scan reads
 # LBA 0) and registers each CMB as P2P memory; the self-test checks both and the distance.
+# nvme1's second namespace has 8 bytes of metadata with Type 1 PI (devices/nvme/pi.c): the
+# driver must register T10-DIF-TYPE1-CRC for it, and a page goes through it (vmmtest.pi).
 machine nvme "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
 	"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok" '
 [[root_port]]
@@ -191,7 +193,8 @@ id = "nvme1"
 bus = "sw0.1"
 queues = 2
 cmb = "64M"
-namespaces = [ { backend = "ram", size = "16M" } ]'
+namespaces = [ { backend = "ram", size = "16M" }, { backend = "ram", size = "16M", metadata_size = 8, pi_type = 1 } ]' \
+	"" "vmmtest.pi=T10-DIF-TYPE1-CRC"
 
 # ntb-a, ntb-b: the two hosts of one IDT switch (devices/ntb), ports 0 and 2 at one rendezvous,
 # booted together. ntb_hw_idt binds, ntb_pingpong (the first NTB client) takes the device; the
@@ -413,7 +416,8 @@ done
 # full mode: the nvme machine again (a PMR on nvme0 too), with the initramfs from
 # guests/linux/initramfs: the kernel self-test runs and stays up (vmmtest.poweroff=0), then
 # /init runs lspci -tv, nvme list/id-ctrl/show-regs, fio verify on each namespace, checks
-# p2pmem in sysfs and stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
+# p2pmem in sysfs, the PI namespace (nvme1n2: Type 1, 8 bytes of metadata) registering
+# T10-DIF-TYPE1-CRC and nvme read with and without PRACT, stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
 # and powers off; the PMR's backing file must then start with the tag.
 test_userspace() {
 	local initrd=$1 tag pmr=$TMP/pmr0
@@ -439,8 +443,8 @@ id = \"nvme1\"
 bus = \"sw0.1\"
 queues = 2
 cmb = \"64M\"
-namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
-		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0 vmmtest.linkdown=0000:04:00.0"
+namespaces = [ { backend = \"ram\", size = \"16M\" }, { backend = \"ram\", size = \"16M\", metadata_size = 8, pi_type = 1 } ]" "" \
+		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0 vmmtest.linkdown=0000:04:00.0 vmmtest.pi=T10-DIF-TYPE1-CRC"
 	# 90 MB of initramfs (fio's libraries) unpacked in RAM
 	sed -i -e 's/^memory = .*/memory = "512M"/' \
 		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/nvme-user.toml"

@@ -176,6 +176,24 @@ static const struct bad_case bad[] = {
 	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { colour = "
 	 "1 } ]\n",
 	 "t.toml:8:18: unknown key 'colour' in [namespace]"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { "
+	 "metadata_size = 32 } ]\n",
+	 "t.toml:8:34: 'metadata_size' must be 0, 8, 16 or 64"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { "
+	 "pi_type = 1 } ]\n",
+	 "'metadata', 'pi_type' and 'pi_location' need 'metadata_size'"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { "
+	 "metadata_size = 8, pi_type = 4 } ]\n",
+	 "t.toml:8:47: 'pi_type' must be between 0 and 3, found 4"},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { "
+	 "metadata_size = 8, metadata = \"inline\" } ]\n",
+	 "t.toml:8:48: 'metadata' must be \"separate\" (MPTR) or \"extended\""},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { "
+	 "metadata_size = 8, pi_location = \"middle\" } ]\n",
+	 "'pi_location' must be \"first\" or \"last\""},
+	{"[[root_port]]\nid = \"r\"\n[[nvme]]\nid = \"n\"\nbus = \"r\"\nnamespaces = [ { "
+	 "zoned = true, metadata_size = 8 } ]\n",
+	 "t.toml:8:48: a zoned namespace cannot have metadata"},
 };
 
 Test(config_devices, every_topology_error_is_reported_at_its_key)
@@ -259,6 +277,31 @@ Test(config_devices, nvme_namespaces_and_defaults)
 	cr_assert_eq(cfg.devices[3].nvme.mdts, 512 << 10);
 	cr_assert_eq(cfg.devices[3].nvme.nns, 1);
 	cr_assert_eq(cfg.devices[3].nvme.ns[0].size, 64 << 20);
+	config_free(&cfg);
+}
+
+Test(config_devices, nvme_metadata_and_pi_keys)
+{
+	struct machine_config cfg;
+	int ret;
+	char *e = load(HEAD
+		       "[[root_port]]\nid = \"rp0\"\n[[nvme]]\nid = \"n0\"\nbus = \"rp0\"\n"
+		       "namespaces = [ { metadata_size = 16, metadata = \"extended\", pi_type = 3, "
+		       "pi_location = \"first\" }, { metadata_size = 8, pi_type = 1 }, {} ]\n",
+		       &cfg, &ret);
+	const struct nvme_ns_spec *ns = cfg.devices[1].nvme.ns;
+
+	cr_assert_eq(ret, 0, "%s", e ? e : "");
+	cr_assert_eq(ns[0].metadata_size, 16);
+	cr_assert(ns[0].extended_lba);
+	cr_assert_eq(ns[0].pi_type, 3);
+	cr_assert(ns[0].pi_first);
+	cr_assert_eq(ns[1].metadata_size, 8);
+	cr_assert_not(ns[1].extended_lba, "metadata defaults to \"separate\"");
+	cr_assert_eq(ns[1].pi_type, 1);
+	cr_assert_not(ns[1].pi_first, "pi_location defaults to \"last\"");
+	cr_assert_eq(ns[2].metadata_size, 0);
+	cr_assert_eq(ns[2].pi_type, 0);
 	config_free(&cfg);
 }
 

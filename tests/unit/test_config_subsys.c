@@ -80,6 +80,8 @@ static const struct {
 	 "t.toml:10:30: 'ana_group' must be between 1 and 16"},
 	{"[[nvme_subsystem]]\nname = \"mp\"\nnamespaces = [ { zoned = true } ]\n" CTRLS,
 	 "zoned namespaces are not built for subsystems"},
+	{"[[nvme_subsystem]]\nname = \"mp\"\nnamespaces = [ { metadata_size = 8 } ]\n" CTRLS,
+	 "metadata namespaces are not built for subsystems"},
 	{"[[nvme_subsystem]]\nname = \"mp\"\nnamespaces = [ { size = \"1M\" } ]\n"
 	 "[[nvme]]\nid = \"n\"\nbus = \"sw0.0\"\nsubsystem = \"mp\"\nnamespaces = [ {} ]\n",
 	 "no 'namespaces' or 'nsmgmt_capacity' here"},

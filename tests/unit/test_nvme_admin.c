@@ -287,7 +287,7 @@ Test(nvme_admin, identify_namespace_sizes_and_formats)
 	memcpy(&lbaf1, id + 132, 4);
 	cr_assert_eq(nsze, 2048);
 	cr_assert_eq(id[26] & 0xf, 1, "FLBAS");
-	cr_assert_eq(id[25], 1, "NLBAF");
+	cr_assert_eq(id[25], 7, "NLBAF: 2 plain formats, 6 with metadata (pi.c)");
 	cr_assert_eq((lbaf1 >> 16) & 0xff, 12);
 	cr_assert_eq(id[33] & 7, 1, "DLFEAT: deallocated reads zeroes");
 	tn_destroy(&t);
@@ -602,9 +602,9 @@ Test(nvme_admin, format_zeroes_namespace_and_switches_lba_size)
 	for (int i = 0; i < 4096; i++)
 		cr_assert_eq(p[i], 0);
 	cr_assert_eq(admin(&t,
-			   (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 2},
+			   (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 8},
 			   NULL),
-		     NVME_SC_INVALID_FORMAT);
+		     NVME_SC_INVALID_FORMAT); /* past NLBAF (7) */
 	cr_assert_eq(
 		admin(&t,
 		      (struct nvme_sqe){.opcode = NVME_ADM_FORMAT_NVM, .nsid = 1, .cdw10 = 1u << 5},

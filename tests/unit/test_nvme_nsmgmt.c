@@ -119,7 +119,7 @@ Test(nvme_nsmgmt, identify_controller_advertises_management_and_capacity)
 	cr_assert_eq(le64(id + 8), 0, "inactive NSID: zero filled (NCAP 0)");
 	/* NSID FFFFFFFFh: the common part, with both LBA formats (nvme-cli create-ns reads it) */
 	id = identify(&t, NVME_ID_CNS_NS, NVME_NSID_ALL, 0);
-	cr_assert_eq(id[25], 1, "NLBAF");
+	cr_assert_eq(id[25], 7, "NLBAF");
 	cr_assert_eq((le32(id + 132) >> 16) & 0xff, 12, "LBAF1 4096");
 	tn_destroy(&t);
 }

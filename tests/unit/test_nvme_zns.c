@@ -191,7 +191,8 @@ Test(nvme_zns, identify_structures_linux_reads)
 	cr_assert_eq(identify_csi(&t, NVME_ID_CNS_CS_NS, NVME_CSI_NVM, 2, &id), 0);
 	cr_assert_eq(identify_csi(&t, NVME_ID_CNS_CS_NS, 1, 1, &id), NVME_SC_INVALID_FIELD);
 	cr_assert_eq(identify_csi(&t, NVME_ID_CNS_CS_NS, NVME_CSI_ZNS, 9, &id), NVME_SC_INVALID_NS);
-	/* ZNS 4.1.5.2: ZASL 0 (MDTS); the NVM controller structure, all zero */
+	/* ZNS 4.1.5.2: ZASL 0 (MDTS); the NVM controller structure: VSL = MDTS (pi.c), the rest 0
+	 */
 	cr_assert_eq(identify_csi(&t, NVME_ID_CNS_CS_CTRL, NVME_CSI_ZNS, 0, &id), 0);
 	cr_assert_eq(id[0], 0, "ZASL");
 	cr_assert_eq(identify_csi(&t, NVME_ID_CNS_CS_CTRL, NVME_CSI_NVM, 0, &id), 0);

@@ -57,6 +57,11 @@ struct nvme_ns_spec {
 	char **ctrls;
 	int nctrls, ctrls_line, ctrls_col;
 	int ana_group;
+	/* Metadata and protection information (docs/config.md "Metadata and PI") */
+	int metadata_size; /* 0, 8, 16 or 64 bytes per block */
+	bool extended_lba; /* metadata = "extended"; else "separate" (MPTR) */
+	int pi_type;	   /* 0-3 */
+	bool pi_first;	   /* pi_location = "first"; else "last" */
 };
 
 /* [[nvme_subsystem]]: one NVM subsystem shared by the [[nvme]] controllers naming it. */

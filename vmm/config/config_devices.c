@@ -53,9 +53,10 @@ const char *dev_kind_name(enum dev_kind kind)
 	return "?";
 }
 
-static const char *const ns_keys[] = {"backend",  "size",	"path",	     "lba_size",
-				      "cache",	  "zoned",	"zone_size", "zone_capacity",
-				      "max_open", "max_active", NULL};
+static const char *const ns_keys[] = {
+	"backend",	 "size",      "path",	       "lba_size",    "cache",
+	"zoned",	 "zone_size", "zone_capacity", "max_open",    "max_active",
+	"metadata_size", "metadata",  "pi_type",       "pi_location", NULL};
 
 #define positions  (c->dev_pos)
 #define npositions (c->ndev_pos)
@@ -159,8 +160,8 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 			   bool subsys)
 {
 	struct toml_pos path_pos = t->pos, size_pos = t->pos, zcap_pos = t->pos;
-	struct toml_pos open_pos = t->pos;
-	bool have_size = false, have_zone_key = false;
+	struct toml_pos open_pos = t->pos, md_pos = t->pos;
+	bool have_size = false, have_zone_key = false, have_md_key = false;
 
 	*ns = (struct nvme_ns_spec){.lba_size = 512, .ana_group = 1};
 	for (size_t i = 0; i < t->table.len; i++) {
@@ -219,6 +220,33 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 		} else if (!strcmp(kv->key, "max_active")) {
 			have_zone_key = true;
 			get_int(c, kv, 0, 1 << 20, &ns->max_active);
+		} else if (!strcmp(kv->key, "metadata_size")) {
+			md_pos = kv->value->pos;
+			if (get_int(c, kv, 0, 64, &v) && v != 0 && v != 8 && v != 16 && v != 64)
+				cfg_report(c, kv->value->pos,
+					   "'metadata_size' must be 0, 8, 16 or 64");
+			else
+				ns->metadata_size = v;
+		} else if (!strcmp(kv->key, "metadata")) {
+			have_md_key = true;
+			s = cfg_get_string(c, kv);
+			if (s && strcmp(s, "separate") && strcmp(s, "extended"))
+				cfg_report(
+					c, kv->value->pos,
+					"'metadata' must be \"separate\" (MPTR) or \"extended\"");
+			else if (s)
+				ns->extended_lba = !strcmp(s, "extended");
+		} else if (!strcmp(kv->key, "pi_type")) {
+			have_md_key = true;
+			get_int(c, kv, 0, 3, &ns->pi_type);
+		} else if (!strcmp(kv->key, "pi_location")) {
+			have_md_key = true;
+			s = cfg_get_string(c, kv);
+			if (s && strcmp(s, "first") && strcmp(s, "last"))
+				cfg_report(c, kv->value->pos,
+					   "'pi_location' must be \"first\" or \"last\" (8 bytes)");
+			else if (s)
+				ns->pi_first = !strcmp(s, "first");
 		} else if (!subsys || !load_subsys_ns_key(c, kv, ns)) {
 			cfg_unknown_key(c, kv, "namespace", subsys ? subsys_ns_keys : ns_keys);
 		}
@@ -229,6 +257,11 @@ static void load_namespace(struct ctx *c, const struct toml_value *t, struct nvm
 		return;
 	if (have_zone_key && !ns->zoned)
 		cfg_report(c, t->pos, "zone keys need 'zoned = true'");
+	if (have_md_key && !ns->metadata_size)
+		cfg_report(c, t->pos,
+			   "'metadata', 'pi_type' and 'pi_location' need 'metadata_size'");
+	if (ns->zoned && ns->metadata_size)
+		cfg_report(c, md_pos, "a zoned namespace cannot have metadata");
 	if (ns->zoned) {
 		uint64_t zsz = ns->zone_size ? ns->zone_size : ZONE_SIZE_DEFAULT;
 

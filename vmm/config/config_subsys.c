@@ -103,13 +103,18 @@ void cfg_check_subsystems(struct ctx *c, struct machine_config *cfg)
 
 		if (s->name && find_subsys(cfg, s->name, i) >= 0)
 			cfg_report(c, at, "[[nvme_subsystem]] name \"%s\" is used twice", s->name);
-		for (int n = 0; n < s->nns; n++)
-			if (s->ns[n].zoned)
-				cfg_report(c, at,
-					   "namespace %d of subsystem \"%s\": zoned namespaces are "
-					   "not "
-					   "built for subsystems",
-					   n + 1, s->name ? s->name : "?");
+		for (int n = 0; n < s->nns; n++) {
+			const struct nvme_ns_spec *ns = &s->ns[n];
+
+			/* not built for a shared namespace: zones, metadata (subsys.h) */
+			if (ns->zoned || ns->metadata_size)
+				cfg_report(
+					c, at,
+					"namespace %d of subsystem \"%s\": %s namespaces are not "
+					"built for subsystems",
+					n + 1, s->name ? s->name : "?",
+					ns->zoned ? "zoned" : "metadata");
+		}
 	}
 	for (int i = 0; i < cfg->ndevices; i++) {
 		struct nvme_dev_config *n = &cfg->devices[i].nvme;

@@ -3,9 +3,13 @@
  * NVMe through the real nvme driver: every controller bound, its CMB published as p2pmem, the
  * partition scan's reads counted, a pattern written to and read back from LBA 0 of each
  * namespace (I/O queues, PRPs), and a P2P read of that LBA into the other controller's CMB.
+ * With vmmtest.pi=FORMAT: a namespace with protection information (devices/nvme/pi.c) has
+ * the block layer's integrity profile FORMAT, and a page goes through it and back.
  */
 #include <linux/bio.h>
+#include <linux/blk-integrity.h>
 #include <linux/blkdev.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/part_stat.h>
 #include <linux/pci-p2pdma.h>
@@ -14,6 +18,11 @@
 #include "vmm_selftest.h"
 
 #define NVME_MAX_CTRLS 4
+
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "vmmtest."
+static char *pi;
+module_param(pi, charp, 0444);
 
 struct nvme_ctrl_under_test {
 	struct pci_dev *pdev;
@@ -37,13 +46,13 @@ static int lba0_bad_words(const u32 *buf, int ctrl_idx)
 	return bad;
 }
 
-/* One page at LBA 0, synchronously, through the block layer into the nvme driver. */
-static int lba0_io(struct block_device *bdev, struct page *page, blk_opf_t opf)
+/* One page at sector, synchronously, through the block layer into the nvme driver. */
+static int sector_io(struct block_device *bdev, struct page *page, blk_opf_t opf, sector_t sector)
 {
 	struct bio *bio = bio_alloc(bdev, 1, opf, GFP_KERNEL);
 	int err;
 
-	bio->bi_iter.bi_sector = 0;
+	bio->bi_iter.bi_sector = sector;
 	if (bio_add_page(bio, page, PAGE_SIZE, 0) != PAGE_SIZE) {
 		bio_put(bio);
 		return -EINVAL;
@@ -51,6 +60,11 @@ static int lba0_io(struct block_device *bdev, struct page *page, blk_opf_t opf)
 	err = submit_bio_wait(bio);
 	bio_put(bio);
 	return err;
+}
+
+static int lba0_io(struct block_device *bdev, struct page *page, blk_opf_t opf)
+{
+	return sector_io(bdev, page, opf, 0);
 }
 
 /* A namespace disk's parent is the controller device, whose parent is the PCI function. */
@@ -180,6 +194,65 @@ out:
 		pci_free_p2pmem(dst->pdev, buf, PAGE_SIZE);
 }
 
+/*
+ * Linux's nvme_init_integrity registers a T10-DIF profile for a namespace formatted with PI
+ * and a separate metadata buffer; the block layer then generates the tuples of every write
+ * (the controller checks Guard and Reference Tag: PRCHK) and verifies those of every read.
+ */
+static void nvme_check_pi(void)
+{
+	struct class_dev_iter iter;
+	struct device *dev;
+	struct gendisk *disk = NULL;
+	struct block_device *bdev;
+	struct page *page;
+	int err, bad, i;
+	u32 *words;
+
+	class_dev_iter_init(&iter, &block_class, NULL, &disk_type);
+	while (!disk && (dev = class_dev_iter_next(&iter))) {
+		struct blk_integrity *bi = blk_get_integrity(dev_to_disk(dev));
+
+		if (!strncmp(dev_name(dev), "nvme", 4) && bi && bi->profile &&
+		    !strcmp(bi->profile->name, pi))
+			disk = dev_to_disk(dev);
+	}
+	class_dev_iter_exit(&iter);
+	if (!disk) {
+		vmmtest_check(false, "nvme-pi-integrity", "no nvme namespace has profile %s", pi);
+		return;
+	}
+	vmmtest_check(true, "nvme-pi-integrity", "%s: %s, tuple %u bytes every %u bytes",
+		      disk->disk_name, blk_get_integrity(disk)->profile->name,
+		      blk_get_integrity(disk)->tuple_size,
+		      1u << blk_get_integrity(disk)->interval_exp);
+	bdev = blkdev_get_by_dev(disk_devt(disk), FMODE_READ | FMODE_WRITE, NULL);
+	page = alloc_page(GFP_KERNEL);
+	if (IS_ERR(bdev) || !page) {
+		vmmtest_check(false, "nvme-pi-io", "%s: open %ld, page %p", disk->disk_name,
+			      IS_ERR(bdev) ? PTR_ERR(bdev) : 0L, page);
+		goto out;
+	}
+	words = page_address(page);
+	for (i = 0; i < PAGE_SIZE / 4; i++)
+		words[i] = lba0_word(7, i);
+	err = sector_io(bdev, page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA, 64);
+	if (!err) {
+		memset(words, 0, PAGE_SIZE);
+		err = sector_io(bdev, page, REQ_OP_READ, 64);
+	}
+	bad = err ? -1 : lba0_bad_words(words, 7);
+	vmmtest_check(!err && !bad, "nvme-pi-io",
+		      "%s: %lu bytes at sector 64 with generated PI, read back verified: error %d, "
+		      "%d words differ",
+		      disk->disk_name, PAGE_SIZE, err, bad);
+out:
+	if (page)
+		__free_page(page);
+	if (!IS_ERR(bdev))
+		blkdev_put(bdev, FMODE_READ | FMODE_WRITE);
+}
+
 void vmmtest_nvme(void)
 {
 	struct nvme_ctrl_under_test c[NVME_MAX_CTRLS];
@@ -197,4 +270,6 @@ void vmmtest_nvme(void)
 		put_device(c[i].disk);
 		pci_dev_put(c[i].pdev);
 	}
+	if (pi && pi[0])
+		nvme_check_pi();
 }
