@@ -639,8 +639,17 @@ out:
 	console_close(m->console);
 	if (m->have_topo)
 		topology_destroy(&m->topo);
-	if (m->have_vtd) /* after the device threads are gone */
+	if (m->have_vtd) { /* after the device threads are gone */
+		const struct vtd *v = &m->vtd.vtd;
+
+		/* what tests/linux checks: the guest's DMA really was translated */
+		pr_info("vtd: translation %s, %llu table walks, %llu invalidations, %llu faults "
+			"(%llu lost)",
+			vtd_enabled(v) ? "on" : "off", (unsigned long long)v->walks,
+			(unsigned long long)v->invalidations, (unsigned long long)v->faults,
+			(unsigned long long)v->faults_lost);
 		vtd_destroy(&m->vtd.vtd);
+	}
 	if (m->have_irqs)
 		irqroute_destroy(&m->irqs);
 	if (m->vm.fd >= 0 || m->vm.kvm_fd >= 0)

@@ -397,7 +397,7 @@ report() {
 # both NVMe in IOMMU groups (iommu_group_add_device()), and logged no DMA fault
 # (dmar_fault_do_one()); what it says about interrupt remapping is printed for docs/iommu.md.
 iommu_checks() {
-	local log=$BUILD/linux-console-$1.log n
+	local log=$BUILD/linux-console-$1.log n line
 	if grep -q "DMAR: Intel(R) Virtualization Technology for Directed I/O" "$log"; then
 		ok "linux-$1-dmar-enabled"
 	else
@@ -408,6 +408,14 @@ iommu_checks() {
 		ok "linux-$1-nvme-in-iommu-groups ($n)"
 	else
 		bad "linux-$1-nvme-in-iommu-groups" "$n of 2 NVMe functions added to an IOMMU group"
+	fi
+	# vmm's own count at exit (vmm/machine.c): walks happen only for translated requests
+	line=$(grep -o "vtd: translation on, [0-9]* table walks, [0-9]* invalidations, [0-9]* faults" "$log")
+	if [ -n "$line" ] && [ "$(echo "$line" | awk '{print $4}')" -gt 0 ] &&
+		[ "$(echo "$line" | awk '{print $7}')" -gt 0 ]; then
+		ok "linux-$1-dma-translated ($line)"
+	else
+		bad "linux-$1-dma-translated" "vmm said '${line:-nothing}'"
 	fi
 	if grep -qE "DMAR: \[DMA (Read|Write)|DMAR: DRHD: handling fault" "$log"; then
 		bad "linux-$1-no-dma-faults" "$(grep -Em1 "DMAR: \[DMA (Read|Write)" "$log")"
