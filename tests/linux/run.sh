@@ -409,8 +409,9 @@ iommu_checks() {
 	else
 		bad "linux-$1-nvme-in-iommu-groups" "$n of 2 NVMe functions added to an IOMMU group"
 	fi
-	# vmm's own count at exit (vmm/machine.c): walks happen only for translated requests
-	line=$(grep -o "vtd: translation on, [0-9]* table walks, [0-9]* invalidations, [0-9]* faults" "$log")
+	# vmm's own count at exit (vmm/machine.c): walks happen only while translation is on
+	# (Linux turns it off again at power-off)
+	line=$(grep -Eo "vtd: translation (on|off), [0-9]+ table walks, [0-9]+ invalidations, [0-9]+ faults" "$log")
 	if [ -n "$line" ] && [ "$(echo "$line" | awk '{print $4}')" -gt 0 ] &&
 		[ "$(echo "$line" | awk '{print $7}')" -gt 0 ]; then
 		ok "linux-$1-dma-translated ($line)"
