@@ -238,8 +238,8 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 		/* before any device thread runs DMA: every function goes through it */
 		vtd_pci_attach(&m->vtd, &m->topo.root, &m->mem);
 		m->have_vtd = true;
-		if (bus_register(&vm->mmio, MEM_IOMMU_BASE, VTD_REG_SIZE, &vtd_bus_ops,
-				 &m->vtd.vtd, "vtd")) {
+		if (bus_register(&vm->mmio, MEM_IOMMU_BASE, VTD_REG_SIZE, &vtd_bus_ops, &m->vtd.vtd,
+				 "vtd")) {
 			snprintf(err, errlen, "internal error: the VT-d registers overlap");
 			return -EEXIST;
 		}

@@ -33,11 +33,11 @@
 #include "vmm/bus.h"
 
 #define VTD_REG_SIZE 0x1000u
-#define VTD_NFR	     8u	 /* fault recording registers */
+#define VTD_NFR	     8u	    /* fault recording registers */
 #define VTD_FRO	     0x220u /* their offset (CAP.FRO * 16) */
 #define VTD_IRO	     0x200u /* IVA and IOTLB registers (ECAP.IRO * 16) */
-#define VTD_HAW	     46u	 /* host address width: what a table pointer may address */
-#define VTD_MGAW     48u	 /* 4-level second-level tables */
+#define VTD_HAW	     46u    /* host address width: what a table pointer may address */
+#define VTD_MGAW     48u    /* 4-level second-level tables */
 
 /* Register offsets (spec 11.4; names as Linux's intel/iommu.h spells them). */
 #define DMAR_VER_REG	 0x00
@@ -73,12 +73,12 @@
 #define DMA_GSTS_QIES (1u << 26)
 
 /* CCMD (11.4.7) and IOTLB (11.4.8.1) */
-#define DMA_CCMD_ICC	     (1ull << 63)
-#define DMA_CCMD_CIRG_SHIFT  61
-#define DMA_CCMD_CAIG_SHIFT  59
-#define DMA_TLB_IVT	     (1ull << 63)
-#define DMA_TLB_IIRG_SHIFT   60
-#define DMA_TLB_IAIG_SHIFT   57
+#define DMA_CCMD_ICC	    (1ull << 63)
+#define DMA_CCMD_CIRG_SHIFT 61
+#define DMA_CCMD_CAIG_SHIFT 59
+#define DMA_TLB_IVT	    (1ull << 63)
+#define DMA_TLB_IIRG_SHIFT  60
+#define DMA_TLB_IAIG_SHIFT  57
 
 /* FSTS (11.4.9.1), FECTL (11.4.9.2), FRCD (11.4.14) */
 #define DMA_FSTS_PFO	(1u << 0)
@@ -125,7 +125,7 @@ enum vtd_fault_reason {
 /* How the unit reaches the machine: guest-physical memory (the tables, status writes; the
  * unit's own requests are not translated, 3.6) and one MSI. */
 struct vtd_host {
-	int (*read)(void *opaque, uint64_t gpa, void *buf, uint64_t len);  /* 0 or -EFAULT */
+	int (*read)(void *opaque, uint64_t gpa, void *buf, uint64_t len); /* 0 or -EFAULT */
 	int (*write)(void *opaque, uint64_t gpa, const void *buf, uint64_t len);
 	void (*msi)(void *opaque, uint64_t addr, uint32_t data);
 	void *opaque;
@@ -137,7 +137,7 @@ struct vtd_iotlb_entry {
 	unsigned seq; /* odd while written */
 	uint32_t gen;
 	uint16_t sid;
-	uint8_t perm; /* VTD_READ | VTD_WRITE */
+	uint8_t perm;	    /* VTD_READ | VTD_WRITE */
 	uint64_t iova, gpa; /* 4 KiB frames */
 };
 struct vtd_iotlb {
@@ -149,10 +149,10 @@ struct vtd {
 	struct vtd_host host;
 	pthread_mutex_t lock;
 	uint32_t gsts;
-	uint64_t rtaddr;	/* as written */
-	uint64_t root;		/* latched by SRTP: what walks use (atomic) */
-	uint32_t te;		/* GSTS.TES, read atomically by walks */
-	uint32_t gen;		/* invalidations seen (atomic) */
+	uint64_t rtaddr; /* as written */
+	uint64_t root;	 /* latched by SRTP: what walks use (atomic) */
+	uint32_t te;	 /* GSTS.TES, read atomically by walks */
+	uint32_t gen;	 /* invalidations seen (atomic) */
 	uint64_t ccmd, iva, iotlb;
 	uint32_t fsts, fectl, fedata, feaddr, feuaddr;
 	uint64_t frcd[VTD_NFR][2];

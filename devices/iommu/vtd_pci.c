@@ -51,8 +51,8 @@ static struct vtd_iotlb *iotlb_of(const struct as_requester *req)
 	return c;
 }
 
-static bool translate(const struct as_iommu *iommu, const struct as_requester *req,
-		      uint64_t iova, uint64_t len, unsigned access, uint64_t *addr)
+static bool translate(const struct as_iommu *iommu, const struct as_requester *req, uint64_t iova,
+		      uint64_t len, unsigned access, uint64_t *addr)
 {
 	struct vtd_pci *vp = (struct vtd_pci *)iommu;
 	const struct pci_dev *dev = req->id;
@@ -95,8 +95,9 @@ void vtd_pci_attach(struct vtd_pci *vp, struct pci_root *root, const struct gues
 	vp->iommu = (struct as_iommu){.translate = translate, .peer_direct = peer_direct};
 	vp->root = root;
 	vp->mem = mem;
-	vtd_init(&vp->vtd, &(struct vtd_host){.read = host_read, .write = host_write,
-					      .msi = host_msi, .opaque = vp});
+	vtd_init(&vp->vtd,
+		 &(struct vtd_host){
+			 .read = host_read, .write = host_write, .msi = host_msi, .opaque = vp});
 	pci_root_set_iommu(root, &vp->iommu);
 }
 

@@ -15,8 +15,8 @@
 #define HAW_ADDR_MASK (((1ull << VTD_HAW) - 1) & PAGE_MASK)
 
 /* Root entry (9.1): lo P bit 0, CTP bits (HAW-1):12; lo 11:1 and the whole hi are reserved. */
-#define ROOT_P	       1ull
-#define ROOT_LO_RSVD   (~(HAW_ADDR_MASK | ROOT_P))
+#define ROOT_P	     1ull
+#define ROOT_LO_RSVD (~(HAW_ADDR_MASK | ROOT_P))
 /* Context entry (9.3): lo P 0, FPD 1, TT 3:2, SLPTPTR (HAW-1):12; hi AW 2:0, IGN 6:3,
  * DID 23:8; reserved: lo 11:4 and 63:HAW, hi 7 and 63:24. */
 #define CTX_P	       1ull
@@ -24,16 +24,16 @@
 #define CTX_TT(lo)     (((lo) >> 2) & 3)
 #define CTX_LO_RSVD    (~(HAW_ADDR_MASK | 0xfull))
 #define CTX_HI_RSVD    (~0xffffffull | (1ull << 7))
-#define CTX_AW(hi)     ((hi) & 7)
+#define CTX_AW(hi)     ((hi)&7)
 #define TT_SL	       0 /* untranslated requests through second-level tables */
 #define TT_PASSTHROUGH 2 /* ECAP.PT: the address is its own */
 /* Second-level entry (9.8): R 0, W 1, PS 7 (in PDPE and PDE), SNP 11 (reserved: ECAP.SC=0),
  * TM 62 (reserved: ECAP.DT=0), address (HAW-1):12 (reserved above). */
-#define SL_R	       1ull
-#define SL_W	       2ull
-#define SL_PS	       (1ull << 7)
-#define SL_RSVD	       (~((1ull << VTD_HAW) - 1) & ((1ull << 52) - 1))
-#define SL_LEAF_RSVD   ((1ull << 11) | (1ull << 62))
+#define SL_R	     1ull
+#define SL_W	     2ull
+#define SL_PS	     (1ull << 7)
+#define SL_RSVD	     (~((1ull << VTD_HAW) - 1) & ((1ull << 52) - 1))
+#define SL_LEAF_RSVD ((1ull << 11) | (1ull << 62))
 
 static int read_entry(struct vtd *v, uint64_t gpa, void *buf, unsigned len)
 {

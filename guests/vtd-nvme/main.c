@@ -40,13 +40,13 @@ const char *rt_prog = "vtd-nvme";
 #define FSTS_PPF    (1u << 1)
 
 /* NVMe (NVMe 1.4 3.1, 4.2, 4.6) */
-#define CAP   0x00
-#define CC    0x14
-#define CSTS  0x1c
-#define AQA   0x24
-#define ASQ   0x28
-#define ACQ   0x30
-#define DBS   0x1000
+#define CAP  0x00
+#define CC   0x14
+#define CSTS 0x1c
+#define AQA  0x24
+#define ASQ  0x28
+#define ACQ  0x30
+#define DBS  0x1000
 
 struct sqe {
 	uint8_t opc, flags;
@@ -242,8 +242,8 @@ int main(void)
 	ctx = page();
 	pml4 = page();
 	((uint64_t *)root)[bus * 2] = (uint64_t)(uintptr_t)ctx | 1;
-	((uint64_t *)ctx)[(devfn) * 2] = (uint64_t)(uintptr_t)pml4 | 1;
-	((uint64_t *)ctx)[(devfn) * 2 + 1] = 2 | 1u << 8;
+	((uint64_t *)ctx)[(devfn)*2] = (uint64_t)(uintptr_t)pml4 | 1;
+	((uint64_t *)ctx)[(devfn)*2 + 1] = 2 | 1u << 8;
 	asq = dma_page(&asq_va);
 	acq = dma_page(&acq_va);
 	id = dma_page(&id_va);

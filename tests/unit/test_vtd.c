@@ -14,14 +14,14 @@
 #include "devices/pcie-switch/pcie_port.h"
 #include "tests/unit/test_pci_fake.h"
 
-#define RAM	  MiB(64)
-#define ROOT_TBL  0x10000ull
-#define CTX_TBL	  0x20000ull /* + bus * 0x1000 */
-#define PT_POOL	  0x200000ull
-#define IQ_BASE	  0x40000ull
-#define STATUS	  0x50000ull
-#define FE_ADDR	  0xfee01000u
-#define FE_DATA	  0x41
+#define RAM	     MiB(64)
+#define ROOT_TBL     0x10000ull
+#define CTX_TBL	     0x20000ull /* + bus * 0x1000 */
+#define PT_POOL	     0x200000ull
+#define IQ_BASE	     0x40000ull
+#define STATUS	     0x50000ull
+#define FE_ADDR	     0xfee01000u
+#define FE_DATA	     0x41
 #define SID(b, d, f) ((uint16_t)((b) << 8 | (d) << 3 | (f)))
 
 static uint8_t *ram;
@@ -129,8 +129,7 @@ static uint64_t new_table(void)
 }
 
 /* Map iova -> gpa with a page of `page` bytes (4K, 2M, 1G) in a `levels`-level table. */
-static void map(uint64_t top, int levels, uint64_t iova, uint64_t gpa, uint64_t page,
-		unsigned perm)
+static void map(uint64_t top, int levels, uint64_t iova, uint64_t gpa, uint64_t page, unsigned perm)
 {
 	uint64_t table = top;
 
@@ -157,7 +156,8 @@ TestSuite(vtd, .init = setup, .fini = teardown);
 
 Test(vtd, capabilities_are_what_linux_needs)
 {
-	uint64_t cap = vtd_mmio_read(&v, DMAR_CAP_REG, 8), ecap = vtd_mmio_read(&v, DMAR_ECAP_REG, 8);
+	uint64_t cap = vtd_mmio_read(&v, DMAR_CAP_REG, 8),
+		 ecap = vtd_mmio_read(&v, DMAR_ECAP_REG, 8);
 
 	cr_assert_eq(rd32(DMAR_VER_REG), 0x10);
 	cr_assert_eq((cap >> 7) & 1, 1, "caching mode");
@@ -207,11 +207,26 @@ static void check_page(int levels, uint64_t page)
 	cr_assert_eq(v.faults, 1);
 }
 
-Test(vtd, walk_4k_3_levels) { check_page(3, KiB(4)); }
-Test(vtd, walk_4k_4_levels) { check_page(4, KiB(4)); }
-Test(vtd, walk_2m_4_levels) { check_page(4, MiB(2)); }
-Test(vtd, walk_1g_4_levels) { check_page(4, GiB(1)); }
-Test(vtd, walk_1g_3_levels) { check_page(3, GiB(1)); }
+Test(vtd, walk_4k_3_levels)
+{
+	check_page(3, KiB(4));
+}
+Test(vtd, walk_4k_4_levels)
+{
+	check_page(4, KiB(4));
+}
+Test(vtd, walk_2m_4_levels)
+{
+	check_page(4, MiB(2));
+}
+Test(vtd, walk_1g_4_levels)
+{
+	check_page(4, GiB(1));
+}
+Test(vtd, walk_1g_3_levels)
+{
+	check_page(3, GiB(1));
+}
 
 Test(vtd, permissions_read_only_page_faults_writes)
 {
@@ -572,8 +587,8 @@ Test(vtd, odd_accesses_are_ignored)
 
 /* ---- the DMA path: PCI functions behind a root port and an XIO3130 ---- */
 
-#define RP_BUS	 1
-#define INT_BUS	 2
+#define RP_BUS	  1
+#define INT_BUS	  2
 #define DN_BUS(i) (3 + (i))
 
 struct dtree {
@@ -586,7 +601,8 @@ struct dtree {
 	struct vtd_pci vp;
 };
 
-static void dwr(struct dtree *t, uint8_t bus, uint8_t devfn, unsigned off, uint32_t val, unsigned sz)
+static void dwr(struct dtree *t, uint8_t bus, uint8_t devfn, unsigned off, uint32_t val,
+		unsigned sz)
 {
 	pci_config_write(&t->root, bus, devfn, off, val, sz);
 }
@@ -735,8 +751,8 @@ Test(vtd_dma, peer_to_peer_below_the_switch_is_not_translated_unless_acs_redirec
 		/* ep1 owns a RAM-backed BAR at 0xe0000000 */
 		as_init(&as);
 		n = mem_as_regions(&t->mem, regs, 1);
-		regs[n++] = (struct as_region){.base = 0xe0000000, .size = 0x10000, .hva = bar,
-					       .owner = &t->ep[1]};
+		regs[n++] = (struct as_region){
+			.base = 0xe0000000, .size = 0x10000, .hva = bar, .owner = &t->ep[1]};
 		cr_assert_eq(as_rebuild(&as, regs, n), 0);
 		dtree_enable(t); /* no context entries at all */
 		cr_assert(pci_peer_direct(&t->ep[0], &t->ep[1]));
@@ -753,7 +769,8 @@ Test(vtd_dma, peer_to_peer_below_the_switch_is_not_translated_unless_acs_redirec
 			cr_assert(pci_get16(dn, off + 6) & 0x0004);
 			cr_assert_not(pci_peer_direct(&t->ep[0], &t->ep[1]));
 			tg = as_map(&as, &t->ep[0].dma, 0xe0000010, 8);
-			cr_assert_eq(tg.kind, AS_NONE, "redirected: translated, and nothing mapped");
+			cr_assert_eq(tg.kind, AS_NONE,
+				     "redirected: translated, and nothing mapped");
 			cr_assert_eq(t->vp.vtd.faults, 1);
 		}
 		/* guest RAM is never peer-to-peer */

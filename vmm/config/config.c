@@ -661,8 +661,7 @@ static void load_iommu(struct ctx *c, const struct toml_keyval *tkv, struct mach
 	}
 }
 
-static const char *const table_names[] = {"machine", "cpu", "console", "firmware", "iommu",
-					  NULL};
+static const char *const table_names[] = {"machine", "cpu", "console", "firmware", "iommu", NULL};
 /* Device kinds still to come (docs/config.md, "Devices"). */
 static const char *const device_kinds[] = {NULL};
 

@@ -29,7 +29,7 @@ struct firmware_config {
 
 /* [iommu]: a DMA remapping unit in front of every PCI function (docs/iommu.md). */
 enum iommu_model {
-	IOMMU_NONE, /* the default */
+	IOMMU_NONE,  /* the default */
 	IOMMU_INTEL, /* Intel VT-d, devices/iommu */
 };
 
