@@ -20,7 +20,7 @@
 # the kernel command line, e.g. "initcall_debug" to see where boot time goes),
 # VMM_LINUX_KERNEL (boot this vmlinux instead of the cached one),
 # VMM_LINUX_MACHINES (which to boot, default "testdev nvme nvme-iommu ntb ntb-lut ntb-epf ntb-dma").
-# VMM_LINUX_USER (full mode: which machines boot with the initramfs, default "nvme ntb-net ntb-idt").
+# VMM_LINUX_USER (full mode: which machines boot with the initramfs, default "nvme nvme-iommu ntb-net ntb-idt").
 # Console logs are kept in $VMM_BUILD/linux-console-<machine>.log.
 set -u
 cd "$(dirname "$0")/../.."
@@ -441,10 +441,12 @@ done
 # /init runs lspci -tv, nvme list/id-ctrl/show-regs, fio verify on each namespace, checks
 # p2pmem in sysfs and stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
 # and powers off; the PMR's backing file must then start with the tag.
+# test_userspace INITRD [nvme-iommu-user]: the same behind the VT-d unit (intel_iommu=on
+# iommu.strict=1): fio verify and the injected lost completion with every DMA translated.
 test_userspace() {
-	local initrd=$1 tag pmr=$TMP/pmr0
+	local initrd=$1 um=${2:-nvme-user} tag pmr=$TMP/pmr0-${2:-nvme-user}
 	tag=vmm-pmr-$$-$RANDOM
-	machine nvme-user "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
+	machine "$um" "$PORTS,03:00.0=1234:7110/nvme,04:00.0=1234:7110/nvme" \
 		"03:00.0+04:00.0=ok,04:00.0+03:00.0=ok" "
 [[root_port]]
 id = \"rp0\"
@@ -469,22 +471,26 @@ namespaces = [ { backend = \"ram\", size = \"16M\" } ]" "" \
 		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0"
 	# 90 MB of initramfs (fio's libraries) unpacked in RAM
 	sed -i -e 's/^memory = .*/memory = "512M"/' \
-		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/nvme-user.toml"
-	can_build nvme-user || return
-	# nvme0 (03:00.0): the next read (opcode 02h) on namespace 1 loses its completion
-	rm -f "$TMP/nvme-user.inject"
-	BOOT_INJECT="$TMP/nvme-user.ctl nvme_drop ctrl=nvme0 opcode=0x02 nsid=1 count=1" \
-		test_machine nvme-user
-	if grep -q '"ok":true' "$TMP/nvme-user.inject" 2>/dev/null; then
-		ok "linux-nvme-user-inject-armed ($(head -n1 "$TMP/nvme-user.inject"))"
-	else
-		bad linux-nvme-user-inject-armed "vmm ctl: $(tr '\n' ' ' <"$TMP/nvme-user.inject" 2>/dev/null || echo 'never sent: no ready line')"
+		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/$um.toml"
+	if [ "$um" = nvme-iommu-user ]; then
+		sed -i -e "s|vmmtest.p2p=|intel_iommu=on iommu.strict=1 vmmtest.p2p=|" "$TMP/$um.toml"
+		printf '\n[iommu]\nmodel = "intel"\n' >>"$TMP/$um.toml"
 	fi
-	user_done nvme-user
-	if [ "$(head -c ${#tag} "$pmr" 2>/dev/null)" = "$tag" ]; then
-		ok "linux-nvme-user-pmr-file (the PMR file starts with $tag after power-off)"
+	can_build "$um" || return
+	# nvme0 (03:00.0): the next read (opcode 02h) on namespace 1 loses its completion
+	rm -f "$TMP/$um.inject"
+	BOOT_INJECT="$TMP/$um.ctl nvme_drop ctrl=nvme0 opcode=0x02 nsid=1 count=1" \
+		test_machine "$um"
+	if grep -q '"ok":true' "$TMP/$um.inject" 2>/dev/null; then
+		ok "linux-$um-inject-armed ($(head -n1 "$TMP/$um.inject"))"
 	else
-		bad linux-nvme-user-pmr-file "$pmr does not start with '$tag' after power-off"
+		bad "linux-$um-inject-armed" "vmm ctl: $(tr '\n' ' ' <"$TMP/$um.inject" 2>/dev/null || echo 'never sent: no ready line')"
+	fi
+	user_done "$um"
+	if [ "$(head -c ${#tag} "$pmr" 2>/dev/null)" = "$tag" ]; then
+		ok "linux-$um-pmr-file (the PMR file starts with $tag after power-off)"
+	else
+		bad "linux-$um-pmr-file" "$pmr does not start with '$tag' after power-off"
 	fi
 }
 
@@ -570,12 +576,13 @@ ntb_idt_window_stats() {
 if [ "$MODE" = full ]; then
 	if initrd=$(guests/linux/initramfs/build.sh 2>"$TMP/initramfs.log"); then
 		echo "linux: initramfs $initrd"
-		for u in ${VMM_LINUX_USER:-nvme ntb-net ntb-idt}; do
+		for u in ${VMM_LINUX_USER:-nvme nvme-iommu ntb-net ntb-idt}; do
 			case "$u" in
 			nvme) test_userspace "$initrd" ;;
+			nvme-iommu) test_userspace "$initrd" nvme-iommu-user && iommu_checks nvme-iommu-user ;;
 			ntb-net) test_ntb_userspace "$initrd" ;;
 			ntb-idt) test_ntb_idt_userspace "$initrd" ;;
-			*) echo "VMM_LINUX_USER: no full-mode machine '$u' (nvme, ntb-net, ntb-idt)" >&2; exit 2 ;;
+			*) echo "VMM_LINUX_USER: no full-mode machine '$u' (nvme, nvme-iommu, ntb-net, ntb-idt)" >&2; exit 2 ;;
 			esac
 		done
 	else
