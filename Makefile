@@ -123,7 +123,7 @@ test-linux-cached: vmm
 # FUZZ_SECONDS=N` all of them for N seconds each (default 300) with libFuzzer's final stats.
 FUZZ_SECONDS ?= 20
 FUZZ_LONG_SECONDS := $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),300)
-FUZZ_NAMES := config nvme pci fw_cfg ntb plx_dma
+FUZZ_NAMES := config nvme pci fw_cfg ntb plx_dma vtd
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -Wall -Wextra -Werror -Wno-unused-parameter \
                $(FUZZ_SAN)

@@ -292,19 +292,46 @@ static int build_mcfg(const struct fw_platform *p, struct acpi_blob *bl)
 	return blob_take(bl, "MCFG", &b, 8, 1);
 }
 
-static int build_xsdt(struct acpi_blob *bl)
+/*
+ * DMAR (Intel VT-d spec 8.1, 8.3): host address width, no interrupt remapping (flags 0), and
+ * one DRHD with INCLUDE_PCI_ALL for segment 0, so every PCI function is behind the unit
+ * with no device scope to list (Linux: dmar_parse_one_drhd()). No RMRR: no device needs
+ * firmware-owned memory identity-mapped.
+ */
+static int build_dmar(const struct fw_platform *p, struct acpi_blob *bl)
 {
-	static const enum acpi_blob_id entries[] = {ACPI_BLOB_FADT, ACPI_BLOB_MADT, ACPI_BLOB_MCFG};
+	struct aml b;
+
+	aml_init(&b);
+	table_header(&b, "DMAR", 1);
+	aml_byte(&b, 46 - 1); /* Host Address Width: N - 1 (devices/iommu VTD_HAW) */
+	aml_byte(&b, 0);      /* flags: no INTR_REMAP, no X2APIC_OPT_OUT */
+	aml_le(&b, 0, 8);     /* reserved (10 bytes) */
+	aml_le(&b, 0, 2);
+	aml_le(&b, 0, 2);  /* DRHD */
+	aml_le(&b, 16, 2); /* length: no device scope */
+	aml_byte(&b, 1);   /* INCLUDE_PCI_ALL */
+	aml_byte(&b, 0);   /* size: 2^0 4 KiB pages */
+	aml_le(&b, 0, 2);  /* segment */
+	aml_le(&b, p->iommu_base, 8);
+	return blob_take(bl, "DMAR", &b, 8, 1);
+}
+
+static int build_xsdt(const struct fw_platform *p, struct acpi_blob *bl)
+{
+	enum acpi_blob_id entries[] = {ACPI_BLOB_FADT, ACPI_BLOB_MADT, ACPI_BLOB_MCFG,
+				       ACPI_BLOB_DMAR};
+	size_t n = sizeof(entries) / sizeof(entries[0]) - (p->iommu_base ? 0 : 1);
 	struct aml b;
 
 	aml_init(&b);
 	table_header(&b, "XSDT", 1);
-	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+	for (size_t i = 0; i < n; i++)
 		aml_le(&b, 0, 8);
 	int err = blob_take(bl, "XSDT", &b, 8, 1);
 	if (err)
 		return err;
-	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+	for (size_t i = 0; i < n; i++)
 		blob_pointer(bl, (uint32_t)(ACPI_HEADER_SIZE + 8 * i), 8, entries[i]);
 	return 0;
 }
@@ -508,8 +535,12 @@ int acpi_tables_build(const struct fw_platform *p, struct acpi_tables *t)
 		err = build_madt(p, &t->blob[ACPI_BLOB_MADT]);
 	if (!err)
 		err = build_mcfg(p, &t->blob[ACPI_BLOB_MCFG]);
+	if (!err && p->iommu_base)
+		err = build_dmar(p, &t->blob[ACPI_BLOB_DMAR]);
+	else if (!err)
+		t->blob[ACPI_BLOB_DMAR] = (struct acpi_blob){.name = "DMAR", .align = 1};
 	if (!err)
-		err = build_xsdt(&t->blob[ACPI_BLOB_XSDT]);
+		err = build_xsdt(p, &t->blob[ACPI_BLOB_XSDT]);
 	if (err)
 		acpi_tables_free(t);
 	return err;
@@ -531,7 +562,8 @@ ssize_t acpi_tables_place(const struct acpi_tables *t, uint64_t base, void *buf,
 		if (start > size || bl->len > size - start)
 			return -ENOSPC;
 		memset(out + off, 0, start - off);
-		memcpy(out + start, bl->data, bl->len);
+		if (bl->len)
+			memcpy(out + start, bl->data, bl->len);
 		at[i] = gpa;
 		off = start + bl->len;
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ACPI tables for the machine (ACPI 6.5): RSDP, XSDT, FADT, FACS, DSDT, MADT, MCFG.
+ * ACPI tables for the machine (ACPI 6.5): RSDP, XSDT, FADT, FACS, DSDT, MADT, MCFG, and DMAR
+ * (Intel VT-d spec 8) when the machine has an IOMMU.
  *
  * Two steps, so that a firmware that allocates memory itself (SeaBIOS reading QEMU-style
  * etc/table-loader commands over fw_cfg) can reuse the first one:
@@ -40,6 +41,7 @@ enum acpi_blob_id {
 	ACPI_BLOB_FADT,
 	ACPI_BLOB_MADT,
 	ACPI_BLOB_MCFG,
+	ACPI_BLOB_DMAR, /* empty (len 0) without an IOMMU */
 	ACPI_BLOB_XSDT,
 	ACPI_NBLOBS,
 };

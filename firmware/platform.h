@@ -34,6 +34,8 @@ struct fw_platform {
 	uint64_t ioapic_base;
 	uint8_t ioapic_id;
 	int sci_irq; /* ISA IRQ of the SCI */
+	/* A VT-d unit's register page covering PCI segment 0 (DMAR table); 0: none */
+	uint64_t iommu_base;
 
 	/* ACPI fixed hardware (I/O ports) */
 	uint16_t pm1a_evt, pm1a_cnt;

@@ -77,7 +77,8 @@ int seabios_acpi_build(const struct acpi_tables *t, struct seabios_acpi *out)
 		const struct acpi_blob *b = &t->blob[i];
 		uint8_t *dst = (i == ACPI_BLOB_RSDP ? out->rsdp : out->tables) + out->offset[i];
 
-		memcpy(dst, b->data, b->len);
+		if (b->len)
+			memcpy(dst, b->data, b->len);
 		for (int j = 0; j < b->nchecksums; j++)
 			dst[b->checksums[j].offset] = 0;
 	}

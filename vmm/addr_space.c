@@ -180,6 +180,12 @@ void *as_map_regions(const struct as_region *v, int n, uint64_t addr, uint64_t l
 struct as_target as_map(const struct addr_space *as, const struct as_requester *req, uint64_t addr,
 			uint64_t len)
 {
+	return as_map_access(as, req, addr, len, 0);
+}
+
+struct as_target as_map_access(const struct addr_space *as, const struct as_requester *req,
+			       uint64_t addr, uint64_t len, unsigned access)
+{
 	struct as_target none = {.kind = AS_NONE};
 	struct as_region r = {0};
 	uint64_t off, end;
@@ -195,6 +201,15 @@ struct as_target as_map(const struct addr_space *as, const struct as_requester *
 	if (!as || (req && req->enable &&
 		    !(__atomic_load_n(req->enable, __ATOMIC_RELAXED) & req->enable_mask)))
 		return none;
+	/* Through an IOMMU: translated, unless a switch below it routes the request to a peer
+	 * directly (that lookup is by the untranslated address, as the switch decodes it). */
+	if (req && req->iommu) {
+		bool direct = lookup(as, addr, &r) && r.owner && r.owner != req->id &&
+			      req->iommu->peer_direct(req->iommu, req, r.owner);
+
+		if (!direct && !req->iommu->translate(req->iommu, req, addr, len, access, &addr))
+			return none;
+	}
 	if (!lookup(as, addr, &r) || (req && r.owner && r.owner == req->id))
 		return none;
 	if (!as_range_offset(r.base, r.size, addr, len, &off))

@@ -50,6 +50,28 @@ static inline bool as_range_offset(uint64_t base, uint64_t size, uint64_t addr, 
 	return true;
 }
 
+struct as_requester;
+
+/* What an access does: AS_READ / AS_WRITE; 0 when not known (a device mapping memory it
+ * will read or write), which an IOMMU checks for presence only. */
+#define AS_READ	 1u
+#define AS_WRITE 2u
+
+/*
+ * An IOMMU between requesters and the bus (devices/iommu): it turns a requester's address
+ * (IOVA) into a bus address before the bus lookup.
+ */
+struct as_iommu {
+	/* [iova, iova + len) as one bus-address range: true with its start in *addr; false
+	 * when any part faults (the IOMMU records it) or the range is not contiguous behind. */
+	bool (*translate)(const struct as_iommu *iommu, const struct as_requester *req,
+			  uint64_t iova, uint64_t len, unsigned access, uint64_t *addr);
+	/* true: a request to a BAR of `owner` is routed peer to peer below the IOMMU (a
+	 * switch with ACS redirect off), so it is not translated (PCIe 5.0 6.12.1.1) */
+	bool (*peer_direct)(const struct as_iommu *iommu, const struct as_requester *req,
+			    const void *owner);
+};
+
 /* Who issues an access. */
 struct as_requester {
 	const void *id; /* never reaches regions whose owner is id */
@@ -60,6 +82,11 @@ struct as_requester {
 	/* The bus is reached only while (*enable & enable_mask) (COMMAND.MASTER); NULL: always. */
 	const uint8_t *enable;
 	uint8_t enable_mask;
+	/* The IOMMU its bus requests go through (NULL: none), and this requester's
+	 * translation cache there (allocated by the IOMMU on first use, freed by the owner of
+	 * the requester with free()). */
+	const struct as_iommu *iommu;
+	void *iotlb;
 };
 
 enum as_kind { AS_NONE, AS_RAM, AS_HANDLER };
@@ -104,6 +131,10 @@ int as_rebuild(struct addr_space *as, const struct as_region *v, int n);
  */
 struct as_target as_map(const struct addr_space *as, const struct as_requester *req, uint64_t addr,
 			uint64_t len);
+/* as_map for an access known to read (AS_READ) or write (AS_WRITE): an IOMMU checks that
+ * permission. A request through an IOMMU that faults is AS_NONE. */
+struct as_target as_map_access(const struct addr_space *as, const struct as_requester *req,
+			       uint64_t addr, uint64_t len, unsigned access);
 
 /* Host pointer for [addr, addr + len) inside one of v[0..n) (base read atomically), else
  * NULL: a device's view of its own memory. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/iommu/vtd.h"
 #include "devices/nvme/nvme_pci.h"
 #include "devices/pcie-switch/pcie_port.h"
 #include "firmware/acpi.h"
@@ -49,6 +50,8 @@ struct machine {
 	bool have_topo;
 	struct irqroute irqs;
 	bool have_irqs;
+	struct vtd_pci vtd; /* [iommu] model = "intel" */
+	bool have_vtd;
 	bool config_error; /* a failure the user fixes in the config: VMM_EXIT_USAGE */
 	struct fw_platform fw;
 	uint64_t rsdp;
@@ -232,6 +235,16 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 		m->config_error = true; /* the tree does not fit the memory map: bad config */
 	if (ret)
 		return ret;
+	if (m->cfg->iommu == IOMMU_INTEL) {
+		/* before any device thread runs DMA: every function goes through it */
+		vtd_pci_attach(&m->vtd, &m->topo.root, &m->mem);
+		m->have_vtd = true;
+		if (bus_register(&vm->mmio, MEM_IOMMU_BASE, VTD_REG_SIZE, &vtd_bus_ops, &m->vtd.vtd,
+				 "vtd")) {
+			snprintf(err, errlen, "internal error: the VT-d registers overlap");
+			return -EEXIST;
+		}
+	}
 	ret = topology_start_links(&m->topo, m->cfg, &m->mem, err, errlen);
 	if (ret)
 		return ret;
@@ -244,6 +257,8 @@ static int build_platform(struct machine *m, struct e820_entry *e820, int ne820,
 	}
 
 	topology_fw_platform(&m->topo, m->cfg->cpus, e820, ne820, &m->fw);
+	if (m->have_vtd)
+		m->fw.iommu_base = MEM_IOMMU_BASE; /* the ACPI DMAR table's DRHD */
 	if (m->cfg->firmware)
 		goto dtb; /* the firmware places the ACPI tables it reads from fw_cfg */
 	if (!acpi) {
@@ -641,6 +656,17 @@ out:
 	console_close(m->console);
 	if (m->have_topo)
 		topology_destroy(&m->topo);
+	if (m->have_vtd) { /* after the device threads are gone */
+		const struct vtd *v = &m->vtd.vtd;
+
+		/* what tests/linux checks: the guest's DMA really was translated */
+		pr_info("vtd: translation %s, %llu table walks, %llu invalidations, %llu faults "
+			"(%llu lost)",
+			vtd_enabled(v) ? "on" : "off", (unsigned long long)v->walks,
+			(unsigned long long)v->invalidations, (unsigned long long)v->faults,
+			(unsigned long long)v->faults_lost);
+		vtd_destroy(&m->vtd.vtd);
+	}
 	if (m->have_irqs)
 		irqroute_destroy(&m->irqs);
 	if (m->vm.fd >= 0 || m->vm.kvm_fd >= 0)

@@ -23,6 +23,7 @@
 #define MEM_MMIO32_BASE 0xC0000000ULL /* 32-bit BARs */
 #define MEM_MMIO32_END	0xFEC00000ULL
 #define MEM_IOAPIC_BASE 0xFEC00000ULL
+#define MEM_IOMMU_BASE	0xFED90000ULL /* VT-d registers, 4 KiB (where QEMU puts them) */
 #define MEM_LAPIC_BASE	0xFEE00000ULL
 
 /* Low-memory areas a BIOS-less boot still keeps free of RAM in the e820 map. */

@@ -25,8 +25,7 @@ static uint16_t check_queue(struct nvme_ctrl *c, const struct nvme_sqe *cmd, uns
 	/* CAP.CQR = 1: queues must be physically contiguous */
 	if (!(cmd->cdw11 & 1))
 		return NVME_SC_INVALID_FIELD | DNR;
-	if ((cmd->prp1 & page_mask) ||
-	    !c->host.dma_map(c->host.opaque, cmd->prp1, (uint64_t)qsize * entry_size))
+	if ((cmd->prp1 & page_mask) || !nvme_dma_mapped(c, cmd->prp1, (uint64_t)qsize * entry_size))
 		return NVME_SC_INVALID_FIELD | DNR;
 	return NVME_SC_SUCCESS;
 }

@@ -214,8 +214,8 @@ static void ctrl_enable(struct nvme_ctrl *c)
 		why = "AQA: admin queues need at least 2 entries";
 	else if ((c->asq & (page - 1)) || (c->acq & (page - 1)))
 		why = "ASQ/ACQ not aligned to the memory page size";
-	else if (!c->host.dma_map(c->host.opaque, c->asq, (uint64_t)asqs * 64) ||
-		 !c->host.dma_map(c->host.opaque, c->acq, (uint64_t)acqs * 16))
+	else if (!nvme_dma_mapped(c, c->asq, (uint64_t)asqs * 64) ||
+		 !nvme_dma_mapped(c, c->acq, (uint64_t)acqs * 16))
 		why = "ASQ/ACQ outside memory";
 	if (why) {
 		nvme_ctrl_fatal(c, why);

@@ -41,16 +41,40 @@ static uint16_t sg_add_host(struct nvme_sg *sg, void *p, uint64_t len)
 	return NVME_SC_SUCCESS;
 }
 
+/* Page by page: behind an IOMMU (docs/iommu.md) bus-contiguous pages need not be contiguous
+ * in memory; sg_add_host merges the ones that are. */
 static uint16_t sg_add(struct nvme_ctrl *c, struct nvme_sg *sg, uint64_t addr, uint64_t len)
 {
-	void *p;
+	while (len) {
+		uint64_t n = 4096 - (addr & 4095);
+		void *p;
+		uint16_t st;
 
-	if (!len)
-		return NVME_SC_SUCCESS;
-	p = c->host.dma_map(c->host.opaque, addr, len);
-	if (!p)
-		return NVME_SC_DATA_XFER_ERROR | DNR;
-	return sg_add_host(sg, p, len);
+		n = n < len ? n : len;
+		p = c->host.dma_map(c->host.opaque, addr, n);
+		if (!p)
+			return NVME_SC_DATA_XFER_ERROR | DNR;
+		st = sg_add_host(sg, p, n);
+		if (st)
+			return st;
+		addr += n;
+		len -= n;
+	}
+	return NVME_SC_SUCCESS;
+}
+
+bool nvme_dma_mapped(struct nvme_ctrl *c, uint64_t addr, uint64_t len)
+{
+	while (len) {
+		uint64_t n = 4096 - (addr & 4095);
+
+		n = n < len ? n : len;
+		if (!c->host.dma_map(c->host.opaque, addr, n))
+			return false;
+		addr += n;
+		len -= n;
+	}
+	return true;
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)

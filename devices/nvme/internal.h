@@ -351,6 +351,8 @@ void nvme_io_submit(struct nvme_req *r, struct nvme_ns *ns, struct nvme_be_req *
 uint16_t nvme_io_submit_end(struct nvme_req *r);
 
 /* dptr.c: PRP and SGL walkers */
+/* Every byte of [addr, addr + len) reachable by DMA (page by page, as queues are used). */
+bool nvme_dma_mapped(struct nvme_ctrl *c, uint64_t addr, uint64_t len);
 uint16_t nvme_map_dptr(struct nvme_ctrl *c, struct nvme_req *r, uint64_t len, bool to_device,
 		       bool allow_sgl);
 uint16_t nvme_sg_copy_to_host(struct nvme_sg *sg, const void *buf, uint64_t len);

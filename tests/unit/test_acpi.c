@@ -126,6 +126,28 @@ Test(acpi, xsdt_entries_point_at_fadt_madt_mcfg, .init = setup)
 	}
 }
 
+/* Intel VT-d spec 8.1, 8.3: what Linux's dmar_table_init() and dmar_parse_one_drhd() read */
+Test(acpi, dmar_has_one_drhd_for_all_of_segment_0, .init = setup)
+{
+	uint8_t *x = xsdt(), *d;
+
+	cr_assert_eq(le(x + 4, 4), ACPI_HEADER_SIZE + 8 * 3, "no DMAR without an IOMMU");
+	plat.iommu_base = 0xfed90000;
+	memset(buf, 0xa5, sizeof(buf));
+	cr_assert_eq(acpi_build(&plat, BASE, buf, sizeof(buf), &rsdp_addr, &total), 0);
+	d = find_table("DMAR");
+	cr_assert_eq(le(d + 4, 4), 48 + 16);
+	cr_assert_eq(sum(d, 48 + 16), 0);
+	cr_assert_eq(d[36], 45, "host address width - 1");
+	cr_assert_eq(d[37], 0, "no interrupt remapping, no x2APIC opt-out");
+	cr_assert_eq(le(d + 48, 2), 0, "DRHD");
+	cr_assert_eq(le(d + 50, 2), 16);
+	cr_assert_eq(d[52], 1, "INCLUDE_PCI_ALL");
+	cr_assert_eq(le(d + 54, 2), 0, "segment");
+	cr_assert_eq(le(d + 56, 8), 0xfed90000);
+	cr_assert_eq(memcmp(find_table("MCFG"), "MCFG", 4), 0, "the others still listed");
+}
+
 Test(acpi, fadt_fields, .init = setup)
 {
 	uint8_t *f = find_table("FACP");

@@ -337,6 +337,22 @@ Test(config, cpu_model_must_be_known)
 		      "'model' must be \"host\" or \"compat\", found \"pentium\"");
 }
 
+Test(config, iommu_model_is_off_by_default_and_intel_when_asked)
+{
+	struct machine_config cfg;
+
+	load_ok("[machine]\nkernel = \"vmlinux\"\n", &cfg);
+	cr_assert_eq(cfg.iommu, IOMMU_NONE);
+	config_free(&cfg);
+	load_ok("[machine]\nkernel = \"vmlinux\"\n[iommu]\nmodel = \"intel\"\n", &cfg);
+	cr_assert_eq(cfg.iommu, IOMMU_INTEL);
+	config_free(&cfg);
+	load_fails_at("[machine]\nkernel = \"vmlinux\"\n[iommu]\nmodel = \"amd\"\n", 4, 9,
+		      "'model' must be \"intel\" or \"none\", found \"amd\"");
+	load_fails_at("[machine]\nkernel = \"vmlinux\"\n[iommu]\nmodle = \"intel\"\n", 4, 1,
+		      "modle");
+}
+
 Test(config, missing_kernel_file_is_reported_at_the_key)
 {
 	load_fails_at("[machine]\nkernel = \"nope.elf\"\n", 2, 10, "No such file or directory");

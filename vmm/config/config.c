@@ -631,7 +631,37 @@ static void load_console(struct ctx *c, const struct toml_keyval *tkv, struct ma
 	}
 }
 
-static const char *const table_names[] = {"machine", "cpu", "console", "firmware", NULL};
+static const char *const iommu_keys[] = {"model", NULL};
+
+/* [iommu] model: "intel" (VT-d) or "none" (the default). */
+static void load_iommu(struct ctx *c, const struct toml_keyval *tkv, struct machine_config *cfg)
+{
+	const struct toml_value *t = tkv->value;
+
+	for (size_t i = 0; i < t->table.len; i++) {
+		const struct toml_keyval *kv = &t->table.items[i];
+		const char *s;
+		char shown[40];
+
+		if (strcmp(kv->key, "model")) {
+			cfg_unknown_key(c, kv, "iommu", iommu_keys);
+			continue;
+		}
+		s = cfg_get_string(c, kv);
+		if (!s)
+			continue;
+		if (!strcmp(s, "intel"))
+			cfg->iommu = IOMMU_INTEL;
+		else if (!strcmp(s, "none"))
+			cfg->iommu = IOMMU_NONE;
+		else
+			cfg_report(c, kv->value->pos,
+				   "'model' must be \"intel\" or \"none\", found \"%s\"",
+				   cfg_printable(s, shown, sizeof(shown)));
+	}
+}
+
+static const char *const table_names[] = {"machine", "cpu", "console", "firmware", "iommu", NULL};
 /* Device kinds still to come (docs/config.md, "Devices"). */
 static const char *const device_kinds[] = {NULL};
 
@@ -659,6 +689,11 @@ static void load_root(struct ctx *c, const struct toml_value *root, struct machi
 		}
 		if (!strcmp(kv->key, "nvme_subsystem")) {
 			cfg_load_subsystems(c, kv, cfg);
+			continue;
+		}
+		if (!strcmp(kv->key, "iommu")) {
+			if (cfg_want_type(c, kv, TOML_TABLE))
+				load_iommu(c, kv, cfg);
 			continue;
 		}
 		if (!strcmp(kv->key, "firmware")) {

@@ -27,6 +27,12 @@ struct firmware_config {
 	int32_t reboot_timeout;	  /* ms after "No bootable device" until reset; -1: never */
 };
 
+/* [iommu]: a DMA remapping unit in front of every PCI function (docs/iommu.md). */
+enum iommu_model {
+	IOMMU_NONE,  /* the default */
+	IOMMU_INTEL, /* Intel VT-d, devices/iommu */
+};
+
 /* PCIe devices, in the order written (docs/config.md, "Devices"). */
 enum dev_kind {
 	DEV_ROOT_PORT,
@@ -148,6 +154,7 @@ struct machine_config {
 
 	struct console_config console;
 	struct firmware_config firmware_opts;
+	enum iommu_model iommu;
 
 	struct dev_config *devices;
 	int ndevices;

@@ -270,6 +270,8 @@ struct pci_root {
 	 * DMA-taking BARs, rebuilt by pci_update_mappings under `lock`; lookups take no lock,
 	 * so they never wait for config cycles or device hooks. */
 	struct addr_space as;
+	/* The IOMMU all requesters go through (pci_root_set_iommu); NULL: none. */
+	const struct as_iommu *iommu;
 	uint32_t cf8; /* config mechanism #1 address latch */
 	uint64_t ecam_base;
 	int intx_count[4]; /* devices asserting GSI 16..19 (lines are shared, wired-OR) */
@@ -371,6 +373,17 @@ void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len);
  * A function never reaches its own BARs this way. 0 or -EFAULT (also without bus mastering).
  */
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len);
+
+/* ---- the function as a requester (pci_rid.c) ---- */
+/* Its requester ID as the root complex sees it: bus << 8 | devfn after bridge aliasing (a
+ * conventional PCI bridge's own ID, a PCIe-to-PCI bridge's (secondary bus, 0)). */
+uint16_t pci_requester_id(const struct pci_dev *dev);
+/* true: a request from `req` to a BAR of `target` turns at a switch below the root
+ * complex (ACS P2P Request Redirect off at the ingress port), so no IOMMU sees it. */
+bool pci_peer_direct(const struct pci_dev *req, const struct pci_dev *target);
+/* Put `iommu` (NULL: none) between every function of the root, now and added later, and
+ * the bus. */
+void pci_root_set_iommu(struct pci_root *root, const struct as_iommu *iommu);
 int pci_dma_write(struct pci_dev *dev, uint64_t addr, const void *buf, uint64_t len);
 
 /* Recompute which BARs and windows are reachable, (un)map them through the host and rebuild

@@ -350,6 +350,8 @@ void pci_dev_destroy(struct pci_dev *dev)
 	dev->msix.pba = NULL;
 	dev->msix.routes = NULL;
 	dev->msix.nvec = 0;
+	free(dev->dma.iotlb);
+	dev->dma.iotlb = NULL;
 	pthread_mutex_destroy(&dev->irq_lock);
 }
 
@@ -495,6 +497,8 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *dev, uint8_t devfn)
 	dev->bus = bus;
 	dev->devfn = devfn;
 	dev->root = bus->root;
+	if (bus->root)
+		dev->dma.iommu = bus->root->iommu;
 	if (dev->secondary)
 		pci_bridge_set_secondary(dev, dev->secondary);
 	fn0 = bus->devs[devfn & ~7];

@@ -385,13 +385,11 @@ void *pci_dma_map(struct pci_dev *dev, uint64_t addr, uint64_t len)
  * (the NTB link thread holds that lock while it changes memslots). A BAR moved meanwhile is
  * the guest racing its own DMA; the handler still checks `off` against what it backs now.
  */
-static int dma_rw(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, bool write)
+static int dma_rw_one(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, bool write)
 {
 	struct as_target t;
 
-	if (len == 0)
-		return 0;
-	t = as_map(dma_bus(dev), &dev->dma, addr, len);
+	t = as_map_access(dma_bus(dev), &dev->dma, addr, len, write ? AS_WRITE : AS_READ);
 	switch (t.kind) {
 	case AS_RAM:
 		if (write)
@@ -405,6 +403,32 @@ static int dma_rw(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, b
 		break;
 	}
 	return -EFAULT;
+}
+
+/* Through an IOMMU, page by page: IOVA-contiguous pages need not be contiguous behind it
+ * (Linux's iommu_dma_alloc_remap() builds buffers from single pages). */
+static int dma_rw(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len, bool write)
+{
+	uint8_t *p = buf;
+
+	if (len == 0)
+		return 0;
+	if (!dev->dma.iommu)
+		return dma_rw_one(dev, addr, buf, len, write);
+	if (addr + len < addr)
+		return -EFAULT;
+	while (len) {
+		uint64_t n = 4096 - (addr & 4095);
+
+		if (n > len)
+			n = len;
+		if (dma_rw_one(dev, addr, p, n, write))
+			return -EFAULT;
+		addr += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
 }
 
 int pci_dma_read(struct pci_dev *dev, uint64_t addr, void *buf, uint64_t len)
