@@ -313,7 +313,10 @@ ntb_soak() {
 	ntb_config "$TMP/$name-b.toml" 2 b "$sock" "ntbpair.soak=$kills ntbpair.soak_hold_ms=2000"
 	ntb_config "$TMP/$name-a.toml" 0 a "$sock" "ntbpair.storm"
 	t0=$SECONDS
-	ntb_start b "$TMP/$name-b.toml" $((60 + kills * 3))
+	# The survivor's timeout is only a guard against a hang (every step below has its own
+	# 30 s wait): a cycle takes ~1 s on the host's /dev/kvm but 3-5 s in the rig under TCG
+	# with a loaded machine, where 60 + 3 s per kill stopped a healthy survivor at kill 83.
+	ntb_start b "$TMP/$name-b.toml" $((60 + kills * 10))
 	spid=$(ntb_vmm_pid b)
 	# Its guest is up: its link thread, started before the guest, listens on the socket.
 	if ! ntb_wait_line b "ntb-pair: b port 2 " 30; then
