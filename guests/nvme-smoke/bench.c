@@ -249,7 +249,13 @@ static bool setup(const struct nvme_pci *p, uint16_t nq_want, uint16_t *depth, b
 	uint16_t st;
 
 	b.id = nvme_alloc(PAGE_SIZE);
-	if (nvme_ctrl_init(c, p) || nvme_ctrl_enable(c))
+	if (nvme_ctrl_init(c, p))
+		return false;
+	/* Zone commands need the I/O command sets beyond NVM enabled: CC.CSS 110b when
+	 * CAP.CSS bit 6 says it is supported (Linux nvme_enable_ctrl). */
+	if (append && (c->cap & NVME_CAP_CSS_CSI))
+		c->cc_css = NVME_CC_CSS_CSI;
+	if (nvme_ctrl_enable(c))
 		return false;
 	if (NVME_CAP_MQES(c->cap) + 1 < *depth)
 		*depth = (uint16_t)(NVME_CAP_MQES(c->cap) + 1);

@@ -169,7 +169,7 @@ int nvme_ctrl_enable(struct nvme_ctrl *c)
 	reg_write64(c, NVME_REG_ACQ, nvme_bus(aq->cq));
 
 	/* Linux 5.19+ nvme_enable_ctrl: the fields first, then EN in a second write. */
-	cc = NVME_CC_CSS_NVM | NVME_CC_MPS(12) | NVME_CC_AMS_RR | NVME_CC_IOSQES | NVME_CC_IOCQES;
+	cc = c->cc_css | NVME_CC_MPS(12) | NVME_CC_AMS_RR | NVME_CC_IOSQES | NVME_CC_IOCQES;
 	reg_write32(c, NVME_REG_CC, cc);
 	reg_write32(c, NVME_REG_CC, cc | NVME_CC_EN);
 	if (wait_csts(c, NVME_CSTS_RDY | NVME_CSTS_CFS, NVME_CSTS_RDY, c->timeout_cycles,

@@ -116,6 +116,8 @@ uint8_t pci_find_cap(const struct nvme_pci *p, uint8_t id);
 
 #define NVME_CC_EN	     (1u << 0)
 #define NVME_CC_CSS_NVM	     (0u << 4)
+#define NVME_CC_CSS_CSI	     (6u << 4) /* all supported I/O command sets (NVMe 2.0 3.1.3.5) */
+#define NVME_CAP_CSS_CSI     (1ULL << 43)
 #define NVME_CC_MPS(shift)   ((uint32_t)((shift)-12) << 7)
 #define NVME_CC_AMS_RR	     (0u << 11)
 #define NVME_CC_SHN_NORMAL   (1u << 14)
@@ -241,6 +243,7 @@ struct nvme_ctrl {
 	uint32_t *shadow_db, *shadow_ei; /* Doorbell Buffer Config pages, NULL when off */
 	uint16_t msix_cap, msix_vectors;
 	uint64_t msix_table;
+	uint32_t cc_css; /* CC.CSS nvme_ctrl_enable writes: NVME_CC_CSS_NVM unless set before */
 };
 
 /* What the controller must be given for memory at p (vtd.c sets the offset). */
