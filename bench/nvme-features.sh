@@ -1,22 +1,24 @@
 #!/bin/bash
 # NVMe feature benchmark, one invocation, the polled ring-3 driver of guests/nvme-smoke (the
 # same ELF everywhere), 4 KiB I/O at QD1 and QD32 (one boot per row, both depths in it):
-#   issue 12: randread with the VT-d unit present and translation off, then on
-#             (nvmebench.iommu=1: every queue and buffer at IOVA = PA + 64 GiB, 4 KiB pages),
+#   issue 12: randread with the VT-d unit present, translation off and on in turns in one
+#             boot (nvmebench.iommu=alt: every queue and buffer at IOVA = PA + 64 GiB, 4 KiB
+#             pages, the controller set up again at each turn; BENCH_ROUNDS turns of each),
 #             on vmm ([iommu] model = "intel") and QEMU (-device intel-iommu,caching-mode=on);
 #   issue 13: plain randwrite, PI Type 1 randwrite with guest-computed tuples checked by the
 #             controller (PRCHK guard+ref), the same with PRACT (controller generates), Zone
 #             Append, on vmm and QEMU (nvme-ns ms=8,pi=1 and zoned=true).
 # Backends: null (vmm "null", QEMU null-co) everywhere but vmm's zoned namespace, which must
 # hold data ("ram"); vmm gets a plain "ram" row for it to be compared with.
-# Prints a table (IOPS, QD1 average latency) and the ratios against each plain row.
+# Prints a table (IOPS, average latency; the median of the turns for the iommu rows, with
+# every turn's IOPS listed) and the ratios against each plain row.
 #
 #   bench/nvme-features.sh
 #   BENCH_SECONDS=2 bench/nvme-features.sh
 #
 # Environment: VMM_BUILD (default ./build), BENCH_SECONDS (per depth, default 3), BENCH_OUT
 # (raw logs, default a new /tmp/vmm-features.* directory), BENCH_QEMU=0 to skip QEMU,
-# BENCH_ONLY=iommu|features to run one half, BENCH_PIN as in bench/nvme.sh (vmm's vCPU on
+# BENCH_ONLY=iommu|features to run one half, BENCH_ROUNDS (default 3), BENCH_PIN as in bench/nvme.sh (vmm's vCPU on
 # CPU 0, its I/O thread on CPU 1).
 set -u
 cd "$(dirname "$0")/.."
@@ -27,6 +29,7 @@ SECS=${BENCH_SECONDS:-3}
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/vmm-features.XXXXXX)}
 RESULTS=$OUT/results.txt
 ONLY=${BENCH_ONLY:-all}
+ROUNDS=${BENCH_ROUNDS:-3}
 PIN=${BENCH_PIN:-1}
 [ "$(nproc)" -ge 2 ] || PIN=0
 
@@ -37,7 +40,8 @@ die() { echo "bench/nvme-features.sh: $*" >&2; exit 1; }
 mkdir -p "$OUT"
 : >"$RESULTS"
 
-# record ROW LOG: one results line per "nvme-bench: qd" line of LOG: ROW QD IOPS LAT_AVG_NS.
+# record ROW LOG: one results line per "nvme-bench: qd" line of LOG: ROW QD IOPS LAT_AVG_NS;
+# a line with "iommu N" goes to ROW-off (0) or ROW-on (1).
 record() {
 	local row=$1 log=$2 n
 	n=$(grep -c "^nvme-bench: qd " "$log")
@@ -46,9 +50,10 @@ record() {
 		grep "FAIL" "$log" | head -3 >&2
 	fi
 	grep "^nvme-bench: qd " "$log" | tr -d '\r' | awk -v row="$row" '{
+		r = row
 		for (i = 1; i < NF; i++) { if ($i == "qd") q = $(i + 1); if ($i == "iops") x = $(i + 1);
-			if ($i == "lat_avg_ns") l = $(i + 1) }
-		print row, q, x, l }' | tee -a "$RESULTS" | sed 's/^/  /' >&2
+			if ($i == "lat_avg_ns") l = $(i + 1); if ($i == "iommu") r = row ($(i + 1) ? "-on" : "-off") }
+		print r, q, x, l }' | tee -a "$RESULTS" | sed 's/^/  /' >&2
 }
 
 # ---- vmm ----
@@ -110,13 +115,11 @@ echo "results and logs: $OUT" >&2
 echo "vmm $(git describe --always --dirty 2>/dev/null), $SECS s per depth" >&2
 if [ "$ONLY" != features ]; then
 	echo "issue 12: randread, VT-d translation off / on" >&2
-	vmm_run vmm-iommu-off "$NULL1G" "nvmebench.rw=randread" "$IOMMU_TOML"
-	vmm_run vmm-iommu-on "$NULL1G" "nvmebench.rw=randread nvmebench.iommu=1" "$IOMMU_TOML"
+	ALT="nvmebench.rw=randread nvmebench.iommu=alt nvmebench.rounds=$ROUNDS"
+	vmm_run vmm-iommu "$NULL1G" "$ALT" "$IOMMU_TOML"
 	if [ "$QEMU" = 1 ]; then
-		qemu_run qemu-iommu-off "nvmebench.rw=randread" -device intel-iommu,caching-mode=on \
+		qemu_run qemu-iommu "$ALT" -device intel-iommu,caching-mode=on \
 			"${QNULL1G[@]}" -device nvme,serial=BENCH0,drive=d0
-		qemu_run qemu-iommu-on "nvmebench.rw=randread nvmebench.iommu=1" \
-			-device intel-iommu,caching-mode=on "${QNULL1G[@]}" -device nvme,serial=BENCH0,drive=d0
 	fi
 fi
 if [ "$ONLY" != iommu ]; then
@@ -145,13 +148,22 @@ fi
 awk '
 function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
 function cost(off, on) { return (off == "" || on == "" || off == 0) ? "-" : sprintf("%.1f%%", 100 * (1 - on / off)) }
-{ iops[$1, $2] = $3; lat[$1, $2] = $4; if (!($1 in seen)) { order[n++] = $1; seen[$1] = 1 } }
+# median of the values "a b c ..." (the lower middle for an even count)
+function median(list,   v, m, i, j, t) {
+	m = split(list, v, " ")
+	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+	return m ? v[int((m + 1) / 2)] : ""
+}
+{ all[$1, $2] = all[$1, $2] " " $3; alat[$1, $2] = alat[$1, $2] " " $4
+  if (!($1 in seen)) { order[n++] = $1; seen[$1] = 1 } }
 END {
-	printf "%-16s %10s %10s %10s %10s\n", "row", "QD1 IOPS", "QD32 IOPS", "QD1 us", "QD32 us"
+	for (k in all) { iops[k] = median(all[k]); lat[k] = median(alat[k]) }
+	printf "%-16s %10s %10s %10s %10s   %s\n", "row", "QD1 IOPS", "QD32 IOPS", "QD1 us", "QD32 us",
+	       "(every turn: QD1 | QD32)"
 	for (i = 0; i < n; i++) {
 		k = order[i]
-		printf "%-16s %10s %10s %10.1f %10.1f\n", k, iops[k, 1], iops[k, 32], lat[k, 1] / 1000,
-		       lat[k, 32] / 1000
+		printf "%-16s %10s %10s %10.1f %10.1f  %s |%s\n", k, iops[k, 1], iops[k, 32], lat[k, 1] / 1000,
+		       lat[k, 32] / 1000, all[k, 1], all[k, 32]
 	}
 	print ""
 	for (t = 0; t < 2; t++) {

@@ -25,6 +25,9 @@
  *   nvmebench.iommu=1          before the controller is enabled, turn on translation in the
  *                              VT-d unit (vtd.c) with every buffer and queue at an IOVA
  *                              nvmebench.iova_offset= (default 0x1000000000) above its address
+ *   nvmebench.iommu=alt        the same, then translation off and on in turns, nvmebench.rounds=
+ *                              (default 2) times each, every run of the lists in each turn,
+ *                              the controller reset and set up again between turns
  *   nvmebench.vtd_base=ADDR    the unit's registers (default: the ACPI DMAR table's DRHD)
  *   nvmebench.pract=1          on a namespace with protection information: writes with PRACT
  *                              (the controller generates the PI); default 0: the guest computes
@@ -86,7 +89,7 @@ struct bench {
 	uint32_t hist[HIST_BUCKETS];
 	uint64_t lat_sum, lat_max, lat_n;
 	int mode;
-	bool iommu;
+	bool iommu, iommu_alt; /* translation on now; alternating off/on */
 	/* metadata and PI: the namespace's format (Identify NS FLBAS, LBAF.MS, DPS) */
 	uint32_t ms;
 	uint8_t pi_type;
@@ -593,8 +596,8 @@ static void run_one(const char *rw, int qd, uint64_t seconds, uint64_t max_ios, 
 	iops = ios * tsc_khz() * 1000 / cycles;
 	mmio_milli = (sq_mmio + cq_mmio) * 1000 / (ios + warmup);
 	extra[0] = 0;
-	if (b.iommu)
-		n += rt_snprintf(extra + n, sizeof(extra) - (size_t)n, " iommu 1");
+	if (b.iommu || b.iommu_alt)
+		n += rt_snprintf(extra + n, sizeof(extra) - (size_t)n, " iommu %d", b.iommu);
 	if (b.ms)
 		n += rt_snprintf(extra + n, sizeof(extra) - (size_t)n, " ms %u pi %u pract %d", b.ms,
 				 b.pi_type, b.pract);
@@ -633,6 +636,10 @@ static bool next_item(const char **s, char *buf, size_t size)
 	return true;
 }
 
+static void bench_phase(const struct nvme_pci *p, uint64_t nq, uint16_t depth, bool append,
+			const char *rws, const char *qds, uint64_t seconds, uint64_t max_ios,
+			uint64_t warmup);
+
 void bench_ctrl(const struct nvme_pci *all, int n)
 {
 	const struct nvme_pci *p = pick_ctrl(all, n);
@@ -641,9 +648,11 @@ void bench_ctrl(const struct nvme_pci *all, int n)
 	uint64_t max_ios = rt_cmdline_u64("nvmebench.ios", 0);
 	uint64_t warmup = rt_cmdline_u64("nvmebench.warmup", 2000);
 	uint64_t nq = rt_cmdline_u64("nvmebench.queues", 1);
-	char rw[16], item[16];
+	char rw[16];
 	uint16_t depth = 128;
 	bool append = false;
+	const char *iommu = rt_cmdline_get("nvmebench.iommu");
+	uint64_t phases = 1;
 
 	if (!p) {
 		rt_fail("bench: no controller %s", rt_cmdline_get("nvmebench.ctrl"));
@@ -658,7 +667,10 @@ void bench_ctrl(const struct nvme_pci *all, int n)
 	for (const char *r = rws ? rws : ""; next_item(&r, rw, sizeof(rw));)
 		append |= !strcmp(rw, "append");
 	b.pract = rt_cmdline_flag("nvmebench.pract");
-	if (rt_cmdline_flag("nvmebench.iommu")) {
+	b.iommu_alt = iommu && !strcmp(iommu, "alt");
+	if (b.iommu_alt)
+		phases = 2 * rt_cmdline_u64("nvmebench.rounds", 2);
+	if (b.iommu_alt || rt_cmdline_flag("nvmebench.iommu")) {
 		uint64_t base = vtd_find_base();
 
 		if (!base) {
@@ -670,6 +682,24 @@ void bench_ctrl(const struct nvme_pci *all, int n)
 			return;
 		b.iommu = true;
 	}
+	for (uint64_t ph = 0; ph < phases; ph++) {
+		if (b.iommu_alt) { /* off, on, off, on, ... */
+			if (ph)
+				nvme_ctrl_disable(&b.c);
+			if (!vtd_translate(ph & 1))
+				return;
+			b.iommu = ph & 1;
+		}
+		bench_phase(p, nq, depth, append, rws, qds, seconds, max_ios, warmup);
+	}
+}
+
+static void bench_phase(const struct nvme_pci *p, uint64_t nq, uint16_t depth, bool append,
+			const char *rws, const char *qds, uint64_t seconds, uint64_t max_ios,
+			uint64_t warmup)
+{
+	char rw[16], item[16];
+
 	if (!setup(p, (uint16_t)nq, &depth, append))
 		return;
 	if (append && b.pi_type) {

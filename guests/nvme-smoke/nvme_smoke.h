@@ -343,6 +343,8 @@ uint64_t vtd_find_base(void);
  * message) when the unit does not do what is needed.
  */
 bool vtd_enable(uint64_t base, uint8_t bus, uint8_t devfn, uint64_t iova_offset);
+/* After vtd_enable: translation on (IOVAs again) or off (bus address = physical). */
+bool vtd_translate(bool on);
 
 /* ---- checks and benchmark ---- */
 

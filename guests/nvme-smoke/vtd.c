@@ -31,7 +31,7 @@
 #define SL_RW		3 /* second-level entry: Read, Write (9.8) */
 #define VTD_DOMAIN	1
 
-static uint64_t vtd;
+static uint64_t vtd, offset;
 static uint64_t *sl_root;
 static uint8_t *iq;
 static unsigned iq_tail;
@@ -178,6 +178,19 @@ static bool gsts_wait(uint32_t bits)
 	return false;
 }
 
+/* GCMD.TE on or off with the tables kept (10.4.4: TE written with QIE kept set). */
+bool vtd_translate(bool on)
+{
+	mmio_write32(vtd + DMAR_GCMD, GCMD_QIE | (on ? GCMD_TE : 0));
+	for (int i = 0; i < POLL_LIMIT; i++)
+		if (!(mmio_read32(vtd + DMAR_GSTS) & GCMD_TE) == !on) {
+			nvme_dma_offset = on ? offset : 0;
+			return true;
+		}
+	rt_fail("bench: VT-d GSTS.TES did not follow TE=%d", on);
+	return false;
+}
+
 bool vtd_enable(uint64_t base, uint8_t bus, uint8_t devfn, uint64_t iova_offset)
 {
 	const struct hvm_memmap_table_entry *mm;
@@ -238,6 +251,7 @@ bool vtd_enable(uint64_t base, uint8_t bus, uint8_t devfn, uint64_t iova_offset)
 		rt_fail("bench: VT-d GSTS.TES not set");
 		return false;
 	}
+	offset = iova_offset;
 	nvme_dma_offset = iova_offset;
 	rt_printf("nvme-bench: vtd 0x%llx cap 0x%llx translation on for %02x:%02x.%x, %llu pages "
 		  "at iova = pa + 0x%llx\n",
