@@ -11,6 +11,8 @@
 #define SHUTDOWN_MS 5000
 #define COMMAND_MS  10000
 
+uint64_t nvme_dma_offset;
+
 void *nvme_alloc(size_t size)
 {
 	size_t len = (size + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
@@ -158,16 +160,16 @@ int nvme_ctrl_enable(struct nvme_ctrl *c)
 	if (!aq->sq) {
 		aq->sq = nvme_alloc(NVME_ADMIN_DEPTH * sizeof(struct nvme_sqe));
 		aq->cq = nvme_alloc(NVME_ADMIN_DEPTH * sizeof(struct nvme_cqe));
-		aq->sq_bus = (uintptr_t)aq->sq;
+		aq->sq_bus = nvme_bus(aq->sq);
 	}
 	memset((void *)aq->cq, 0, NVME_ADMIN_DEPTH * sizeof(struct nvme_cqe));
 	queue_init(c, aq, 0, NVME_ADMIN_DEPTH);
 	reg_write32(c, NVME_REG_AQA, (NVME_ADMIN_DEPTH - 1) << 16 | (NVME_ADMIN_DEPTH - 1));
 	reg_write64(c, NVME_REG_ASQ, aq->sq_bus);
-	reg_write64(c, NVME_REG_ACQ, (uintptr_t)aq->cq);
+	reg_write64(c, NVME_REG_ACQ, nvme_bus(aq->cq));
 
 	/* Linux 5.19+ nvme_enable_ctrl: the fields first, then EN in a second write. */
-	cc = NVME_CC_CSS_NVM | NVME_CC_MPS(12) | NVME_CC_AMS_RR | NVME_CC_IOSQES | NVME_CC_IOCQES;
+	cc = c->cc_css | NVME_CC_MPS(12) | NVME_CC_AMS_RR | NVME_CC_IOSQES | NVME_CC_IOCQES;
 	reg_write32(c, NVME_REG_CC, cc);
 	reg_write32(c, NVME_REG_CC, cc | NVME_CC_EN);
 	if (wait_csts(c, NVME_CSTS_RDY | NVME_CSTS_CFS, NVME_CSTS_RDY, c->timeout_cycles,
@@ -270,7 +272,7 @@ uint16_t nvme_identify(struct nvme_ctrl *c, uint8_t cns, uint32_t nsid, void *bu
 {
 	struct nvme_sqe cmd = {.opcode = NVME_ADM_IDENTIFY, .nsid = nsid, .cdw10 = cns};
 
-	cmd.prp1 = (uintptr_t)buf;
+	cmd.prp1 = nvme_bus(buf);
 	return nvme_admin(c, &cmd, NULL);
 }
 
@@ -297,8 +299,8 @@ uint16_t nvme_dbbuf_config(struct nvme_ctrl *c)
 	}
 	memset(c->shadow_db, 0, PAGE_SIZE);
 	memset(c->shadow_ei, 0, PAGE_SIZE);
-	cmd.prp1 = (uintptr_t)c->shadow_db;
-	cmd.prp2 = (uintptr_t)c->shadow_ei;
+	cmd.prp1 = nvme_bus(c->shadow_db);
+	cmd.prp2 = nvme_bus(c->shadow_ei);
 	status = nvme_admin(c, &cmd, NULL);
 	if (status)
 		c->shadow_db = c->shadow_ei = NULL;
@@ -318,11 +320,11 @@ uint16_t nvme_create_io_pair(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t
 		q->sq_bus = sq_bus;
 	} else {
 		q->sq = nvme_alloc(depth * sizeof(struct nvme_sqe));
-		q->sq_bus = (uintptr_t)q->sq;
+		q->sq_bus = nvme_bus(q->sq);
 	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.opcode = NVME_ADM_CREATE_CQ;
-	cmd.prp1 = (uintptr_t)q->cq;
+	cmd.prp1 = nvme_bus(q->cq);
 	cmd.cdw10 = (uint32_t)(depth - 1) << 16 | qid;
 	cmd.cdw11 = NVME_QUEUE_PHYS_CONTIG;
 	if (vector >= 0)
@@ -365,7 +367,7 @@ uint16_t nvme_delete_io_pair(struct nvme_ctrl *c, struct nvme_queue *q)
 
 void nvme_set_prps(struct nvme_sqe *cmd, const void *buf, uint32_t len, uint64_t *list)
 {
-	uint64_t addr = (uintptr_t)buf;
+	uint64_t addr = nvme_bus(buf);
 	uint32_t first = PAGE_SIZE - (uint32_t)(addr & (PAGE_SIZE - 1));
 	int n = 0;
 
@@ -386,5 +388,5 @@ void nvme_set_prps(struct nvme_sqe *cmd, const void *buf, uint32_t len, uint64_t
 		addr += PAGE_SIZE;
 		len -= chunk;
 	}
-	cmd->prp2 = (uintptr_t)list;
+	cmd->prp2 = nvme_bus(list);
 }

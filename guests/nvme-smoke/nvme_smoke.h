@@ -6,7 +6,9 @@
  * end to end, bench.c is the polled ring-3 benchmark, tsc.c calibrates the TSC.
  *
  * Every data structure the controller reads (queues, PRP lists, buffers) comes from
- * rt_alloc(), which is identity-mapped RAM below 4 GiB: virtual address = bus address.
+ * rt_alloc(), which is identity-mapped RAM below 4 GiB: virtual address = physical address,
+ * and bus address = physical address + nvme_dma_offset (0 unless the benchmark turned VT-d
+ * translation on with IOVAs at that offset: vtd.c).
  * Names of registers and fields follow the NVMe 1.4 base specification.
  */
 #ifndef NVME_SMOKE_H
@@ -114,6 +116,8 @@ uint8_t pci_find_cap(const struct nvme_pci *p, uint8_t id);
 
 #define NVME_CC_EN	     (1u << 0)
 #define NVME_CC_CSS_NVM	     (0u << 4)
+#define NVME_CC_CSS_CSI	     (6u << 4) /* all supported I/O command sets (NVMe 2.0 3.1.3.5) */
+#define NVME_CAP_CSS_CSI     (1ULL << 43)
 #define NVME_CC_MPS(shift)   ((uint32_t)((shift)-12) << 7)
 #define NVME_CC_AMS_RR	     (0u << 11)
 #define NVME_CC_SHN_NORMAL   (1u << 14)
@@ -239,7 +243,15 @@ struct nvme_ctrl {
 	uint32_t *shadow_db, *shadow_ei; /* Doorbell Buffer Config pages, NULL when off */
 	uint16_t msix_cap, msix_vectors;
 	uint64_t msix_table;
+	uint32_t cc_css; /* CC.CSS nvme_ctrl_enable writes: NVME_CC_CSS_NVM unless set before */
 };
+
+/* What the controller must be given for memory at p (vtd.c sets the offset). */
+extern uint64_t nvme_dma_offset;
+static inline uint64_t nvme_bus(const volatile void *p)
+{
+	return (uint64_t)(uintptr_t)p + nvme_dma_offset;
+}
 
 /* Allocate zeroed, page-aligned memory the controller can DMA to; dies when exhausted. */
 void *nvme_alloc(size_t size);
@@ -317,6 +329,22 @@ static inline uint64_t tsc_ms(uint64_t ms)
 {
 	return tsc_khz() * ms;
 }
+
+/* ---- VT-d (vtd.c) ---- */
+
+/*
+ * The VT-d unit's register base: nvmebench.vtd_base= if given, else the first DRHD of the
+ * ACPI DMAR table, else 0 (none found).
+ */
+uint64_t vtd_find_base(void);
+/*
+ * Map all RAM below 4 GiB at IOVA = physical + iova_offset (4 KiB second-level pages, one
+ * domain) for requester bus:devfn, turn translation on, set nvme_dma_offset. False (and a
+ * message) when the unit does not do what is needed.
+ */
+bool vtd_enable(uint64_t base, uint8_t bus, uint8_t devfn, uint64_t iova_offset);
+/* After vtd_enable: translation on (IOVAs again) or off (bus address = physical). */
+bool vtd_translate(bool on);
 
 /* ---- checks and benchmark ---- */
 
