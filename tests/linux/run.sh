@@ -460,7 +460,10 @@ done
 # /init runs lspci -tv, nvme list/id-ctrl/show-regs, fio verify on each namespace, checks
 # p2pmem in sysfs, the PI namespace (nvme1n2: Type 1, 8 bytes of metadata) registering
 # T10-DIF-TYPE1-CRC and nvme read with and without PRACT, stores a tag in the PMR, prints "VMMTEST ok|fail user-<check>" lines
-# and powers off; the PMR's backing file must then start with the tag.
+# and powers off; the PMR's backing file must then start with the tag. nvme0's second
+# namespace is zoned (4 zones of 4 MiB, 3 MiB capacity, at most 2 open and 3 active:
+# vmmtest.zns in sectors): /init checks Linux's zoned disk, blkzone and Zone Append on it
+# (fio and nvme copy skip it; the lost completion and the self-test use namespace 1).
 # test_userspace INITRD [nvme-iommu-user]: the same behind the VT-d unit (intel_iommu=on
 # iommu.strict=1): fio verify and the injected lost completion with every DMA translated.
 test_userspace() {
@@ -481,14 +484,15 @@ queues = 2
 cmb = \"64M\"
 pmr = \"$pmr\"
 pmr_size = \"1M\"
-namespaces = [ { backend = \"ram\", size = \"16M\" } ]
+namespaces = [ { backend = \"ram\", size = \"16M\" },
+               { backend = \"ram\", size = \"16M\", zoned = true, zone_size = \"4M\", zone_capacity = \"3M\", max_open = 2, max_active = 3 } ]
 [[nvme]]
 id = \"nvme1\"
 bus = \"sw0.1\"
 queues = 2
 cmb = \"64M\"
 namespaces = [ { backend = \"ram\", size = \"16M\" }, { backend = \"ram\", size = \"16M\", metadata_size = 8, pi_type = 1 } ]" "" \
-		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0 vmmtest.linkdown=0000:04:00.0 vmmtest.pi=T10-DIF-TYPE1-CRC"
+		"rdinit=/init vmmtest.poweroff=0 vmmtest.pmr=$tag vmmtest.inject=0000:03:00.0 vmmtest.linkdown=0000:04:00.0 vmmtest.pi=T10-DIF-TYPE1-CRC vmmtest.zns=4,8192,6144,2,3"
 	# 90 MB of initramfs (fio's libraries) unpacked in RAM
 	sed -i -e 's/^memory = .*/memory = "512M"/' \
 		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/$um.toml"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Build the full-mode initramfs (a gzip'd newc cpio) from Debian packages installed on this
-# machine: busybox-static, nvme-cli, fio, pciutils (their shared libraries resolved with ldd),
+# machine: busybox-static, nvme-cli, fio, pciutils, util-linux's blkzone (their shared libraries resolved with ldd),
 # our /init (the userspace checks), vmmtest-bar (built here, statically) and shm-shim.so (SysV
 # shared memory for fio on a kernel without CONFIG_SYSVIPC). Nothing binary is
 # kept in the repository.
@@ -16,8 +16,8 @@ set -euo pipefail
 RECIPE=1
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${VMM_CACHE:-$HOME/.cache/vmm}
-PKGS="busybox-static nvme-cli fio pciutils cpio gzip libc6 libc6-dev gcc"
-BINS="/usr/sbin/nvme /usr/bin/fio /usr/bin/lspci /usr/bin/setpci"
+PKGS="busybox-static nvme-cli fio pciutils util-linux cpio gzip libc6 libc6-dev gcc"
+BINS="/usr/sbin/nvme /usr/bin/fio /usr/bin/lspci /usr/bin/setpci /usr/sbin/blkzone"
 
 die() {
 	echo "guests/linux/initramfs: $*" >&2
