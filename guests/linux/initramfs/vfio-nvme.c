@@ -51,9 +51,12 @@
 #define REG_PMRSTS  0xe08
 #define REG_DBS	    0x1000
 
-/* Where the hugepage sits in the device's IOVA space: 256 GiB, beyond the guest's RAM and
- * every BAR, so a device access that skipped translation could not land anywhere. */
-#define IOVA_BASE 0x4000000000ULL
+/* Where the hugepage sits in the device's IOVA space (default): 1 GiB, between the end of
+ * the full-mode machine's 512 MiB of RAM and the 32-bit MMIO window, so a device access that
+ * skipped translation would land nowhere; the Identify data arriving in the hugepage proves
+ * the translation. */
+#define IOVA_DEFAULT 0x40000000ULL
+static uint64_t IOVA_BASE = IOVA_DEFAULT;
 #define HUGE	  (2u << 20)
 /* The hugepage's layout (4 KiB pages, CC.MPS = 0) */
 #define OFF_ASQ	 0x0000
@@ -300,6 +303,36 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 	}
 }
 
+/* What the controller and the kernel see, for a failure's message: the physical command
+ * register (sysfs config goes to the device, vfio-pci's region to its virtual copy), the
+ * guest-physical address of the hugepage (/proc/self/pagemap: PFN in bits 54:0) */
+static void diag(void)
+{
+	char path[128];
+	uint16_t phys = 0;
+	uint64_t ent = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		if (pread(fd, &phys, 2, 4) != 2)
+			phys = 0xffff;
+		close(fd);
+	}
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0) {
+		if (pread(fd, &ent, 8, (off_t)((uintptr_t)mem / 4096 * 8)) != 8)
+			ent = 0;
+		close(fd);
+	}
+	printf("vfio-nvme: diag: command (vfio) 0x%x (device) 0x%x; hugepage at IOVA 0x%llx is GPA 0x%llx; CC 0x%x AQA 0x%x ASQ 0x%llx ACQ 0x%llx\n",
+	       cfg_rd16(0x04), phys, (unsigned long long)IOVA_BASE,
+	       (unsigned long long)((ent & ((1ULL << 55) - 1)) << 12), rd32(&bar0, REG_CC),
+	       rd32(&bar0, REG_AQA), (unsigned long long)rd64(&bar0, REG_ASQ),
+	       (unsigned long long)rd64(&bar0, REG_ACQ));
+}
+
 int main(int argc, char **argv)
 {
 	char path[256], link[256], sn[21], mn[41];
@@ -313,15 +346,17 @@ int main(int argc, char **argv)
 	unsigned st;
 	struct sqe c;
 
-	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: vfio-nvme BDF [VID [PMR_TAG]]\n");
+	if (argc < 2 || argc > 5) {
+		fprintf(stderr, "usage: vfio-nvme BDF [VID [PMR_TAG [IOVA]]]\n");
 		return 2;
 	}
 	bdf = argv[1];
 	if (argc > 2)
 		want_vid = strtoul(argv[2], NULL, 0);
-	if (argc > 3)
+	if (argc > 3 && argv[3][0])
 		tag = argv[3];
+	if (argc > 4)
+		IOVA_BASE = strtoull(argv[4], NULL, 0);
 
 	/* --- the container, the group, the device -------------------------------------- */
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
@@ -430,9 +465,11 @@ int main(int argc, char **argv)
 	/* 3.1.5 CC: IOCQES 23:20 = 4 (16 bytes), IOSQES 19:16 = 6 (64 bytes), AMS 13:11 = 0,
 	 * MPS 10:7 = 0 (4 KiB), CSS 6:4 = 0 (NVM), EN bit 0 */
 	wr32(&bar0, REG_CC, 4u << 20 | 6u << 16 | 1);
-	if (wait_csts(3, 1, to_ms / 1000.0, &csts))
+	if (wait_csts(3, 1, to_ms / 1000.0, &csts)) {
+		diag();
 		FAIL("vfio-enable", "%s: CSTS 0x%x %u ms after CC.EN = 1 (RDY bit 0, CFS bit 1)",
 		     bdf, csts, to_ms);
+	}
 	result(1, "vfio-enable", "%s: CAP 0x%llx VS 0x%x, admin queues at IOVA 0x%llx, CSTS 0x%x",
 	       bdf, (unsigned long long)cap, rd32(&bar0, REG_VS),
 	       (unsigned long long)IOVA_BASE, csts);
