@@ -202,9 +202,13 @@ struct as_target as_map_access(const struct addr_space *as, const struct as_requ
 		    !(__atomic_load_n(req->enable, __ATOMIC_RELAXED) & req->enable_mask)))
 		return none;
 	/* Through an IOMMU: translated, unless a switch below it routes the request to a peer
-	 * directly (that lookup is by the untranslated address, as the switch decodes it). */
+	 * directly (that lookup is by the untranslated address, as the switch decodes it).
+	 * lookup() gives the region with the highest base at or below addr, which need not
+	 * contain it: only an address inside the peer's range is the peer's (an IOVA above
+	 * the bus's highest BAR was once taken for that BAR's and never translated). */
 	if (req && req->iommu) {
 		bool direct = lookup(as, addr, &r) && r.owner && r.owner != req->id &&
+			      addr - r.base < r.size &&
 			      req->iommu->peer_direct(req->iommu, req, r.owner);
 
 		if (!direct && !req->iommu->translate(req->iommu, req, addr, len, access, &addr))

@@ -465,7 +465,9 @@ done
 # vmmtest.zns in sectors): /init checks Linux's zoned disk, blkzone and Zone Append on it
 # (fio and nvme copy skip it; the lost completion and the self-test use namespace 1).
 # test_userspace INITRD [nvme-iommu-user]: the same behind the VT-d unit (intel_iommu=on
-# iommu.strict=1): fio verify and the injected lost completion with every DMA translated.
+# iommu.strict=1): fio verify and the injected lost completion with every DMA translated;
+# then vmmtest.vfio: nvme0 through vfio-pci and vfio-nvme (Identify, an SQ in the CMB, the
+# PMR through the VFIO region; docs/iommu.md).
 test_userspace() {
 	local initrd=$1 um=${2:-nvme-user} tag pmr=$TMP/pmr0-${2:-nvme-user}
 	tag=vmm-pmr-$$-$RANDOM
@@ -497,7 +499,10 @@ namespaces = [ { backend = \"ram\", size = \"16M\" }, { backend = \"ram\", size 
 	sed -i -e 's/^memory = .*/memory = "512M"/' \
 		-e "s|^kernel = .*|&\ninitrd = \"$initrd\"|" "$TMP/$um.toml"
 	if [ "$um" = nvme-iommu-user ]; then
-		sed -i -e "s|vmmtest.p2p=|intel_iommu=on iommu.strict=1 vmmtest.p2p=|" "$TMP/$um.toml"
+		# and last, nvme0 (PMR, CMB) goes to vfio-pci for vfio-nvme (our userspace driver over
+		# VFIO type1); the unit has no interrupt remapping, which type1 refuses without
+		# allow_unsafe_interrupts (vfio_iommu_type1_attach_group)
+		sed -i -e "s|vmmtest.p2p=|intel_iommu=on iommu.strict=1 vfio_iommu_type1.allow_unsafe_interrupts=1 vmmtest.vfio=0000:03:00.0 vmmtest.p2p=|" "$TMP/$um.toml"
 		printf '\n[iommu]\nmodel = "intel"\n' >>"$TMP/$um.toml"
 	fi
 	can_build "$um" || return

@@ -777,6 +777,12 @@ Test(vtd_dma, peer_to_peer_below_the_switch_is_not_translated_unless_acs_redirec
 				     "redirected: translated, and nothing mapped");
 			cr_assert_eq(t->vp.vtd.faults, 1);
 		}
+		/* above the peer's BAR (the bus's highest region) is not the peer's: the request
+		 * goes up and is translated (no context entry here: a fault). VFIO's IOVA of
+		 * 256 GiB was taken for the highest BAR's once and refused without a fault. */
+		uint64_t f0 = t->vp.vtd.faults;
+		cr_assert_eq(as_map(&as, &t->ep[0].dma, 0x4000000000ull, 8).kind, AS_NONE);
+		cr_assert_eq(t->vp.vtd.faults, f0 + 1, "translated, not routed to the peer");
 		/* guest RAM is never peer-to-peer */
 		cr_assert_eq(as_map(&as, &t->ep[0].dma, 0x1000, 8).kind, AS_NONE);
 		as_destroy(&as);

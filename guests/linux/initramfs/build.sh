@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build the full-mode initramfs (a gzip'd newc cpio) from Debian packages installed on this
-# machine: busybox-static, nvme-cli, fio, pciutils, util-linux's blkzone (their shared libraries resolved with ldd),
-# our /init (the userspace checks), vmmtest-bar (built here, statically) and shm-shim.so (SysV
+# machine: busybox-static, nvme-cli, fio, pciutils, util-linux's blkzone (their shared
+# libraries resolved with ldd), our /init (the userspace checks), vmmtest-bar and vfio-nvme
+# (built here, statically: a userspace NVMe driver over VFIO) and shm-shim.so (SysV
 # shared memory for fio on a kernel without CONFIG_SYSVIPC). Nothing binary is
 # kept in the repository.
 #
@@ -10,7 +11,7 @@
 #   build.sh key      print the cache key
 #
 # Cached beside the kernel, under ${VMM_CACHE:-$HOME/.cache/vmm}/initramfs-<key>/, where the
-# key hashes this script, init, vmmtest-bar.c, shm-shim.c and the installed versions of the packages used.
+# key hashes this script, init, vmmtest-bar.c, shm-shim.c, vfio-nvme.c and the installed versions of the packages used.
 set -euo pipefail
 
 RECIPE=1
@@ -28,7 +29,7 @@ key() {
 	{
 		echo "$RECIPE"
 		dpkg-query -W -f='${Package} ${Version}\n' $PKGS 2>/dev/null || echo missing
-		for f in build.sh init vmmtest-bar.c shm-shim.c; do
+		for f in build.sh init vmmtest-bar.c shm-shim.c vfio-nvme.c; do
 			echo "== $f"
 			cat "$HERE/$f"
 		done
@@ -105,6 +106,7 @@ find . -name '*.so*' -type f -printf '/%h\n' | sed 's|^/\./|/|' | sort -u >etc/l
 ldconfig -r "$ROOT" 2>/dev/null || true
 
 gcc -static -Os -Wall -Wextra -o usr/bin/vmmtest-bar "$HERE/vmmtest-bar.c"
+gcc -static -O2 -Wall -Wextra -o usr/bin/vfio-nvme "$HERE/vfio-nvme.c"
 mkdir -p usr/lib/vmmtest
 gcc -shared -fPIC -O2 -Wall -Wextra -o usr/lib/vmmtest/shm-shim.so "$HERE/shm-shim.c"
 install -m 755 "$HERE/init" init
