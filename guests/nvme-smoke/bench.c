@@ -53,9 +53,9 @@
 enum { MODE_READ, MODE_WRITE, MODE_APPEND };
 
 /* PRINFO in CDW12 (NVM Command Set 1.0 5.2.1, Figure 9: bits 29:26) */
-#define PRINFO_PRACT	     (1u << 29)
-#define PRINFO_PRCHK_GUARD   (1u << 28)
-#define PRINFO_PRCHK_REF     (1u << 26)
+#define PRINFO_PRACT		(1u << 29)
+#define PRINFO_PRCHK_GUARD	(1u << 28)
+#define PRINFO_PRCHK_REF	(1u << 26)
 #define NVME_CMD_ZONE_MGMT_SEND 0x79
 #define NVME_CMD_ZONE_MGMT_RECV 0x7a
 #define NVME_CMD_ZONE_APPEND	0x7d
@@ -210,7 +210,8 @@ static bool zone_setup(uint16_t depth)
 	cmd.cdw11 = (uint32_t)NVME_CSI_ZNS << 24;
 	cmd.prp1 = nvme_bus(b.id);
 	if ((st = nvme_admin(&b.c, &cmd, NULL))) {
-		rt_fail("bench: append needs a zoned namespace: identify CSI 02h status 0x%03x", st);
+		rt_fail("bench: append needs a zoned namespace: identify CSI 02h status 0x%03x",
+			st);
 		return false;
 	}
 	memcpy(&b.zsze, b.id + 2816 + 16 * fmt, 8);
@@ -233,8 +234,7 @@ static bool zone_setup(uint16_t depth)
 		b.nzones = MAX_ZONES;
 	/* Two zones at least, each taking more than every command that can be in flight, so a
 	 * zone reused after the others is never still being appended to. */
-	if (b.nzones < 2 || b.zcap > b.zsze ||
-	    b.zcap < (uint64_t)2 * depth * (MAX_BS / b.lbasz)) {
+	if (b.nzones < 2 || b.zcap > b.zsze || b.zcap < (uint64_t)2 * depth * (MAX_BS / b.lbasz)) {
 		rt_fail("bench: zones too small or too few (zsze %llu zcap %llu zones %u)",
 			(unsigned long long)b.zsze, (unsigned long long)b.zcap, b.nzones);
 		return false;
@@ -424,8 +424,7 @@ static void submit(struct bench_queue *bq, uint16_t s, uint64_t now)
 			if (b.zinflight[b.zcur]) {
 				rt_fail("bench: zone %u reused with appends in flight", b.zcur);
 				b.zone_error = true;
-			} else if (b.zdirty[b.zcur] &&
-				   !zone_reset(b.zcur * b.zsze, false)) {
+			} else if (b.zdirty[b.zcur] && !zone_reset(b.zcur * b.zsze, false)) {
 				b.zone_error = true;
 			}
 			b.zdirty[b.zcur] = false;
@@ -495,7 +494,8 @@ static uint64_t run_loop(uint64_t warmup, uint64_t max_ios, uint64_t seconds, ui
 
 					b.zinflight[z]--;
 					if (alba / b.zsze != z || alba % b.zsze >= b.zcap) {
-						rt_fail("bench: append to zone %u landed at lba %llu",
+						rt_fail("bench: append to zone %u landed at lba "
+							"%llu",
 							z, (unsigned long long)alba);
 						return 0;
 					}
@@ -599,8 +599,8 @@ static void run_one(const char *rw, int qd, uint64_t seconds, uint64_t max_ios, 
 	if (b.iommu || b.iommu_alt)
 		n += rt_snprintf(extra + n, sizeof(extra) - (size_t)n, " iommu %d", b.iommu);
 	if (b.ms)
-		n += rt_snprintf(extra + n, sizeof(extra) - (size_t)n, " ms %u pi %u pract %d", b.ms,
-				 b.pi_type, b.pract);
+		n += rt_snprintf(extra + n, sizeof(extra) - (size_t)n, " ms %u pi %u pract %d",
+				 b.ms, b.pi_type, b.pract);
 	if (b.mode == MODE_APPEND)
 		rt_snprintf(extra + n, sizeof(extra) - (size_t)n, " zone_resets %llu",
 			    (unsigned long long)b.zone_resets);

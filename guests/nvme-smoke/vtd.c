@@ -14,22 +14,22 @@
 #include "nvme_smoke.h"
 
 /* VT-d spec rev 3, 11.4; names as in Linux include/linux/intel-iommu.h */
-#define DMAR_CAP	0x08
-#define DMAR_GCMD	0x18
-#define DMAR_GSTS	0x1c
-#define DMAR_RTADDR	0x20
-#define DMAR_IQT	0x88
-#define DMAR_IQA	0x90
-#define GCMD_TE		(1u << 31)
-#define GCMD_SRTP	(1u << 30)
-#define GCMD_QIE	(1u << 26)
-#define CAP_SAGAW_39	(1ull << 9) /* CAP bits 12:8, bit 1: 3-level tables */
-#define QI_DEPTH	256
-#define POLL_LIMIT	20000000
-#define IOVA_LEVELS	3
-#define IOVA_AW_39	1 /* context entry AW field: 39-bit, 3 levels (9.4) */
-#define SL_RW		3 /* second-level entry: Read, Write (9.8) */
-#define VTD_DOMAIN	1
+#define DMAR_CAP     0x08
+#define DMAR_GCMD    0x18
+#define DMAR_GSTS    0x1c
+#define DMAR_RTADDR  0x20
+#define DMAR_IQT     0x88
+#define DMAR_IQA     0x90
+#define GCMD_TE	     (1u << 31)
+#define GCMD_SRTP    (1u << 30)
+#define GCMD_QIE     (1u << 26)
+#define CAP_SAGAW_39 (1ull << 9) /* CAP bits 12:8, bit 1: 3-level tables */
+#define QI_DEPTH     256
+#define POLL_LIMIT   20000000
+#define IOVA_LEVELS  3
+#define IOVA_AW_39   1 /* context entry AW field: 39-bit, 3 levels (9.4) */
+#define SL_RW	     3 /* second-level entry: Read, Write (9.8) */
+#define VTD_DOMAIN   1
 
 static uint64_t vtd, offset;
 static uint64_t *sl_root;
@@ -242,7 +242,7 @@ bool vtd_enable(uint64_t base, uint8_t bus, uint8_t devfn, uint64_t iova_offset)
 	mmio_write64(vtd + DMAR_IQA, (uint64_t)(uintptr_t)iq); /* QS 0: 256 descriptors */
 	mmio_write32(vtd + DMAR_GCMD, GCMD_QIE);
 	if (!gsts_wait(GCMD_QIE) || !qi_submit(0x1 | 1u << 4, 0) || /* global context cache */
-	    !qi_submit(0x2 | 1u << 4, 0)) {			   /* global IOTLB */
+	    !qi_submit(0x2 | 1u << 4, 0)) {			    /* global IOTLB */
 		rt_fail("bench: VT-d invalidation queue did not complete");
 		return false;
 	}

@@ -35,21 +35,21 @@
 #include <unistd.h>
 
 /* 3.1: controller registers (BAR0) */
-#define REG_CAP	    0x00
-#define REG_VS	    0x08
-#define REG_CC	    0x14
-#define REG_CSTS    0x1c
-#define REG_AQA	    0x24
-#define REG_ASQ	    0x28
-#define REG_ACQ	    0x30
-#define REG_CMBLOC  0x38
-#define REG_CMBSZ   0x3c
-#define REG_CMBMSC  0x50
-#define REG_CMBSTS  0x58
-#define REG_PMRCAP  0xe00
-#define REG_PMRCTL  0xe04
-#define REG_PMRSTS  0xe08
-#define REG_DBS	    0x1000
+#define REG_CAP	   0x00
+#define REG_VS	   0x08
+#define REG_CC	   0x14
+#define REG_CSTS   0x1c
+#define REG_AQA	   0x24
+#define REG_ASQ	   0x28
+#define REG_ACQ	   0x30
+#define REG_CMBLOC 0x38
+#define REG_CMBSZ  0x3c
+#define REG_CMBMSC 0x50
+#define REG_CMBSTS 0x58
+#define REG_PMRCAP 0xe00
+#define REG_PMRCTL 0xe04
+#define REG_PMRSTS 0xe08
+#define REG_DBS	   0x1000
 
 /* Where the hugepage sits in the device's IOVA space (default): 1 GiB, between the end of
  * the full-mode machine's 512 MiB of RAM and the 32-bit MMIO window, so a device access that
@@ -57,7 +57,7 @@
  * the translation. */
 #define IOVA_DEFAULT 0x40000000ULL
 static uint64_t IOVA_BASE = IOVA_DEFAULT;
-#define HUGE	  (2u << 20)
+#define HUGE (2u << 20)
 /* The hugepage's layout (4 KiB pages, CC.MPS = 0) */
 #define OFF_ASQ	 0x0000
 #define OFF_ACQ	 0x1000
@@ -79,9 +79,9 @@ struct region {
 
 static int dev_fd = -1;
 static struct region cfg, bar0, bar2, bar4;
-static uint8_t *mem;	   /* the hugepage */
+static uint8_t *mem;	      /* the hugepage */
 static volatile uint8_t *cmb; /* BAR2, mmapped */
-static uint32_t dstrd;	   /* CAP.DSTRD */
+static uint32_t dstrd;	      /* CAP.DSTRD */
 static uint16_t cid;
 static unsigned asq_tail, acq_head, acq_phase = 1;
 static unsigned iosq_tail, iocq_head, iocq_phase = 1;
@@ -102,10 +102,10 @@ static void result(int ok, const char *name, const char *fmt, ...)
 		failed = 1;
 }
 
-#define FAIL(name, ...)                      \
-	do {                                 \
-		result(0, name, __VA_ARGS__); \
-		exit(1);                     \
+#define FAIL(name, ...)                                                                            \
+	do {                                                                                       \
+		result(0, name, __VA_ARGS__);                                                      \
+		exit(1);                                                                           \
 	} while (0)
 
 static double now(void)
@@ -228,8 +228,8 @@ static int reap(volatile struct cqe *cq, unsigned qid, unsigned *head, unsigned 
 			}
 			wr32(&bar0, REG_DBS + (2 * qid + 1) * (4u << dstrd), *head);
 			if (out->cid != want_cid)
-				FAIL("vfio-io", "%s: QID %u completion for CID %u, expected %u", bdf,
-				     qid, out->cid, want_cid);
+				FAIL("vfio-io", "%s: QID %u completion for CID %u, expected %u",
+				     bdf, qid, out->cid, want_cid);
 			return 0;
 		}
 		if (now() > end)
@@ -280,8 +280,8 @@ static unsigned io(struct sqe *cmd, const char *what)
 	wr32(&bar0, REG_DBS + 2 * 1 * (4u << dstrd), iosq_tail);
 	if (reap((volatile struct cqe *)(mem + OFF_IOCQ), 1, &iocq_head, &iocq_phase, cmd->cid, &e,
 		 30))
-		FAIL("vfio-cmb-io", "%s: %s (CID %u): no completion in 30 s (CSTS 0x%x)", bdf,
-		     what, cmd->cid, rd32(&bar0, REG_CSTS));
+		FAIL("vfio-cmb-io", "%s: %s (CID %u): no completion in 30 s (CSTS 0x%x)", bdf, what,
+		     cmd->cid, rd32(&bar0, REG_CSTS));
 	return status_of(&e);
 }
 
@@ -326,7 +326,8 @@ static void diag(void)
 			ent = 0;
 		close(fd);
 	}
-	printf("vfio-nvme: diag: command (vfio) 0x%x (device) 0x%x; hugepage at IOVA 0x%llx is GPA 0x%llx; CC 0x%x AQA 0x%x ASQ 0x%llx ACQ 0x%llx\n",
+	printf("vfio-nvme: diag: command (vfio) 0x%x (device) 0x%x; hugepage at IOVA 0x%llx is GPA "
+	       "0x%llx; CC 0x%x AQA 0x%x ASQ 0x%llx ACQ 0x%llx\n",
 	       cfg_rd16(0x04), phys, (unsigned long long)IOVA_BASE,
 	       (unsigned long long)((ent & ((1ULL << 55) - 1)) << 12), rd32(&bar0, REG_CC),
 	       rd32(&bar0, REG_AQA), (unsigned long long)rd64(&bar0, REG_ASQ),
@@ -382,7 +383,8 @@ int main(int argc, char **argv)
 		if (ioctl(group, VFIO_GROUP_GET_STATUS, &gs) ||
 		    !(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
 			FAIL("vfio-open",
-			     "group %d is not viable (every device in it must be bound to vfio-pci or to no driver)",
+			     "group %d is not viable (every device in it must be bound to vfio-pci "
+			     "or to no driver)",
 			     gid);
 	}
 	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container))
@@ -391,7 +393,9 @@ int main(int argc, char **argv)
 	 * interrupts and allow_unsafe_interrupts is off (docs/iommu.md: no IR here) */
 	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		FAIL("vfio-open", "VFIO_SET_IOMMU TYPE1v2: %s%s", strerror(errno),
-		     errno == EPERM ? " (no interrupt remapping: vfio_iommu_type1.allow_unsafe_interrupts=1?)" : "");
+		     errno == EPERM ? " (no interrupt remapping: "
+				      "vfio_iommu_type1.allow_unsafe_interrupts=1?)"
+				    : "");
 	dev_fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (dev_fd < 0)
 		FAIL("vfio-open", "VFIO_GROUP_GET_DEVICE_FD %s: %s", bdf, strerror(errno));
@@ -405,7 +409,8 @@ int main(int argc, char **argv)
 		bar2 = region_info(VFIO_PCI_BAR2_REGION_INDEX, "BAR2");
 		bar4 = region_info(VFIO_PCI_BAR4_REGION_INDEX, "BAR4");
 		result(1, "vfio-open",
-		       "%s: group %d, TYPE1v2, %u regions: BAR0 %llu KiB, BAR2 %llu MiB%s, BAR4 %llu KiB",
+		       "%s: group %d, TYPE1v2, %u regions: BAR0 %llu KiB, BAR2 %llu MiB%s, BAR4 "
+		       "%llu KiB",
 		       bdf, gid, di.num_regions, (unsigned long long)bar0.size >> 10,
 		       (unsigned long long)bar2.size >> 20,
 		       bar2.flags & VFIO_REGION_INFO_FLAG_MMAP ? " (mmap)" : "",
@@ -471,8 +476,8 @@ int main(int argc, char **argv)
 		     bdf, csts, to_ms);
 	}
 	result(1, "vfio-enable", "%s: CAP 0x%llx VS 0x%x, admin queues at IOVA 0x%llx, CSTS 0x%x",
-	       bdf, (unsigned long long)cap, rd32(&bar0, REG_VS),
-	       (unsigned long long)IOVA_BASE, csts);
+	       bdf, (unsigned long long)cap, rd32(&bar0, REG_VS), (unsigned long long)IOVA_BASE,
+	       csts);
 
 	/* --- 5.15 Identify: CNS 01h (controller), then CNS 00h namespace 1 ------------------ */
 	memset(&c, 0, sizeof(c));
@@ -489,8 +494,8 @@ int main(int argc, char **argv)
 	if ((want_vid && vid != want_vid) || !sn[0])
 		FAIL("vfio-identify", "%s: VID 0x%04x (expected 0x%04lx), serial '%s'", bdf, vid,
 		     want_vid, sn);
-	result(1, "vfio-identify", "%s: VID 0x%04x SN '%s' MN '%s', DMA'd to IOVA 0x%llx", bdf,
-	       vid, sn, mn, (unsigned long long)(IOVA_BASE + OFF_ID));
+	result(1, "vfio-identify", "%s: VID 0x%04x SN '%s' MN '%s', DMA'd to IOVA 0x%llx", bdf, vid,
+	       sn, mn, (unsigned long long)(IOVA_BASE + OFF_ID));
 	memset(mem + OFF_ID, 0, 4096);
 	c = (struct sqe){.opc = 0x06, .nsid = 1, .prp1 = IOVA_BASE + OFF_ID, .cdw10 = 0};
 	st = admin(&c, NULL, "Identify Namespace");
@@ -505,7 +510,9 @@ int main(int argc, char **argv)
 		memcpy(&lbaf, mem + OFF_ID + 128 + 4 * (flbas & 0xf), 4);
 		lbads = (lbaf >> 16) & 0xff;
 		if (lbads < 9 || lbads > 12 || (lbaf & 0xffff))
-			FAIL("vfio-identify", "%s: namespace 1 LBA format 0x%x: want 512..4096-byte blocks without metadata",
+			FAIL("vfio-identify",
+			     "%s: namespace 1 LBA format 0x%x: want 512..4096-byte blocks without "
+			     "metadata",
 			     bdf, lbaf);
 	}
 
@@ -529,7 +536,9 @@ int main(int argc, char **argv)
 	cmbsz_bytes = (uint64_t)(cmbsz >> 12) << (12 + 4 * szu);
 	if (!(cmbsz & 1) || (cmbloc & 7) != 2 || (cmbloc >> 12) != 0 || szu > 6 ||
 	    cmbsz_bytes < CMB_SQ_OFF + QDEPTH * 64 || cmbsz_bytes > bar2.size)
-		FAIL("vfio-cmb", "%s: CMBLOC 0x%x CMBSZ 0x%x: want SQS, BIR 2, offset 0, at least 1 MiB within BAR2 (%llu bytes)",
+		FAIL("vfio-cmb",
+		     "%s: CMBLOC 0x%x CMBSZ 0x%x: want SQS, BIR 2, offset 0, at least 1 MiB within "
+		     "BAR2 (%llu bytes)",
 		     bdf, cmbloc, cmbsz, (unsigned long long)bar2.size);
 	/* The controller's own address of the CMB is the BAR's bus address (PCI 3.0 6.2.5.1:
 	 * BAR2 at config 18h, 64-bit memory BAR, upper half at 1Ch); vfio-pci shows the real
@@ -561,16 +570,20 @@ int main(int argc, char **argv)
 
 	/* 5.3 Create I/O Completion Queue 1 in the hugepage: CDW10 QSIZE 31:16 (0-based) |
 	 * QID; CDW11 IV 31:16, IEN bit 1 = 0 (polled), PC bit 0 */
-	c = (struct sqe){.opc = 0x05, .prp1 = IOVA_BASE + OFF_IOCQ,
-			 .cdw10 = (QDEPTH - 1) << 16 | 1, .cdw11 = 1};
+	c = (struct sqe){.opc = 0x05,
+			 .prp1 = IOVA_BASE + OFF_IOCQ,
+			 .cdw10 = (QDEPTH - 1) << 16 | 1,
+			 .cdw11 = 1};
 	st = admin(&c, NULL, "Create I/O CQ");
 	if (st)
 		FAIL("vfio-cmb-io", "%s: Create I/O CQ 1 at IOVA 0x%llx: status 0x%x", bdf,
 		     (unsigned long long)(IOVA_BASE + OFF_IOCQ), st);
 	/* 5.4 Create I/O Submission Queue 1 in the CMB: PRP1 = CBA + offset (4.7: a queue in
 	 * the CMB is addressed inside CBA's range); CDW11 CQID 31:16, QPRIO 2:1, PC bit 0 */
-	c = (struct sqe){.opc = 0x01, .prp1 = bar2_addr + CMB_SQ_OFF,
-			 .cdw10 = (QDEPTH - 1) << 16 | 1, .cdw11 = 1u << 16 | 1};
+	c = (struct sqe){.opc = 0x01,
+			 .prp1 = bar2_addr + CMB_SQ_OFF,
+			 .cdw10 = (QDEPTH - 1) << 16 | 1,
+			 .cdw11 = 1u << 16 | 1};
 	st = admin(&c, NULL, "Create I/O SQ");
 	if (st)
 		FAIL("vfio-cmb-io", "%s: Create I/O SQ 1 in the CMB at 0x%llx: status 0x%x", bdf,
@@ -585,15 +598,21 @@ int main(int argc, char **argv)
 		fill(mem + OFF_WBUF, 4096, seed);
 		memset(mem + OFF_RBUF, 0xa5, 4096);
 		/* CDW10/11 SLBA, CDW12 NLB 15:0 (0-based); PRP1 alone covers one aligned page */
-		c = (struct sqe){.opc = 0x01, .nsid = 1, .prp1 = IOVA_BASE + OFF_WBUF,
-				 .cdw10 = (uint32_t)slba, .cdw11 = (uint32_t)(slba >> 32),
+		c = (struct sqe){.opc = 0x01,
+				 .nsid = 1,
+				 .prp1 = IOVA_BASE + OFF_WBUF,
+				 .cdw10 = (uint32_t)slba,
+				 .cdw11 = (uint32_t)(slba >> 32),
 				 .cdw12 = nlb - 1};
 		st = io(&c, "Write");
 		if (st)
 			FAIL("vfio-cmb-io", "%s: Write of LBA %llu: status 0x%x", bdf,
 			     (unsigned long long)slba, st);
-		c = (struct sqe){.opc = 0x02, .nsid = 1, .prp1 = IOVA_BASE + OFF_RBUF,
-				 .cdw10 = (uint32_t)slba, .cdw11 = (uint32_t)(slba >> 32),
+		c = (struct sqe){.opc = 0x02,
+				 .nsid = 1,
+				 .prp1 = IOVA_BASE + OFF_RBUF,
+				 .cdw10 = (uint32_t)slba,
+				 .cdw11 = (uint32_t)(slba >> 32),
 				 .cdw12 = nlb - 1};
 		st = io(&c, "Read");
 		if (st)
@@ -604,12 +623,14 @@ int main(int argc, char **argv)
 
 			while (mem[OFF_WBUF + i] == mem[OFF_RBUF + i])
 				i++;
-			FAIL("vfio-cmb-io", "%s: LBA %llu read back differs at byte %u (0x%02x, wrote 0x%02x)",
+			FAIL("vfio-cmb-io",
+			     "%s: LBA %llu read back differs at byte %u (0x%02x, wrote 0x%02x)",
 			     bdf, (unsigned long long)slba, i, mem[OFF_RBUF + i],
 			     mem[OFF_WBUF + i]);
 		}
 		result(1, "vfio-cmb-io",
-		       "%s: SQ 1 in the CMB at 0x%llx (CBA 0x%llx, CMBSZ 0x%x), CQ 1 at IOVA 0x%llx: 4 KiB (%u x %u bytes) written at LBA %llu and read back equal",
+		       "%s: SQ 1 in the CMB at 0x%llx (CBA 0x%llx, CMBSZ 0x%x), CQ 1 at IOVA "
+		       "0x%llx: 4 KiB (%u x %u bytes) written at LBA %llu and read back equal",
 		       bdf, (unsigned long long)(bar2_addr + CMB_SQ_OFF),
 		       (unsigned long long)bar2_addr, cmbsz,
 		       (unsigned long long)(IOVA_BASE + OFF_IOCQ), nlb, bs,
@@ -625,8 +646,8 @@ int main(int argc, char **argv)
 	} else {
 		uint32_t pmrcap = rd32(&bar0, REG_PMRCAP), pmrctl, pmrsts = 0;
 		unsigned bir = (pmrcap >> 5) & 7;
-		double to = ((pmrcap >> 8) & 3) ? 60.0 * ((pmrcap >> 16) & 0xff) :
-						   0.5 * ((pmrcap >> 16) & 0xff);
+		double to = ((pmrcap >> 8) & 3) ? 60.0 * ((pmrcap >> 16) & 0xff)
+						: 0.5 * ((pmrcap >> 16) & 0xff);
 		double end;
 		uint8_t *pat, *back;
 
@@ -640,7 +661,9 @@ int main(int argc, char **argv)
 			usleep(1000);
 		pmrctl = rd32(&bar0, REG_PMRCTL);
 		if ((pmrsts & 0x100) || (pmrsts & 0xeff) || !(pmrctl & 1))
-			FAIL("vfio-pmr", "%s: PMRCTL 0x%x PMRSTS 0x%x after EN = 1 (NRDY bit 8, HSTS 11:9, ERR 7:0)",
+			FAIL("vfio-pmr",
+			     "%s: PMRCTL 0x%x PMRSTS 0x%x after EN = 1 (NRDY bit 8, HSTS 11:9, ERR "
+			     "7:0)",
 			     bdf, pmrctl, pmrsts);
 		if (pmr_size < PMR_PAT_OFF + PMR_PAT_LEN)
 			FAIL("vfio-pmr", "%s: BAR4 is only %llu bytes", bdf,
@@ -657,20 +680,24 @@ int main(int argc, char **argv)
 			FAIL("vfio-pmr", "%s: pwrite/pread of the BAR4 region: %s", bdf,
 			     strerror(errno));
 		if (memcmp(pat, back, PMR_PAT_LEN))
-			FAIL("vfio-pmr", "%s: 4 KiB written at PMR offset 0x%llx read back different",
-			     bdf, (unsigned long long)PMR_PAT_OFF);
+			FAIL("vfio-pmr",
+			     "%s: 4 KiB written at PMR offset 0x%llx read back different", bdf,
+			     (unsigned long long)PMR_PAT_OFF);
 		if (tag) {
 			size_t len = strlen(tag);
 			char *got = calloc(1, len + 1);
 
 			if (!got || pread(dev_fd, got, len, (off_t)bar4.off) != (ssize_t)len ||
 			    memcmp(got, tag, len))
-				FAIL("vfio-pmr", "%s: PMR offset 0 holds '%.*s', not the tag '%s' stored through the nvme driver's BAR",
+				FAIL("vfio-pmr",
+				     "%s: PMR offset 0 holds '%.*s', not the tag '%s' stored "
+				     "through the nvme driver's BAR",
 				     bdf, (int)len, got ? got : "", tag);
 			free(got);
 		}
 		result(1, "vfio-pmr",
-		       "%s: PMRCAP 0x%x PMRCTL 0x%x PMRSTS 0x%x: 4 KiB at offset 0x%llx of the BAR4 region (%llu KiB) read back equal%s%s",
+		       "%s: PMRCAP 0x%x PMRCTL 0x%x PMRSTS 0x%x: 4 KiB at offset 0x%llx of the "
+		       "BAR4 region (%llu KiB) read back equal%s%s",
 		       bdf, pmrcap, pmrctl, pmrsts, (unsigned long long)PMR_PAT_OFF,
 		       (unsigned long long)pmr_size >> 10, tag ? ", offset 0 still holds " : "",
 		       tag ? tag : "");
