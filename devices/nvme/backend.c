@@ -96,6 +96,17 @@ static void ram_zero(struct nvme_backend *be, uint64_t off, uint64_t len)
 	memset(base + off, 0, len);
 }
 
+void nvme_be_copy_iov(const struct nvme_be_req *r, uint8_t *p, bool to_iov)
+{
+	for (int i = 0; i < r->iovcnt; i++) {
+		if (to_iov)
+			memcpy(r->iov[i].iov_base, p, r->iov[i].iov_len);
+		else
+			memcpy(p, r->iov[i].iov_base, r->iov[i].iov_len);
+		p += r->iov[i].iov_len;
+	}
+}
+
 static int ram_submit(struct nvme_backend *be, struct nvme_be_req *r)
 {
 	uint8_t *p = (uint8_t *)be->priv + r->offset;
@@ -105,13 +116,7 @@ static int ram_submit(struct nvme_backend *be, struct nvme_be_req *r)
 	switch (r->op) {
 	case NVME_BE_READ:
 	case NVME_BE_WRITE:
-		for (int i = 0; i < r->iovcnt; i++) {
-			if (r->op == NVME_BE_READ)
-				memcpy(r->iov[i].iov_base, p, r->iov[i].iov_len);
-			else
-				memcpy(p, r->iov[i].iov_base, r->iov[i].iov_len);
-			p += r->iov[i].iov_len;
-		}
+		nvme_be_copy_iov(r, p, r->op == NVME_BE_READ);
 		break;
 	case NVME_BE_DISCARD:
 	case NVME_BE_WRITE_ZEROES:

@@ -74,6 +74,11 @@ struct nvme_backend_args {
 	struct nvme_ring *ring;
 };
 
+/* A READ/WRITE request's bytes between its iov and one contiguous buffer p (to_iov: p into
+ * the iov, a read; else the iov into p, a write). For backends that hold the data in
+ * memory or bounce it. */
+void nvme_be_copy_iov(const struct nvme_be_req *r, uint8_t *p, bool to_iov);
+
 /* The registry: NULL for an unknown name. */
 const struct nvme_backend_ops *nvme_backend_find(const char *name);
 int nvme_backend_open(struct nvme_backend *be, const struct nvme_backend_args *a, char *err,

@@ -104,14 +104,8 @@ static void finish(struct file_req *q, int err)
 	struct nvme_be_req *r = q->r;
 
 	/* A read through the bounce buffer lands in the guest's buffers now. */
-	if (!err && q->bounce && r->op == NVME_BE_READ) {
-		const uint8_t *p = q->bounce;
-
-		for (int i = 0; i < r->iovcnt; i++) {
-			memcpy(r->iov[i].iov_base, p, r->iov[i].iov_len);
-			p += r->iov[i].iov_len;
-		}
-	}
+	if (!err && q->bounce && r->op == NVME_BE_READ)
+		nvme_be_copy_iov(r, q->bounce, true);
 	req_put(q->f, q);
 	r->done(r, err);
 }
@@ -293,14 +287,8 @@ static int setup_rw(struct file_be *f, struct file_req *q, struct nvme_be_req *r
 	f->ring->bounced++;
 	if (posix_memalign(&q->bounce, f->mem_align > 4096 ? f->mem_align : 4096, r->len))
 		return -ENOMEM;
-	if (r->op == NVME_BE_WRITE) {
-		uint8_t *p = q->bounce;
-
-		for (int i = 0; i < r->iovcnt; i++) {
-			memcpy(p, r->iov[i].iov_base, r->iov[i].iov_len);
-			p += r->iov[i].iov_len;
-		}
-	}
+	if (r->op == NVME_BE_WRITE)
+		nvme_be_copy_iov(r, q->bounce, false);
 	q->bounce_iov = (struct iovec){.iov_base = q->bounce, .iov_len = r->len};
 	q->iov = &q->bounce_iov;
 	q->iovcnt = 1;

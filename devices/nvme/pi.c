@@ -281,61 +281,40 @@ struct sg_cursor {
 	size_t off;
 };
 
-/* to_guest: copy buf into the list; else from it. Moves the cursor; false: list too short. */
-static bool cursor_copy(struct sg_cursor *cur, uint8_t *buf, size_t len, bool to_guest)
-{
-	while (len) {
-		const struct iovec *v;
-		size_t n;
-
-		if (cur->i >= cur->sg->niov)
-			return false;
-		v = &cur->sg->iov[cur->i];
-		n = v->iov_len - cur->off;
-		if (n > len)
-			n = len;
-		if (to_guest)
-			memcpy((uint8_t *)v->iov_base + cur->off, buf, n);
-		else
-			memcpy(buf, (uint8_t *)v->iov_base + cur->off, n);
-		buf += n;
-		len -= n;
-		cur->off += n;
-		if (cur->off == v->iov_len) {
-			cur->i++;
-			cur->off = 0;
-		}
-	}
-	return true;
-}
-
-/* Compare len bytes of the list at the cursor with buf. */
-static bool cursor_equal(struct sg_cursor *cur, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		const struct iovec *v;
-		size_t n;
-
-		if (cur->i >= cur->sg->niov)
-			return false;
-		v = &cur->sg->iov[cur->i];
-		n = v->iov_len - cur->off;
-		if (n > len)
-			n = len;
-		if (memcmp((uint8_t *)v->iov_base + cur->off, buf, n))
-			return false;
-		buf += n;
-		len -= n;
-		cur->off += n;
-		if (cur->off == v->iov_len) {
-			cur->i++;
-			cur->off = 0;
-		}
-	}
-	return true;
-}
-
 enum xfer_dir { TO_BOUNCE, TO_GUEST, COMPARE };
+
+/* len bytes between the list at the cursor and buf: into buf (TO_BOUNCE), into the list
+ * (TO_GUEST), or compared. Moves the cursor; false: the list is too short, or differs. */
+static bool cursor_xfer(struct sg_cursor *cur, uint8_t *buf, size_t len, enum xfer_dir dir)
+{
+	while (len) {
+		const struct iovec *v;
+		uint8_t *g;
+		size_t n;
+
+		if (cur->i >= cur->sg->niov)
+			return false;
+		v = &cur->sg->iov[cur->i];
+		g = (uint8_t *)v->iov_base + cur->off;
+		n = v->iov_len - cur->off;
+		if (n > len)
+			n = len;
+		if (dir == TO_GUEST)
+			memcpy(g, buf, n);
+		else if (dir == TO_BOUNCE)
+			memcpy(buf, g, n);
+		else if (memcmp(g, buf, n))
+			return false;
+		buf += n;
+		len -= n;
+		cur->off += n;
+		if (cur->off == v->iov_len) {
+			cur->i++;
+			cur->off = 0;
+		}
+	}
+	return true;
+}
 
 /*
  * The host's view of the blocks: r->sg holds the data pointer's bytes and then, for a
@@ -353,20 +332,13 @@ static bool host_xfer(struct nvme_req *r, enum xfer_dir dir)
 		uint8_t *d = m->data + i * bs, *md = m->md + (uint64_t)i * ns->ms;
 		bool with_md = m->md_xfer && ns->ext;
 
-		if (dir == COMPARE) {
-			if (!cursor_equal(&cur, d, bs) ||
-			    (with_md && !cursor_equal(&cur, md, ns->ms)))
-				return false;
-		} else if (!cursor_copy(&cur, d, bs, dir == TO_GUEST) ||
-			   (with_md && !cursor_copy(&cur, md, ns->ms, dir == TO_GUEST))) {
+		if (!cursor_xfer(&cur, d, bs, dir) ||
+		    (with_md && !cursor_xfer(&cur, md, ns->ms, dir)))
 			return false;
-		}
 	}
 	if (!m->md_xfer || ns->ext)
 		return true;
-	if (dir == COMPARE)
-		return cursor_equal(&cur, m->md, (size_t)m->nlb * ns->ms);
-	return cursor_copy(&cur, m->md, (size_t)m->nlb * ns->ms, dir == TO_GUEST);
+	return cursor_xfer(&cur, m->md, (size_t)m->nlb * ns->ms, dir);
 }
 
 void nvme_meta_free(struct nvme_req *r)

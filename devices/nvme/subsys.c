@@ -146,13 +146,7 @@ static int sram_submit(struct nvme_backend *be, struct nvme_be_req *r)
 	switch (r->op) {
 	case NVME_BE_READ:
 	case NVME_BE_WRITE:
-		for (int i = 0; i < r->iovcnt; i++) {
-			if (r->op == NVME_BE_READ)
-				memcpy(r->iov[i].iov_base, p, r->iov[i].iov_len);
-			else
-				memcpy(p, r->iov[i].iov_base, r->iov[i].iov_len);
-			p += r->iov[i].iov_len;
-		}
+		nvme_be_copy_iov(r, p, r->op == NVME_BE_READ);
 		break;
 	case NVME_BE_DISCARD:
 	case NVME_BE_WRITE_ZEROES:
