@@ -360,9 +360,10 @@ static size_t log_effects(struct nvme_ctrl *c, uint8_t *b, uint8_t csi)
 		nvme_put32(b + 1024 + 4 * io_ro[i], 1);
 	for (size_t i = 0; i < ARRAY_SIZE(io_rw); i++)
 		nvme_put32(b + 1024 + 4 * io_rw[i], 1 | 1 << 1); /* CSUPP, LBCC */
-	/* NVMe 2.0 5.16.1.6: per CSI (CDW14 31:24). The zoned set adds its commands; Linux
-	 * nvme_update_zone_info makes a namespace read-only without Zone Append's CSUPP. */
-	if (csi == NVME_CSI_ZNS) {
+	/* NVMe 2.0 5.16.1.6: per CSI (CDW14 31:24). The zoned set adds its commands when
+	 * CC.CSS enabled it (io.c); Linux nvme_update_zone_info makes a namespace read-only
+	 * without Zone Append's CSUPP. */
+	if (csi == NVME_CSI_ZNS && NVME_CC_CSS(c->cc) == NVME_CC_CSS_CSI) {
 		nvme_put32(b + 1024 + 4 * NVME_CMD_COPY, 0);
 		nvme_put32(b + 1024 + 4 * NVME_CMD_ZONE_MGMT_SEND, 1 | 1 << 1);
 		nvme_put32(b + 1024 + 4 * NVME_CMD_ZONE_MGMT_RECV, 1);

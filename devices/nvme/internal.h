@@ -405,6 +405,12 @@ uint16_t nvme_zns_write(struct nvme_ns *ns, uint64_t slba, uint64_t nlb, bool ap
 /* Zero the blocks of a completed read that lie at or past their zone's write pointer. */
 void nvme_zns_read_mask(struct nvme_ns *ns, uint64_t slba, uint64_t nlb, const struct iovec *iov,
 			int n);
+/* The opcodes of the Zoned Namespace Command Set alone (ZNS 1.1 3.3, 3.4). */
+static inline bool nvme_zone_opcode(uint8_t opcode)
+{
+	return opcode == NVME_CMD_ZONE_MGMT_SEND || opcode == NVME_CMD_ZONE_MGMT_RECV ||
+	       opcode == NVME_CMD_ZONE_APPEND;
+}
 /* Zone Management Send / Receive. */
 uint16_t nvme_zns_exec(struct nvme_ctrl *c, struct nvme_req *r, struct nvme_ns *ns);
 void nvme_zns_identify_ns(const struct nvme_ns *ns, uint8_t *id);

@@ -541,6 +541,13 @@ uint16_t nvme_io_exec(struct nvme_ctrl *c, struct nvme_req *r)
 	ns = nvme_ns_get(c, cmd->nsid);
 	if (!ns)
 		return NVME_SC_INVALID_NS | DNR;
+	/*
+	 * NVMe 2.0 3.1.3.5 CC.CSS: 000b enables the NVM Command Set alone, so a zoned
+	 * namespace takes only NVM commands; the zoned set's own opcodes need 110b (QEMU's
+	 * nvme_select_iocs_ns gives such a namespace the NVM command table, too).
+	 */
+	if (nvme_zone_opcode(cmd->opcode) && NVME_CC_CSS(c->cc) != NVME_CC_CSS_CSI)
+		return NVME_SC_INVALID_OPCODE | DNR;
 	if (nvme_ana_io_status(c, ns))
 		return nvme_ana_io_status(c, ns); /* no DNR: another path may take it */
 	r->ns = ns;

@@ -106,9 +106,14 @@ static void setup_admin(struct tnvme *t, uint32_t entries)
 
 void tn_enable_linux(struct tnvme *t, uint32_t entries)
 {
+	/* Linux nvme_enable_ctrl: CC.CSS 110b (all I/O command sets) when CAP.CSS has bit 6 */
+	uint32_t css = nvme_bar0_read(t->c, NVME_REG_CAP, 8) & NVME_CAP_CSS_CSI
+			       ? NVME_CC_CSS_CSI << 4
+			       : NVME_CC_CSS_NVM << 4;
+
 	setup_admin(t, entries);
-	tn_wr32(t, NVME_REG_CC, CC_IO_ES);
-	tn_wr32(t, NVME_REG_CC, CC_IO_ES | NVME_CC_EN);
+	tn_wr32(t, NVME_REG_CC, CC_IO_ES | css);
+	tn_wr32(t, NVME_REG_CC, CC_IO_ES | css | NVME_CC_EN);
 	cr_assert_eq(tn_rd32(t, NVME_REG_CSTS) & 3, NVME_CSTS_RDY);
 }
 

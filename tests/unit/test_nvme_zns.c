@@ -243,6 +243,53 @@ Test(nvme_zns, effects_log_per_csi_lists_zone_append)
 	tn_destroy(&t);
 }
 
+/* CC.CSS = 000b (what SeaBIOS writes): the NVM set alone, so the zoned namespace takes reads
+ * and writes (zone rules still hold) but not the zoned set's own commands; 110b adds them. */
+Test(nvme_zns, cc_css_000b_refuses_the_zone_commands_and_keeps_nvm_ones)
+{
+	struct nvme_ctrl_config cfg;
+	struct nvme_ns_config ns[2];
+	struct nvme_sqe log = {.opcode = NVME_ADM_GET_LOG_PAGE,
+			       .cdw10 = NVME_LOG_CMD_EFFECTS | 1023u << 16,
+			       .cdw14 = (uint32_t)NVME_CSI_ZNS << 24};
+	struct tnvme t;
+	struct nvme_cqe e;
+	uint64_t buf;
+
+	tn_config(&cfg, ns, 2);
+	ns[0].zoned = true;
+	ns[0].zone_size = 64 << 10;
+	ns[0].zone_capacity = 48 << 10;
+	tn_create(&t, &cfg);
+	tn_enable_seabios(&t, 32);
+	cr_assert_eq(NVME_CC_CSS(tn_rd32(&t, NVME_REG_CC)), NVME_CC_CSS_NVM);
+	cr_assert_eq(tn_create_cq(&t, 1, 64, true, 1), 0);
+	cr_assert_eq(tn_create_sq(&t, 1, 1, 64), 0);
+
+	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 0, 1, NULL), NVME_SC_INVALID_OPCODE);
+	cr_assert_eq(zms(&t, 1, 0, NVME_ZSA_OPEN, false), NVME_SC_INVALID_OPCODE);
+	cr_assert_eq(zmr(&t, 0, 128, NVME_ZRASF_ALL, false, &buf), NVME_SC_INVALID_OPCODE);
+	cr_assert_eq(zwrite(&t, NVME_CMD_WRITE, 0, 4, NULL), 0, "an NVM write at the wp");
+	cr_assert_eq(zwrite(&t, NVME_CMD_WRITE, 8, 1, NULL), NVME_SC_ZONE_INVALID_WRITE);
+	buf = tn_alloc(&t, 4096, 4096);
+	log.prp1 = buf;
+	cr_assert_eq(tn_cmd(&t, 0, &log, NULL), 0);
+	cr_assert_eq(le32(tn_ptr(&t, buf) + 1024 + 4 * NVME_CMD_ZONE_APPEND), 0);
+	cr_assert_eq(le32(tn_ptr(&t, buf) + 1024 + 4 * NVME_CMD_WRITE) & 1, 1);
+
+	/* reset, then enable as Linux does (110b): the zone commands are there */
+	tn_wr32(&t, NVME_REG_CC, 0);
+	cr_assert_eq(tn_rd32(&t, NVME_REG_CSTS) & NVME_CSTS_RDY, 0);
+	tn_enable_linux(&t, 32);
+	cr_assert_eq(NVME_CC_CSS(tn_rd32(&t, NVME_REG_CC)), NVME_CC_CSS_CSI);
+	cr_assert_eq(tn_create_cq(&t, 1, 64, true, 1), 0);
+	cr_assert_eq(tn_create_sq(&t, 1, 1, 64), 0);
+	cr_assert_eq(zwrite(&t, NVME_CMD_ZONE_APPEND, 0, 1, &e), 0);
+	cr_assert_eq(e.dw0, 4, "the write of the first enable moved the pointer");
+	cr_assert_eq(zms(&t, 1, 0, NVME_ZSA_FINISH, false), 0);
+	tn_destroy(&t);
+}
+
 Test(nvme_zns, zones_start_empty_and_report_all)
 {
 	struct tnvme t;
