@@ -39,6 +39,8 @@ static void mkdev(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
 	d->bus = on;
 	d->devfn = devfn;
 	on->devs[devfn] = d;
+	if (devfn >= on->devfn_end)
+		on->devfn_end = (uint16_t)(devfn + 1);
 }
 
 static void bridge(struct pci_dev *d, struct pci_bus *sec, uint8_t secnr, uint8_t subnr)

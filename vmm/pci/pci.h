@@ -229,6 +229,7 @@ struct pci_dev {
 
 struct pci_bus {
 	struct pci_dev *devs[PCI_MAX_DEVFN];
+	uint16_t devfn_end;   /* one past the highest devfn in devs[] (pci_bus_add): loops stop */
 	struct pci_dev *self; /* bridge above this bus; NULL for the root bus */
 	struct pci_root *root;
 	uint8_t assigned_number; /* what vmm's own enumeration gave it */

@@ -55,7 +55,7 @@ static int number_buses(struct assign *a, struct pci_bus *bus, int number, int d
 	bus->assigned_number = (uint8_t)number;
 	if (depth > PCI_MAX_DEPTH)
 		return -ELOOP;
-	for (int devfn = 0; devfn < PCI_MAX_DEVFN; devfn++) {
+	for (int devfn = 0; devfn < bus->devfn_end; devfn++) {
 		struct pci_dev *br = bus->devs[devfn];
 		int sec, ret;
 
@@ -113,7 +113,7 @@ static struct item *bus_items(struct pci_bus *bus, unsigned mask, int *n, int de
 	int cap = 0;
 
 	*n = 0;
-	for (int devfn = 0; devfn < PCI_MAX_DEVFN; devfn++) {
+	for (int devfn = 0; devfn < bus->devfn_end; devfn++) {
 		struct pci_dev *dev = bus->devs[devfn];
 
 		if (!dev)

@@ -49,7 +49,7 @@ static void for_each_dev(struct pci_bus *bus, void (*fn)(struct pci_dev *dev, vo
 {
 	if (depth > PCI_MAX_DEPTH)
 		return;
-	for (int devfn = 0; devfn < PCI_MAX_DEVFN; devfn++) {
+	for (int devfn = 0; devfn < bus->devfn_end; devfn++) {
 		struct pci_dev *dev = bus->devs[devfn];
 
 		if (!dev)
@@ -88,7 +88,7 @@ struct pci_dev *pci_find_dev(struct pci_root *root, uint8_t busnr, uint8_t devfn
 	for (int depth = 0; busnr != 0 && depth <= PCI_MAX_DEPTH; depth++) {
 		struct pci_bus *next = NULL;
 
-		for (int i = 0; i < PCI_MAX_DEVFN && !next; i++) {
+		for (int i = 0; i < bus->devfn_end && !next; i++) {
 			struct pci_dev *br = bus_function(bus, (uint8_t)i);
 			uint8_t sec, sub;
 
@@ -469,7 +469,7 @@ static void set_root(struct pci_bus *bus, struct pci_root *root, int depth)
 	if (depth > PCI_MAX_DEPTH)
 		return;
 	bus->root = root;
-	for (int i = 0; i < PCI_MAX_DEVFN; i++) {
+	for (int i = 0; i < bus->devfn_end; i++) {
 		struct pci_dev *dev = bus->devs[i];
 
 		if (!dev)
@@ -494,6 +494,8 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *dev, uint8_t devfn)
 	if (bus->devs[devfn])
 		return -EEXIST;
 	bus->devs[devfn] = dev;
+	if (devfn >= bus->devfn_end)
+		bus->devfn_end = (uint16_t)(devfn + 1);
 	dev->bus = bus;
 	dev->devfn = devfn;
 	dev->root = bus->root;

@@ -106,7 +106,7 @@ bool pci_peer_direct(const struct pci_dev *req, const struct pci_dev *target)
 
 static void set_iommu(struct pci_bus *bus, const struct as_iommu *iommu)
 {
-	for (int i = 0; i < PCI_MAX_DEVFN; i++) {
+	for (int i = 0; i < bus->devfn_end; i++) {
 		struct pci_dev *d = bus->devs[i];
 
 		if (!d)
